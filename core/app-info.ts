@@ -1,0 +1,16 @@
+// Shared by every host (Electron main, the future web host) so they all report
+// the same thing. Only the host knows its runtime versions, so it passes them in.
+import pkg from '../package.json' with { type: 'json' };
+import type { AppInfo } from './api/contract';
+import { initBackend } from './engine/backend';
+
+export async function getAppInfo(versions: AppInfo['versions']): Promise<AppInfo> {
+  const backend = await initBackend();
+  return {
+    name: pkg.name,
+    version: pkg.version,
+    backend: backend.name,
+    platform: process.platform,
+    versions,
+  };
+}

@@ -1,0 +1,68 @@
+import { parseArgs } from 'node:util';
+import { forward, generateCommand, info, tokenize, type Flags } from './commands';
+import { UsageError } from './args';
+
+const USAGE = `usage: tunesmith <command> [options]
+
+commands:
+  info      --model DIR | --random-init NAME [--json]
+  tokenize  --model DIR --text STR [--json]
+  forward   --model DIR --ids 1,2,3 [--adapter DIR] [--json]
+  generate  --model DIR [--adapter DIR] (--prompt STR | --ids 1,2,3) --max-new-tokens N
+            [--greedy | --temperature T --top-k K --top-p P --repetition-penalty R --seed S]
+            [--ignore-eos] [--json]
+
+--random-init gpt2|gpt2-medium|bloom-560m builds a model of that shape with random weights.
+--debug prints stack traces.`;
+
+const OPTIONS = {
+  model: { type: 'string' },
+  'random-init': { type: 'string' },
+  adapter: { type: 'string' },
+  text: { type: 'string' },
+  ids: { type: 'string' },
+  prompt: { type: 'string' },
+  'max-new-tokens': { type: 'string' },
+  greedy: { type: 'boolean' },
+  temperature: { type: 'string' },
+  'top-k': { type: 'string' },
+  'top-p': { type: 'string' },
+  'repetition-penalty': { type: 'string' },
+  seed: { type: 'string' },
+  'ignore-eos': { type: 'boolean' },
+  json: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const COMMANDS = {
+  info: (f: Flags) => info(f, print),
+  tokenize: (f: Flags) => tokenize(f, print),
+  forward: (f: Flags) => forward(f, print),
+  generate: (f: Flags) => generateCommand(f, print, (chunk) => process.stdout.write(chunk)),
+} as const;
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let debug = argv.includes('--debug');
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+    debug = values.debug === true;
+    const [command, ...extra] = positionals;
+    if (values.help || !command) {
+      print(USAGE);
+      return command || values.help ? 0 : 2;
+    }
+    if (!(command in COMMANDS)) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    await COMMANDS[command as keyof typeof COMMANDS](values as Flags);
+    return 0;
+  } catch (err) {
+    const e = err as Error;
+    process.stderr.write(`tunesmith: ${debug ? (e.stack ?? e.message) : e.message}\n`);
+    return err instanceof UsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+  }
+}

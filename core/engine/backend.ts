@@ -1,0 +1,95 @@
+// The one place that decides which TensorFlow.js backend runs. Model code only
+// imports `tf` from here and never names a backend.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import util from 'node:util';
+
+export { tf };
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+/** Fastest first: tfjs-node's libtensorflow, then XNNPACK in WebAssembly, then plain JS. */
+export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+// Not named `require`: electron-vite's ESM shim for the main bundle declares that name.
+const requireFromHere = createRequire(import.meta.url);
+
+export interface BackendChoice {
+  name: BackendName;
+  /** Why the faster backends before it were skipped, for `tunesmith info --debug`. */
+  skipped: { name: BackendName; reason: string }[];
+}
+
+let chosen: Promise<BackendChoice> | undefined;
+
+/**
+ * Picks and initialises the backend once per process. `TUNESMITH_BACKEND` forces one
+ * (and fails loudly if it cannot start, rather than silently running 100x slower).
+ */
+export function initBackend(requested = process.env.TUNESMITH_BACKEND): Promise<BackendChoice> {
+  chosen ??= choose(requested?.trim() || undefined);
+  return chosen;
+}
+
+async function choose(requested: string | undefined): Promise<BackendChoice> {
+  if (requested !== undefined) {
+    if (!(BACKEND_ORDER as readonly string[]).includes(requested)) {
+      throw new Error(`TUNESMITH_BACKEND=${requested} is not a backend; use one of ${BACKEND_ORDER.join(', ')}`);
+    }
+    const reason = await tryStart(requested as BackendName);
+    if (reason) throw new Error(`TUNESMITH_BACKEND=${requested} could not start: ${reason}`);
+    return { name: requested as BackendName, skipped: [] };
+  }
+  const skipped: BackendChoice['skipped'] = [];
+  for (const name of BACKEND_ORDER) {
+    const reason = await tryStart(name);
+    if (!reason) return { name, skipped };
+    skipped.push({ name, reason });
+  }
+  throw new Error(`no TensorFlow.js backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}
+
+/** Returns undefined on success, otherwise why the backend is unusable. */
+async function tryStart(name: BackendName): Promise<string | undefined> {
+  try {
+    if (name === 'tensorflow') loadTfjsNode();
+    if (name === 'wasm') await registerWasm();
+    const ok = await quietly(() => tf.setBackend(name));
+    if (!ok) return 'initialisation failed';
+    await tf.ready();
+    tf.env().set('PROD', true);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message.split('\n')[0] : String(err);
+  }
+}
+
+function loadTfjsNode(): void {
+  // tfjs-node 4.x calls util helpers that Node 23 removed; put them back before it loads.
+  const legacy = util as unknown as Record<string, unknown>;
+  legacy.isNullOrUndefined ??= (v: unknown) => v === null || v === undefined;
+  legacy.isArray ??= Array.isArray;
+  requireFromHere('@tensorflow/tfjs-node');
+}
+
+async function registerWasm(): Promise<void> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const dist = path.join(path.dirname(requireFromHere.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+  wasm.setWasmPaths(dist);
+}
+
+/** The cpu backend prints an advert for tfjs-node on start; the CLI's stdout/stderr are for the user. */
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  const log = console.log;
+  console.warn = () => {};
+  console.log = () => {};
+  try {
+    return await fn();
+  } finally {
+    console.warn = warn;
+    console.log = log;
+  }
+}

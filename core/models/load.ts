@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { tf } from '../engine/backend';
+import { openWeights, readModelConfigJson } from '../checkpoint/model-folder';
+import { ARCHITECTURES, CausalLM } from './causal-lm';
+import { parseModelConfig, type ModelConfig } from './config';
+import type { Weights } from './weights';
+
+/** Buffers some checkpoints carry that are not weights (GPT-2's causal mask). */
+const IGNORED_SUFFIXES = ['.attn.bias', '.attn.masked_bias'];
+
+/**
+ * The original GPT-2 uploads name weights without the `transformer.` prefix
+ * (`h.0.attn.c_attn.weight`); modern save_pretrained adds it. Normalise to the latter.
+ */
+export function canonicalName(name: string): string {
+  if (name.startsWith('transformer.') || name.startsWith('lm_head.')) return name;
+  return `transformer.${name}`;
+}
+
+export interface LoadedModel {
+  model: CausalLM;
+  /** Tensors in the file that the model does not use, for `info --debug`. */
+  unused: string[];
+}
+
+export function loadModel(dir: string): LoadedModel {
+  const config = parseModelConfig(readModelConfigJson(dir), path.join(dir, 'config.json'));
+  const expected = ARCHITECTURES[config.modelType].weightShapes(config);
+  if (!config.tieWordEmbeddings) expected.set('lm_head.weight', [config.vocabSize, config.nEmbd]);
+  const source = openWeights(dir);
+  const weights: Weights = new Map();
+  const unused: string[] = [];
+  try {
+    for (const stored of source.list()) {
+      const name = canonicalName(stored.name);
+      const shape = expected.get(name);
+      if (!shape) {
+        if (!IGNORED_SUFFIXES.some((s) => name.endsWith(s))) unused.push(stored.name);
+        continue;
+      }
+      if (stored.shape.join(',') !== shape.join(',')) {
+        throw new Error(`${source.path}: tensor "${stored.name}" has shape [${stored.shape}] but config.json implies [${shape}]`);
+      }
+      weights.set(name, tf.tensor(source.read(stored.name), shape, 'float32'));
+    }
+  } catch (err) {
+    for (const t of weights.values()) t.dispose();
+    throw err;
+  } finally {
+    source.close();
+  }
+  const missing = [...expected.keys()].filter((k) => !weights.has(k));
+  if (missing.length) {
+    for (const t of weights.values()) t.dispose();
+    const more = missing.length > 3 ? ` and ${missing.length - 3} more` : '';
+    throw new Error(`${source.path}: missing weights ${missing.slice(0, 3).join(', ')}${more}`);
+  }
+  return { model: new CausalLM(config, weights), unused };
+}
+
+/** Shapes of the public checkpoints, for benchmarks and estimates without a download. */
+export const RANDOM_INIT_CONFIGS: Record<string, Record<string, unknown>> = {
+  gpt2: { model_type: 'gpt2', n_layer: 12, n_embd: 768, n_head: 12, n_positions: 1024, vocab_size: 50257, bos_token_id: 50256, eos_token_id: 50256 },
+  'gpt2-medium': { model_type: 'gpt2', n_layer: 24, n_embd: 1024, n_head: 16, n_positions: 1024, vocab_size: 50257, bos_token_id: 50256, eos_token_id: 50256 },
+  'bloom-560m': { model_type: 'bloom', n_layer: 24, hidden_size: 1024, n_head: 16, vocab_size: 250880, bos_token_id: 1, eos_token_id: 2, pad_token_id: 3 },
+};
+
+export function randomConfig(name: string): ModelConfig {
+  const raw = RANDOM_INIT_CONFIGS[name];
+  if (!raw) throw new Error(`--random-init ${name}: unknown; choose one of ${Object.keys(RANDOM_INIT_CONFIGS).join(', ')}`);
+  return parseModelConfig(raw, `--random-init ${name}`);
+}
+
+/** A model with GPT-2's initialisation (normal 0.02, LayerNorms at identity); same compute as real weights. */
+export function randomModel(name: string, seed = 0): CausalLM {
+  const config = randomConfig(name);
+  const weights: Weights = new Map();
+  for (const [key, shape] of ARCHITECTURES[config.modelType].weightShapes(config)) {
+    const isNorm = /(ln_\d|ln_f|layernorm)\.weight$/.test(key);
+    const isBias = key.endsWith('.bias');
+    weights.set(key, isNorm ? tf.ones(shape) : isBias ? tf.zeros(shape) : tf.randomNormal(shape, 0, 0.02, 'float32', seed + weights.size));
+  }
+  return new CausalLM(config, weights);
+}

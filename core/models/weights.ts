@@ -1,0 +1,49 @@
+import { tf } from '../engine/backend';
+import type { LoraPair } from '../ops/linear';
+
+/** Model weights by their Hugging Face state-dict name (with the `transformer.` prefix). */
+export type Weights = Map<string, tf.Tensor>;
+
+/** LoRA pairs by the module they adapt, e.g. `transformer.h.0.attn.c_attn`. */
+export type LoraLayers = Map<string, LoraPair>;
+
+/** One layer's cached keys and values, [B, H, T_past, D] each. */
+export interface LayerCache {
+  k: tf.Tensor4D;
+  v: tf.Tensor4D;
+}
+
+export interface ForwardOptions {
+  /** [B, T_past + T]: 1 for real tokens, 0 for padding. */
+  attentionMask?: tf.Tensor2D;
+  /** The cache returned by the previous call; its length is the position offset. */
+  cache?: LayerCache[];
+  /** Return the keys and values so the next call only computes new positions. */
+  useCache?: boolean;
+  lora?: LoraLayers;
+  loraDropout?: number;
+  /** Dropout layers run only while training; the trainer passes its seeded dropout here. */
+  dropout?: (x: tf.Tensor, rate: number) => tf.Tensor;
+}
+
+export interface ForwardResult {
+  logits: tf.Tensor3D;
+  cache?: LayerCache[];
+}
+
+export function getWeight(w: Weights, name: string): tf.Tensor {
+  const t = w.get(name);
+  if (!t) throw new Error(`model weight "${name}" is missing`);
+  return t;
+}
+
+export function dropoutFn(opts: ForwardOptions): (x: tf.Tensor, rate: number) => tf.Tensor {
+  const drop = opts.dropout;
+  return drop ? (x, rate) => (rate > 0 ? drop(x, rate) : x) : (x) => x;
+}
+
+/** New keys/values appended to the cached ones along the time axis. */
+export function extendCache(past: LayerCache | undefined, k: tf.Tensor4D, v: tf.Tensor4D): LayerCache {
+  if (!past) return { k, v };
+  return { k: tf.concat([past.k, k], 2), v: tf.concat([past.v, v], 2) };
+}

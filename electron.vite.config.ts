@@ -1,0 +1,47 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { defineConfig } from 'electron-vite';
+import type { Plugin } from 'vite';
+import { resolve } from 'node:path';
+
+const root = import.meta.dirname;
+
+/**
+ * In dev, Vite injects CSS as <style> tags, which the page's strict CSP forbids.
+ * The built app links real .css files, so only the dev server gets 'unsafe-inline'.
+ */
+function allowInlineStylesInDev(): Plugin {
+  return {
+    name: 'tunesmith:dev-inline-styles',
+    apply: 'serve',
+    transformIndexHtml: (html) => html.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
+  };
+}
+
+export default defineConfig({
+  main: {
+    build: {
+      rolldownOptions: {
+        input: { index: resolve(root, 'main/index.ts') },
+      },
+    },
+  },
+  preload: {
+    build: {
+      rolldownOptions: {
+        input: { index: resolve(root, 'preload/index.ts') },
+        // Sandboxed preloads are run as classic scripts with a minimal require(); they
+        // cannot be ES modules. .cjs keeps Node from reading it as ESM under "type": "module".
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: resolve(root, 'renderer'),
+    build: {
+      rolldownOptions: {
+        input: { index: resolve(root, 'renderer/index.html') },
+      },
+    },
+    plugins: [svelte(), allowInlineStylesInDev()],
+  },
+});
