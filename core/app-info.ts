@@ -7,7 +7,7 @@ import { initBackend } from './engine/backend';
 export async function getAppInfo(versions: AppInfo['versions']): Promise<AppInfo> {
   const backend = await initBackend();
   return {
-    name: pkg.name,
+    name: pkg.productName,
     version: pkg.version,
     backend: backend.name,
     platform: process.platform,

@@ -109,7 +109,6 @@ const MARK = op(0x28);
 const EMPTY_DICT = op(0x7d);
 const EMPTY_TUPLE = op(0x29);
 const TUPLE = op(0x74);
-const TUPLE2 = op(0x86);
 const SETITEMS = op(0x75);
 const REDUCE = op(0x52);
 const BUILD = op(0x62);

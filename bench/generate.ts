@@ -1,0 +1,52 @@
+// Greedy decoding speed with and without the KV cache, on random weights in a public
+// model's shape (the compute is the same as with the real weights; nothing is downloaded).
+//   npm run bench:generate -- [--random-init gpt2|gpt2-medium|bloom-560m] [--prompt-tokens 32] [--new-tokens 64]
+import { parseArgs } from 'node:util';
+import { initBackend } from '../core/engine/backend';
+import { generate } from '../core/generate/generate';
+import { randomModel } from '../core/models/load';
+
+const { values } = parseArgs({
+  options: {
+    'random-init': { type: 'string', default: 'gpt2' },
+    'prompt-tokens': { type: 'string', default: '32' },
+    'new-tokens': { type: 'string', default: '64' },
+  },
+});
+const promptTokens = Number(values['prompt-tokens']);
+const newTokens = Number(values['new-tokens']);
+
+const { name: backend } = await initBackend();
+const model = randomModel(values['random-init']!);
+const prompt = Array.from({ length: promptTokens }, (_, i) => (i * 7919) % model.config.vocabSize);
+console.log(`model ${values['random-init']} (${(model.parameterCount() / 1e6).toFixed(1)}M parameters), backend ${backend}, prompt ${promptTokens} tokens, ${newTokens} new tokens`);
+
+generate(model, prompt, { maxNewTokens: 2, greedy: true, eosId: null });
+
+const results: Record<string, number> = {};
+for (const noCache of [false, true]) {
+  const label = noCache ? 'without cache' : 'with KV cache';
+  const started = performance.now();
+  let last = started;
+  let made = 0;
+  const out = generate(model, prompt, {
+    maxNewTokens: newTokens,
+    greedy: true,
+    eosId: null,
+    noCache,
+    onToken: () => {
+      made++;
+      const now = performance.now();
+      if (now - last > 1000) {
+        process.stderr.write(`\r\x1b[2K  ${label}: ${made}/${newTokens} tokens`);
+        last = now;
+      }
+    },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  results[label] = out.length / seconds;
+  process.stderr.write("\r\x1b[2K");
+  console.log(`${label.padEnd(14)} ${results[label].toFixed(2)} tokens/s  (${seconds.toFixed(2)} s for ${out.length} tokens)`);
+}
+console.log(`KV cache speed-up: ${(results['with KV cache'] / results['without cache']).toFixed(2)}x`);
+console.log(JSON.stringify({ bench: 'generate', model: values['random-init'], backend, prompt_tokens: promptTokens, new_tokens: newTokens, tokens_per_s_cache: results['with KV cache'], tokens_per_s_no_cache: results['without cache'] }));
