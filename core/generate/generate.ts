@@ -43,6 +43,7 @@ export function generate(model: CausalLM, promptIds: readonly number[], opts: Ge
           ...opts.forward,
           cache: opts.noCache ? undefined : cache,
           useCache: !opts.noCache,
+          logitsToKeep: 1,
         });
         const t = logits.shape[1];
         const lastRow = tf.reshape(tf.slice(logits, [0, t - 1, 0], [1, 1, -1]), [-1]);

@@ -8,7 +8,7 @@ import { causalAttention, mergeHeads } from '../ops/attention';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
-import { dropoutFn, extendCache, getWeight, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
+import { dropoutFn, extendCache, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
 
 export function bloomWeightShapes(c: ModelConfig): Map<string, number[]> {
   const E = c.nEmbd;
@@ -102,7 +102,6 @@ export function bloomForward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts:
   }
 
   x = norm(x, 'transformer.ln_f');
-  const head = w.get('lm_head.weight') ?? getWeight(w, 'transformer.word_embeddings.weight');
-  const logits = linear(x, head, undefined, 'out_in') as tf.Tensor3D;
+  const logits = lmHead(w, x, 'transformer.word_embeddings.weight', opts.logitsToKeep);
   return { logits, cache: opts.useCache ? newCache : undefined };
 }

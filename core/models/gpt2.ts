@@ -7,7 +7,7 @@ import { causalAttention, mergeHeads, splitHeads } from '../ops/attention';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
-import { dropoutFn, extendCache, getWeight, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
+import { dropoutFn, extendCache, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
 
 /** Every weight a GPT-2 checkpoint must provide, with its shape. */
 export function gpt2WeightShapes(c: ModelConfig): Map<string, number[]> {
@@ -77,7 +77,6 @@ export function gpt2Forward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts: 
   }
 
   x = norm(x, 'transformer.ln_f');
-  const head = w.get('lm_head.weight') ?? getWeight(w, 'transformer.wte.weight');
-  const logits = linear(x, head, undefined, 'out_in') as tf.Tensor3D;
+  const logits = lmHead(w, x, 'transformer.wte.weight', opts.logitsToKeep);
   return { logits, cache: opts.useCache ? newCache : undefined };
 }

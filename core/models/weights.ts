@@ -1,5 +1,5 @@
 import { tf } from '../engine/backend';
-import type { LoraPair } from '../ops/linear';
+import { linear, type LoraPair } from '../ops/linear';
 
 /** Model weights by their Hugging Face state-dict name (with the `transformer.` prefix). */
 export type Weights = Map<string, tf.Tensor>;
@@ -24,6 +24,8 @@ export interface ForwardOptions {
   loraDropout?: number;
   /** Dropout layers run only while training; the trainer passes its seeded dropout here. */
   dropout?: (x: tf.Tensor, rate: number) => tf.Tensor;
+  /** Compute logits for the last N positions only (generation needs 1): the head is the biggest matmul. */
+  logitsToKeep?: number;
 }
 
 export interface ForwardResult {
@@ -40,6 +42,13 @@ export function getWeight(w: Weights, name: string): tf.Tensor {
 export function dropoutFn(opts: ForwardOptions): (x: tf.Tensor, rate: number) => tf.Tensor {
   const drop = opts.dropout;
   return drop ? (x, rate) => (rate > 0 ? drop(x, rate) : x) : (x) => x;
+}
+
+/** The LM head: the untied `lm_head.weight` when the checkpoint has one, else the token embedding. */
+export function lmHead(w: Weights, x: tf.Tensor, embeddingName: string, logitsToKeep?: number): tf.Tensor3D {
+  const t = x.shape[1]!;
+  const kept = logitsToKeep && logitsToKeep < t ? tf.slice(x, [0, t - logitsToKeep, 0], [-1, logitsToKeep, -1]) : x;
+  return linear(kept, w.get('lm_head.weight') ?? getWeight(w, embeddingName), undefined, 'out_in') as tf.Tensor3D;
 }
 
 /** New keys/values appended to the cached ones along the time axis. */
