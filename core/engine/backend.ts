@@ -1,7 +1,7 @@
 // The one place that decides which TensorFlow.js backend runs. Model code only
 // imports `tf` from here and never names a backend.
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+// The umbrella package, not tfjs-core alone: only it registers the gradient functions.
+import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import util from 'node:util';
@@ -56,9 +56,8 @@ async function tryStart(name: BackendName): Promise<string | undefined> {
   try {
     if (name === 'tensorflow') loadTfjsNode();
     if (name === 'wasm') await registerWasm();
-    const ok = await quietly(() => tf.setBackend(name));
+    const ok = await withoutNewProcessHandlers(() => quietly(() => tf.setBackend(name)));
     if (!ok) return 'initialisation failed';
-    await tf.ready();
     tf.env().set('PROD', true);
     return undefined;
   } catch (err) {
@@ -78,6 +77,24 @@ async function registerWasm(): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const dist = path.join(path.dirname(requireFromHere.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
   wasm.setWasmPaths(dist);
+}
+
+/**
+ * The wasm runtime (Emscripten) installs uncaughtException/unhandledRejection handlers that
+ * rethrow, so any later uncaught error prints its whole minified source instead of ours.
+ */
+async function withoutNewProcessHandlers<T>(fn: () => Promise<T>): Promise<T> {
+  const events = ['uncaughtException', 'unhandledRejection'] as const;
+  const before = events.map((e) => new Set(process.listeners(e as 'uncaughtException')));
+  try {
+    const result = await fn();
+    await tf.ready();
+    return result;
+  } finally {
+    events.forEach((e, i) => {
+      for (const l of process.listeners(e as 'uncaughtException')) if (!before[i].has(l)) process.removeListener(e as 'uncaughtException', l as NodeJS.UncaughtExceptionListener);
+    });
+  }
 }
 
 /** The cpu backend prints an advert for tfjs-node on start; the CLI's stdout/stderr are for the user. */

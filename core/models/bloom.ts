@@ -5,6 +5,7 @@
 import { tf } from '../engine/backend';
 import { activate } from '../ops/activations';
 import { causalAttention, mergeHeads } from '../ops/attention';
+import { embeddingLookup } from '../ops/embedding';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
@@ -75,7 +76,7 @@ export function bloomForward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts:
   const alibi = alibiBias(c.nHead, batch, past + t, opts.attentionMask);
   const newCache: LayerCache[] = [];
 
-  let x = norm(tf.gather(getWeight(w, 'transformer.word_embeddings.weight'), ids), 'transformer.word_embeddings_layernorm');
+  let x = norm(embeddingLookup(getWeight(w, 'transformer.word_embeddings.weight'), ids), 'transformer.word_embeddings_layernorm');
 
   for (let i = 0; i < c.nLayer; i++) {
     const p = `transformer.h.${i}`;

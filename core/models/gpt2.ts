@@ -4,6 +4,7 @@
 import { tf } from '../engine/backend';
 import { activate } from '../ops/activations';
 import { causalAttention, mergeHeads, splitHeads } from '../ops/attention';
+import { embeddingLookup } from '../ops/embedding';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
@@ -50,8 +51,8 @@ export function gpt2Forward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts: 
   const headDim = c.nEmbd / c.nHead;
   const newCache: LayerCache[] = [];
 
-  const tokens = tf.gather(getWeight(w, 'transformer.wte.weight'), ids);
-  const positions = tf.gather(getWeight(w, 'transformer.wpe.weight'), tf.range(past, past + t, 1, 'int32'));
+  const tokens = embeddingLookup(getWeight(w, 'transformer.wte.weight'), ids);
+  const positions = embeddingLookup(getWeight(w, 'transformer.wpe.weight'), tf.range(past, past + t, 1, 'int32'));
   let x = drop(tf.add(tokens, positions), c.embdDropout);
 
   for (let i = 0; i < c.nLayer; i++) {

@@ -3,7 +3,7 @@ import { tf } from '../engine/backend';
 import { openWeights, readModelConfigJson } from '../checkpoint/model-folder';
 import { ARCHITECTURES, CausalLM } from './causal-lm';
 import { parseModelConfig, type ModelConfig } from './config';
-import type { Weights } from './weights';
+import { isLayerNormWeight, type Weights } from './weights';
 
 /** Buffers some checkpoints carry that are not weights (GPT-2's causal mask). */
 const IGNORED_SUFFIXES = ['.attn.bias', '.attn.masked_bias'];
@@ -76,9 +76,7 @@ export function randomModel(name: string, seed = 0): CausalLM {
   const config = randomConfig(name);
   const weights: Weights = new Map();
   for (const [key, shape] of ARCHITECTURES[config.modelType].weightShapes(config)) {
-    const isNorm = /(ln_\d|ln_f|layernorm)\.weight$/.test(key);
-    const isBias = key.endsWith('.bias');
-    weights.set(key, isNorm ? tf.ones(shape) : isBias ? tf.zeros(shape) : tf.randomNormal(shape, 0, 0.02, 'float32', seed + weights.size));
+    weights.set(key, isLayerNormWeight(key) ? tf.ones(shape) : key.endsWith('.bias') ? tf.zeros(shape) : tf.randomNormal(shape, 0, 0.02, 'float32', seed + weights.size));
   }
   return new CausalLM(config, weights);
 }

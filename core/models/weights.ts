@@ -33,6 +33,11 @@ export interface ForwardResult {
   cache?: LayerCache[];
 }
 
+/** LayerNorm scales are named ln_1/ln_2/ln_f (GPT-2) or *layernorm (BLOOM). */
+export function isLayerNormWeight(name: string): boolean {
+  return /(ln_\d+|ln_f|layernorm)\.weight$/.test(name);
+}
+
 export function getWeight(w: Weights, name: string): tf.Tensor {
   const t = w.get(name);
   if (!t) throw new Error(`model weight "${name}" is missing`);

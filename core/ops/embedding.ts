@@ -1,0 +1,31 @@
+import { tf } from '../engine/backend';
+
+/**
+ * Row lookup table[ids] whose gradient is a scatter-add of the output gradient into the
+ * rows that were used. tfjs's own gather gradient goes through UnsortedSegmentSum, which
+ * the wasm backend lacks and the cpu backend runs in time proportional to the table size
+ * times the ids.
+ */
+export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  const lookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [t, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    save([ids]);
+    return {
+      value: tf.gather(t, ids),
+      // Read the ids from the saved copy: the original may be disposed by the time backprop runs.
+      gradFunc: (dy: tf.Tensor, [savedIds]: tf.Tensor[]) => {
+        const [rows, width] = table.shape as [number, number];
+        const grad = new Float32Array(rows * width);
+        const index = savedIds.dataSync();
+        const g = dy.dataSync();
+        for (let i = 0; i < index.length; i++) {
+          const dst = index[i] * width;
+          const src = i * width;
+          for (let j = 0; j < width; j++) grad[dst + j] += g[src + j];
+        }
+        return tf.tensor2d(grad, [rows, width]);
+      },
+    };
+  });
+  return lookup(table);
+}

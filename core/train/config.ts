@@ -1,0 +1,208 @@
+// The training configuration: one JSON object (also what the app's wizard writes), with
+// Hugging Face TrainingArguments names and defaults where one exists. Unknown keys and
+// impossible values are rejected with the key named, before anything is loaded.
+import { SCHEDULES, type ScheduleName } from './schedules';
+
+export interface LoraSettings {
+  r: number;
+  alpha: number;
+  dropout: number;
+  /** null = the architecture's default (GPT-2 `c_attn`, BLOOM `query_key_value`). */
+  target_modules: string[] | null;
+  init_adapter: string | null;
+}
+
+export interface DataSettings {
+  train: string;
+  validation: string | null;
+  validation_split: number;
+  format: string | null;
+  template: string;
+  max_length: number;
+  packing: boolean;
+  train_on_prompt: boolean;
+}
+
+export interface TrainConfig {
+  model: string;
+  output_dir: string;
+  method: 'full' | 'lora';
+  lora: LoraSettings;
+  data: DataSettings;
+  num_train_epochs: number;
+  max_steps: number;
+  per_device_train_batch_size: number;
+  per_device_eval_batch_size: number;
+  gradient_accumulation_steps: number;
+  learning_rate: number;
+  lr_scheduler_type: ScheduleName;
+  warmup_steps: number;
+  warmup_ratio: number;
+  weight_decay: number;
+  max_grad_norm: number;
+  adam_beta1: number;
+  adam_beta2: number;
+  adam_epsilon: number;
+  /** null keeps the model config's dropouts. */
+  dropout: number | null;
+  shuffle: boolean;
+  seed: number;
+  logging_steps: number;
+  /** 0 = evaluate only at the end (when there is validation data). */
+  eval_steps: number;
+  save_steps: number;
+  save_total_limit: number | null;
+  early_stopping_patience: number | null;
+  sample_prompts: string[];
+}
+
+export const DEFAULT_LORA: LoraSettings = { r: 8, alpha: 8, dropout: 0, target_modules: null, init_adapter: null };
+
+const DEFAULT_DATA: Omit<DataSettings, 'train'> = {
+  validation: null,
+  validation_split: 0,
+  format: null,
+  template: 'human_assistant',
+  max_length: 512,
+  packing: false,
+  train_on_prompt: false,
+};
+
+const DEFAULTS: Omit<TrainConfig, 'model' | 'output_dir' | 'data' | 'lora'> = {
+  method: 'lora',
+  num_train_epochs: 3,
+  max_steps: -1,
+  per_device_train_batch_size: 8,
+  per_device_eval_batch_size: 8,
+  gradient_accumulation_steps: 1,
+  learning_rate: 5e-5,
+  lr_scheduler_type: 'linear',
+  warmup_steps: 0,
+  warmup_ratio: 0,
+  weight_decay: 0,
+  max_grad_norm: 1,
+  adam_beta1: 0.9,
+  adam_beta2: 0.999,
+  adam_epsilon: 1e-8,
+  dropout: null,
+  shuffle: true,
+  seed: 42,
+  logging_steps: 500,
+  eval_steps: 0,
+  save_steps: 500,
+  save_total_limit: null,
+  early_stopping_patience: null,
+  sample_prompts: [],
+};
+
+export class ConfigFieldError extends Error {}
+
+type Check = (v: unknown) => string | null;
+const positiveInt: Check = (v) => (Number.isInteger(v) && (v as number) > 0 ? null : 'must be a whole number > 0');
+const nonNegativeInt: Check = (v) => (Number.isInteger(v) && (v as number) >= 0 ? null : 'must be a whole number ≥ 0');
+const positive: Check = (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? null : 'must be a number > 0');
+const nonNegative: Check = (v) => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? null : 'must be a number ≥ 0');
+const fraction: Check = (v) => (typeof v === 'number' && v >= 0 && v < 1 ? null : 'must be a number in [0, 1)');
+const beta: Check = (v) => (typeof v === 'number' && v >= 0 && v < 1 ? null : 'must be in [0, 1)');
+const bool: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
+const text: Check = (v) => (typeof v === 'string' && v.length > 0 ? null : 'must be a non-empty string');
+const int: Check = (v) => (Number.isInteger(v) ? null : 'must be a whole number');
+const nullable = (c: Check): Check => (v) => (v === null ? null : c(v));
+const oneOf = (options: readonly string[]): Check => (v) => (options.includes(v as string) ? null : `must be one of ${options.join(', ')}`);
+const strings: Check = (v) => (Array.isArray(v) && v.every((s) => typeof s === 'string') ? null : 'must be a list of strings');
+
+const TOP_CHECKS: Record<string, Check> = {
+  model: text,
+  output_dir: text,
+  method: oneOf(['full', 'lora']),
+  lora: (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? null : 'must be an object'),
+  data: (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? null : 'must be an object'),
+  num_train_epochs: positive,
+  max_steps: (v) => (Number.isInteger(v) && ((v as number) > 0 || v === -1) ? null : 'must be a whole number > 0, or -1 to use num_train_epochs'),
+  per_device_train_batch_size: positiveInt,
+  per_device_eval_batch_size: positiveInt,
+  gradient_accumulation_steps: positiveInt,
+  learning_rate: positive,
+  lr_scheduler_type: oneOf(SCHEDULES),
+  warmup_steps: nonNegativeInt,
+  warmup_ratio: fraction,
+  weight_decay: nonNegative,
+  max_grad_norm: nonNegative,
+  adam_beta1: beta,
+  adam_beta2: beta,
+  adam_epsilon: positive,
+  dropout: nullable(fraction),
+  shuffle: bool,
+  seed: int,
+  logging_steps: positiveInt,
+  eval_steps: nonNegativeInt,
+  save_steps: nonNegativeInt,
+  save_total_limit: nullable(positiveInt),
+  early_stopping_patience: nullable(positiveInt),
+  sample_prompts: strings,
+};
+
+const LORA_CHECKS: Record<string, Check> = {
+  r: positiveInt,
+  alpha: positive,
+  dropout: fraction,
+  target_modules: nullable(strings),
+  init_adapter: nullable(text),
+};
+
+const DATA_CHECKS: Record<string, Check> = {
+  train: text,
+  validation: nullable(text),
+  validation_split: fraction,
+  format: nullable(text),
+  template: text,
+  max_length: positiveInt,
+  packing: bool,
+  train_on_prompt: bool,
+};
+
+function checkFields(obj: Record<string, unknown>, checks: Record<string, Check>, prefix: string, source: string): void {
+  for (const [key, value] of Object.entries(obj)) {
+    const check = checks[key];
+    if (!check) throw new ConfigFieldError(`${source}: unknown key "${prefix}${key}"`);
+    const problem = check(value);
+    if (problem) throw new ConfigFieldError(`${source}: "${prefix}${key}" ${problem} (got ${JSON.stringify(value)})`);
+  }
+}
+
+/** Validates a parsed config and fills in the defaults. `source` names the file in errors. */
+export function resolveTrainConfig(raw: unknown, source = 'config'): TrainConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigFieldError(`${source}: must be a JSON object`);
+  const top = raw as Record<string, unknown>;
+  checkFields(top, TOP_CHECKS, '', source);
+  for (const key of ['model', 'output_dir', 'data']) {
+    if (top[key] === undefined) throw new ConfigFieldError(`${source}: "${key}" is required`);
+  }
+  const data = top.data as Record<string, unknown>;
+  checkFields(data, DATA_CHECKS, 'data.', source);
+  if (data.train === undefined) throw new ConfigFieldError(`${source}: "data.train" is required`);
+  const lora = (top.lora ?? {}) as Record<string, unknown>;
+  checkFields(lora, LORA_CHECKS, 'lora.', source);
+  const config = {
+    ...DEFAULTS,
+    ...top,
+    lora: { ...DEFAULT_LORA, ...lora },
+    data: { ...DEFAULT_DATA, ...data },
+  } as TrainConfig;
+  if (config.data.validation && config.data.validation_split > 0) {
+    throw new ConfigFieldError(`${source}: give "data.validation" or "data.validation_split", not both`);
+  }
+  return config;
+}
+
+/** Optimizer steps the run will take: max_steps, or the epochs' worth of accumulated batches. */
+export function totalOptimizerSteps(c: TrainConfig, trainExamples: number): number {
+  if (c.max_steps > 0) return c.max_steps;
+  const batchesPerEpoch = Math.ceil(trainExamples / c.per_device_train_batch_size);
+  const stepsPerEpoch = Math.max(1, Math.ceil(batchesPerEpoch / c.gradient_accumulation_steps));
+  return Math.ceil(stepsPerEpoch * c.num_train_epochs);
+}
+
+export function warmupSteps(c: TrainConfig, totalSteps: number): number {
+  return c.warmup_steps > 0 ? c.warmup_steps : Math.ceil(c.warmup_ratio * totalSteps);
+}
