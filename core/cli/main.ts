@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { forward, generateCommand, info, tokenize, type Flags } from './commands';
 import { UsageError } from './args';
+import { trainCommand } from './train-command';
 
 const USAGE = `usage: tunesmith <command> [options]
 
@@ -11,6 +12,7 @@ commands:
   generate  --model DIR [--adapter DIR] (--prompt STR | --ids 1,2,3) --max-new-tokens N
             [--greedy | --temperature T --top-k K --top-p P --repetition-penalty R --seed S]
             [--ignore-eos] [--json]
+  train     --config FILE [--json-events]
 
 --random-init gpt2|gpt2-medium|bloom-560m builds a model of that shape with random weights.
 --debug prints stack traces.`;
@@ -31,6 +33,8 @@ const OPTIONS = {
   seed: { type: 'string' },
   'ignore-eos': { type: 'boolean' },
   json: { type: 'boolean' },
+  config: { type: 'string' },
+  'json-events': { type: 'boolean' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -40,6 +44,7 @@ const COMMANDS = {
   tokenize: (f: Flags) => tokenize(f, print),
   forward: (f: Flags) => forward(f, print),
   generate: (f: Flags) => generateCommand(f, print, (chunk) => process.stdout.write(chunk)),
+  train: (f: Flags) => trainCommand(f, print, (chunk) => process.stderr.write(chunk)),
 } as const;
 
 function print(text: string): void {

@@ -34,7 +34,7 @@ export function asMessages(sample: Sample): Message[] {
 }
 
 /** Labels use -100 where no loss is taken, as PyTorch's cross-entropy `ignore_index`. */
-export const IGNORE_INDEX = -100;
+export { IGNORE_INDEX } from '../ops/cross-entropy';
 
 /** One training sequence; `labels` is aligned with `input_ids` (the loss shifts them). */
 export interface Example {

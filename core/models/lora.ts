@@ -94,3 +94,26 @@ export function mergeAdapter(weights: Weights, adapter: LoraAdapter): Weights {
   }
   return merged;
 }
+
+/**
+ * Fresh LoRA pairs as PEFT creates them: A from kaiming_uniform(a=√5), i.e. uniform in
+ * ±1/√fan_in, and B = 0, so the adapted model starts identical to the base.
+ */
+export function createLoraLayers(model: CausalLM, targets: string[], r: number, alpha: number, seed: number): LoraLayers {
+  const layers: LoraLayers = new Map();
+  for (const [name, w] of model.weights) {
+    if (!name.endsWith('.weight')) continue;
+    const module = name.slice(0, -'.weight'.length);
+    if (!isTargeted(module, targets) || !model.arch.loraTargets.some((t) => module.endsWith(`.${t}`))) continue;
+    const [rows, cols] = w.shape;
+    const [inDim, outDim] = model.arch.fanInFanOut ? [rows, cols] : [cols, rows];
+    const bound = 1 / Math.sqrt(inDim);
+    layers.set(module, {
+      a: tf.randomUniform([r, inDim], -bound, bound, 'float32', seed + layers.size),
+      b: tf.zeros([outDim, r]),
+      scale: alpha / r,
+    });
+  }
+  if (layers.size === 0) throw new Error(`lora.target_modules ${JSON.stringify(targets)} match no projection of this ${model.config.modelType} model (choose from ${model.arch.loraTargets.join(', ')})`);
+  return layers;
+}

@@ -5,13 +5,9 @@ import { tf } from '../engine/backend';
 import type { CausalLM } from '../models/causal-lm';
 import type { ForwardOptions } from '../models/weights';
 import { causalLmLossSum, IGNORE_INDEX } from '../ops/cross-entropy';
+import type { Batch } from '../data/batching';
 import type { TrainableParam } from './adamw';
 
-export interface Batch {
-  input_ids: number[][];
-  labels: number[][];
-  attention_mask: number[][];
-}
 
 /** Label tokens the loss counts: labels[t + 1] ≠ −100 for t < T − 1. */
 export function countLabelTokens(batch: Batch): number {

@@ -1,0 +1,64 @@
+import path from 'node:path';
+import { readJsonFile } from '../checkpoint/model-folder';
+import { resolveTrainConfig } from '../train/config';
+import type { TrainEvent } from '../train/events';
+import { runTraining } from '../train/trainer';
+import { UsageError } from './args';
+import type { Flags, Print } from './commands';
+
+/** Paths in a config file are relative to the file, so a config travels with its data. */
+function resolvePaths(raw: Record<string, unknown>, dir: string): void {
+  const abs = (v: unknown) => (typeof v === 'string' ? path.resolve(dir, v) : v);
+  for (const key of ['model', 'output_dir']) if (key in raw) raw[key] = abs(raw[key]);
+  const data = raw.data as Record<string, unknown> | undefined;
+  if (data && typeof data === 'object') for (const key of ['train', 'validation']) if (key in data) data[key] = abs(data[key]);
+  const lora = raw.lora as Record<string, unknown> | undefined;
+  if (lora && typeof lora === 'object' && 'init_adapter' in lora) lora.init_adapter = abs(lora.init_adapter);
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--:--';
+  const s = Math.round(seconds);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** A one-line progress bar for terminals: step, loss, tokens/s and ETA. */
+function progressPrinter(write: (s: string) => void, print: Print): (e: TrainEvent) => void {
+  let total = 0;
+  let started = 0;
+  return (e) => {
+    switch (e.event) {
+      case 'start':
+        total = e.total_steps;
+        started = performance.now();
+        print(`training ${e.method} on ${e.backend}: ${e.train.examples} examples (${e.train.label_tokens} label tokens, ${e.train.truncated} truncated, ${e.train.skipped} skipped), ${e.total_steps} steps, ${e.trainable_parameters} trainable parameters`);
+        break;
+      case 'step': {
+        const width = 24;
+        const filled = Math.round((e.step / total) * width);
+        const elapsed = (performance.now() - started) / 1000;
+        const eta = (elapsed / e.step) * (total - e.step);
+        write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${e.step}/${total} loss ${e.loss.toFixed(4)} ${e.tokens_per_second.toFixed(1)} tok/s ETA ${formatDuration(eta)}`);
+        break;
+      }
+      case 'eval':
+        write(`\r\x1b[2K`);
+        print(`step ${e.step}: eval loss ${e.eval_loss.toFixed(4)}, perplexity ${e.perplexity.toFixed(2)}`);
+        break;
+      case 'done':
+        write(`\r\x1b[2K`);
+        print(`done in ${formatDuration(e.seconds)}: ${e.step} steps, mean train loss ${e.train_loss.toFixed(4)}; saved to ${e.output_dir}`);
+        break;
+    }
+  };
+}
+
+export async function trainCommand(flags: Flags, print: Print, write: (s: string) => void): Promise<void> {
+  const file = typeof flags.config === 'string' ? flags.config : undefined;
+  if (!file) throw new UsageError('--config FILE is required');
+  const raw = readJsonFile(file);
+  if (raw && typeof raw === 'object' && !Array.isArray(raw)) resolvePaths(raw as Record<string, unknown>, path.dirname(path.resolve(file)));
+  const config = resolveTrainConfig(raw, file);
+  const sink = flags['json-events'] ? (e: TrainEvent) => print(JSON.stringify(e)) : progressPrinter(write, print);
+  await runTraining(config, sink);
+}
