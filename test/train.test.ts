@@ -117,9 +117,25 @@ for (const model of ['gpt2-tiny', 'bloom-tiny']) {
       }
       ours.close();
       theirs.close();
-      const cfg = JSON.parse(fs.readFileSync(path.join(events.at(-1).output_dir, 'adapter_config.json'), 'utf8'));
+      const adapterDir = events.at(-1).output_dir;
+      const cfg = JSON.parse(fs.readFileSync(path.join(adapterDir, 'adapter_config.json'), 'utf8'));
       assert.equal(cfg.r, 4);
       assert.equal(cfg.lora_alpha, 8);
+      // The exported folder works as an adapter again, with the effect PEFT measured.
+      const r = spawnSync(process.execPath, [BIN, 'forward', '--model', fixture(model), '--adapter', adapterDir, '--ids', ref.forward.input_ids.join(','), '--json'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const effect = Math.abs(lora.forward_mean_loss_after - ref.forward.mean_loss);
+      assert.ok(Math.abs(JSON.parse(r.stdout).mean_loss - lora.forward_mean_loss_after) < Math.min(1e-4, 0.2 * effect));
+
+      // Folded into the base weights, the model gives PEFT's merged loss without any adapter.
+      const merged = path.join(dir, 'merged');
+      const exported = spawnSync(process.execPath, [BIN, 'export', '--run', path.dirname(adapterDir), '--format', 'merged', '--out', merged], { encoding: 'utf8' });
+      assert.equal(exported.status, 0, exported.stderr);
+      const m = spawnSync(process.execPath, [BIN, 'forward', '--model', merged, '--ids', ref.forward.input_ids.join(','), '--json'], { encoding: 'utf8' });
+      assert.equal(m.status, 0, m.stderr);
+      assert.ok(Math.abs(JSON.parse(m.stdout).mean_loss - lora.merged_forward_mean_loss) < Math.min(1e-4, 0.2 * effect));
+      const refused = spawnSync(process.execPath, [BIN, 'export', '--run', path.dirname(adapterDir), '--format', 'hf', '--out', path.join(dir, 'x')], { encoding: 'utf8' });
+      assert.match(refused.stderr, /is a LoRA run; use --format peft/);
     });
   });
 }

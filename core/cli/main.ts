@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { forward, generateCommand, info, tokenize, type Flags } from './commands';
 import { UsageError } from './args';
+import { exportCommand } from './export-command';
 import { trainCommand } from './train-command';
 
 const USAGE = `usage: tunesmith <command> [options]
@@ -13,6 +14,7 @@ commands:
             [--greedy | --temperature T --top-k K --top-p P --repetition-penalty R --seed S]
             [--ignore-eos] [--json]
   train     --config FILE [--json-events]
+  export    --run DIR --format hf|peft|merged --out DIR
 
 --random-init gpt2|gpt2-medium|bloom-560m builds a model of that shape with random weights.
 --debug prints stack traces.`;
@@ -35,6 +37,9 @@ const OPTIONS = {
   json: { type: 'boolean' },
   config: { type: 'string' },
   'json-events': { type: 'boolean' },
+  run: { type: 'string' },
+  format: { type: 'string' },
+  out: { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -44,6 +49,7 @@ const COMMANDS = {
   tokenize: (f: Flags) => tokenize(f, print),
   forward: (f: Flags) => forward(f, print),
   generate: (f: Flags) => generateCommand(f, print, (chunk) => process.stdout.write(chunk)),
+  export: (f: Flags) => exportCommand(f, print),
   train: (f: Flags) => trainCommand(f, print, (chunk) => process.stderr.write(chunk)),
 } as const;
 

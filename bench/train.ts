@@ -1,0 +1,72 @@
+// Training speed and memory on random weights in a public model's shape (same compute as
+// real weights; nothing is downloaded): tokens/s, the step split into forward+backward and
+// optimizer, and peak RSS.
+//   npm run bench:train -- [--random-init gpt2] [--seq 128] [--batch 8] [--method full|lora|both] [--steps 3]
+import { parseArgs } from 'node:util';
+import { initBackend, tf } from '../core/engine/backend';
+import type { Batch } from '../core/data/batching';
+import { createLoraLayers } from '../core/models/lora';
+import { randomModel } from '../core/models/load';
+import type { ForwardOptions } from '../core/models/weights';
+import { AdamW, clipGradNorm, type TrainableParam } from '../core/train/adamw';
+import { accumulateGradients } from '../core/train/step';
+import { makeFullTrainable, makeLoraTrainable } from '../core/train/trainables';
+
+const { values } = parseArgs({
+  options: {
+    'random-init': { type: 'string', default: 'gpt2' },
+    seq: { type: 'string', default: '128' },
+    batch: { type: 'string', default: '8' },
+    method: { type: 'string', default: 'both' },
+    steps: { type: 'string', default: '3' },
+  },
+});
+const seq = Number(values.seq);
+const batchSize = Number(values.batch);
+const steps = Number(values.steps);
+const methods = values.method === 'both' ? ['lora', 'full'] : [values.method!];
+
+const { name: backend } = await initBackend();
+console.log(`backend ${backend}, ${values['random-init']}, seq ${seq}, batch ${batchSize}, ${steps} measured steps after one warm-up`);
+
+for (const method of methods) {
+  const model = randomModel(values['random-init']!);
+  const ids = Array.from({ length: batchSize }, (_, b) => Array.from({ length: seq }, (_, t) => (b * 7919 + t * 104729) % model.config.vocabSize));
+  const batch: Batch = { input_ids: ids, labels: ids, attention_mask: ids.map((row) => row.map(() => 1)) };
+  let params: TrainableParam[];
+  const forward: ForwardOptions = {};
+  if (method === 'full') params = makeFullTrainable(model);
+  else {
+    forward.lora = createLoraLayers(model, [model.arch.loraTargets[0]], 8, 16, 0);
+    params = makeLoraTrainable(forward.lora);
+  }
+  const optimizer = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+  const times: { fwdBwd: number; opt: number }[] = [];
+  try {
+    for (let i = 0; i <= steps; i++) {
+      const t0 = performance.now();
+      const { grads } = accumulateGradients(model, params, [batch], forward);
+      const t1 = performance.now();
+      clipGradNorm(grads, 1);
+      optimizer.apply(grads, 1e-4);
+      tf.dispose([...grads.values()]);
+      const t2 = performance.now();
+      if (i > 0) times.push({ fwdBwd: (t1 - t0) / 1000, opt: (t2 - t1) / 1000 });
+      process.stderr.write(`\r\x1b[2K  ${method}: step ${i}/${steps}`);
+    }
+    process.stderr.write('\r\x1b[2K');
+    const fwdBwd = times.reduce((s, t) => s + t.fwdBwd, 0) / times.length;
+    const opt = times.reduce((s, t) => s + t.opt, 0) / times.length;
+    const peakMiB = process.resourceUsage().maxRSS / 1024;
+    const tokensPerS = (batchSize * seq) / (fwdBwd + opt);
+    console.log(`${method.padEnd(5)} ${tokensPerS.toFixed(1)} tokens/s  step ${(fwdBwd + opt).toFixed(2)} s = forward+backward ${fwdBwd.toFixed(2)} s + optimizer ${opt.toFixed(2)} s  peak RSS ${peakMiB.toFixed(0)} MiB (process so far)`);
+    console.log(JSON.stringify({ bench: 'train', method, backend, model: values['random-init'], seq, batch: batchSize, tokens_per_s: tokensPerS, forward_backward_s: fwdBwd, optimizer_s: opt, peak_rss_mib: peakMiB }));
+  } catch (err) {
+    process.stderr.write('\r\x1b[2K');
+    console.log(`${method.padEnd(5)} failed: ${(err as Error).message.split('\n')[0]}`);
+  } finally {
+    optimizer.dispose();
+    if (forward.lora) tf.dispose(params.map((p) => p.variable));
+    model.dispose();
+  }
+}
