@@ -2,6 +2,8 @@
 // real weights; nothing is downloaded): tokens/s, the step split into forward+backward and
 // optimizer, and peak RSS.
 //   npm run bench:train -- [--random-init gpt2] [--seq 128] [--batch 8] [--method full|lora|both] [--steps 3]
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initBackend, tf } from '../core/engine/backend';
 import type { Batch } from '../core/data/batching';
@@ -24,12 +26,23 @@ const { values } = parseArgs({
 const seq = Number(values.seq);
 const batchSize = Number(values.batch);
 const steps = Number(values.steps);
-const methods = values.method === 'both' ? ['lora', 'full'] : [values.method!];
+
+// Each method runs in a process of its own, so peak RSS is that method's and a backend
+// that dies of memory (wasm's 4 GB cap) does not take the other row with it.
+if (values.method === 'both') {
+  for (const method of ['lora', 'full']) {
+    const args = process.argv.slice(2).filter((a, i, all) => a !== '--method' && all[i - 1] !== '--method');
+    const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args, '--method', method], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
+    if (child.status !== 0) console.log(`${method.padEnd(5)} failed: ${child.stderr.trim().split('\n').filter((l) => /Error|Abort/.test(l)).pop()?.slice(0, 200) ?? `exit ${child.status}`}`);
+  }
+  process.exit(0);
+}
 
 const { name: backend } = await initBackend();
 console.log(`backend ${backend}, ${values['random-init']}, seq ${seq}, batch ${batchSize}, ${steps} measured steps after one warm-up`);
 
-for (const method of methods) {
+{
+  const method = values.method!;
   const model = randomModel(values['random-init']!);
   const ids = Array.from({ length: batchSize }, (_, b) => Array.from({ length: seq }, (_, t) => (b * 7919 + t * 104729) % model.config.vocabSize));
   const batch: Batch = { input_ids: ids, labels: ids, attention_mask: ids.map((row) => row.map(() => 1)) };
@@ -59,11 +72,8 @@ for (const method of methods) {
     const opt = times.reduce((s, t) => s + t.opt, 0) / times.length;
     const peakMiB = process.resourceUsage().maxRSS / 1024;
     const tokensPerS = (batchSize * seq) / (fwdBwd + opt);
-    console.log(`${method.padEnd(5)} ${tokensPerS.toFixed(1)} tokens/s  step ${(fwdBwd + opt).toFixed(2)} s = forward+backward ${fwdBwd.toFixed(2)} s + optimizer ${opt.toFixed(2)} s  peak RSS ${peakMiB.toFixed(0)} MiB (process so far)`);
+    console.log(`${method.padEnd(5)} ${tokensPerS.toFixed(1)} tokens/s  step ${(fwdBwd + opt).toFixed(2)} s = forward+backward ${fwdBwd.toFixed(2)} s + optimizer ${opt.toFixed(2)} s  peak RSS ${peakMiB.toFixed(0)} MiB`);
     console.log(JSON.stringify({ bench: 'train', method, backend, model: values['random-init'], seq, batch: batchSize, tokens_per_s: tokensPerS, forward_backward_s: fwdBwd, optimizer_s: opt, peak_rss_mib: peakMiB }));
-  } catch (err) {
-    process.stderr.write('\r\x1b[2K');
-    console.log(`${method.padEnd(5)} failed: ${(err as Error).message.split('\n')[0]}`);
   } finally {
     optimizer.dispose();
     if (forward.lora) tf.dispose(params.map((p) => p.variable));

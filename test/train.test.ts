@@ -149,6 +149,18 @@ test('learning-rate schedules equal transformers.get_scheduler', () => {
   }
 });
 
+test('examples longer than the model\'s positions stop the run before it starts', (t) => {
+  const dir = tempDir(t);
+  const ids = Array.from({ length: 130 }, (_, i) => i + 1);
+  fs.writeFileSync(path.join(dir, 'train.jsonl'), `${JSON.stringify({ input_ids: ids })}\n`);
+  const file = path.join(dir, 'config.json');
+  fs.writeFileSync(file, JSON.stringify({ model: fixture('gpt2-tiny'), output_dir: path.join(dir, 'run'), data: { train: path.join(dir, 'train.jsonl') } }));
+  const r = spawnSync(process.execPath, [BIN, 'train', '--config', file, '--json-events'], { encoding: 'utf8' });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /examples up to 130 tokens result, but this model has only 128 positions/);
+  assert.equal(r.stdout, '', 'no start event');
+});
+
 test('config: unknown keys and impossible values are refused with the key named', () => {
   const ok = { model: 'm', output_dir: 'o', data: { train: 't' } };
   assert.equal(resolveTrainConfig(ok).learning_rate, 5e-5, 'Trainer default');
@@ -158,4 +170,5 @@ test('config: unknown keys and impossible values are refused with the key named'
   assert.throws(() => resolveTrainConfig({ ...ok, data: { train: 't', max_len: 3 } }), /unknown key "data\.max_len"/);
   assert.throws(() => resolveTrainConfig({ ...ok, lora: { r: -1 } }), /"lora\.r" must be a whole number > 0/);
   assert.throws(() => resolveTrainConfig({ model: 'm', data: { train: 't' } }), /"output_dir" is required/);
+  assert.throws(() => resolveTrainConfig({ ...ok, save_steps: 10 }), /"save_steps" is not supported yet/);
 });

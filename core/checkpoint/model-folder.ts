@@ -2,6 +2,7 @@
 // the Hub has used over the years. Finds the weights and opens the right reader.
 import fs from 'node:fs';
 import path from 'node:path';
+import { readTextFile } from '../read-text-file';
 import { SafetensorsFile, ShardedSafetensors } from './safetensors';
 import type { TensorSource } from './tensor-source';
 import { TorchCheckpoint } from './torch-bin';
@@ -14,13 +15,7 @@ const WEIGHT_LAYOUTS: { file: string; open: (p: string) => TensorSource }[] = [
 ];
 
 export function readJsonFile(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${file}: file not found` : `${file}: cannot read (${(err as Error).message})`);
-  }
+  const text = readTextFile(file);
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -1,6 +1,6 @@
 // A data file to training examples: read, parse, template, tokenize, truncate. Any
 // problem in the file is a DataError naming where it is, raised before training starts.
-import fs from 'node:fs';
+import { readTextFile } from '../read-text-file';
 import type { TextTokenizer } from '../tokenizer/tokenizer';
 import type { CsvColumns } from './csv';
 import { DataError } from './errors';
@@ -78,13 +78,7 @@ export function loadDataset(options: DatasetOptions, tokenizer: TextTokenizer): 
 }
 
 function readDataFile(file: string): string {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError(code === 'ENOENT' ? `${file}: file not found` : `${file}: cannot read (${(err as Error).message})`);
-  }
+  const text = readTextFile(file, (message) => new DataError(message));
   if (text.trim() === '') throw new DataError(`${file}: the file is empty`);
   // Spreadsheet and Windows editors start UTF-8 files with a byte-order mark.
   return text.replace(/^\uFEFF/, '');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { readChatTemplate } from '../data/chat-template';
 import { batches, epochOrder, padBatch, splitValidation, type Batch } from '../data/batching';
 import { loadDataset, type Dataset, type DatasetStats } from '../data/dataset';
+import { labelTokens } from '../data/tokenize';
 import { initBackend, tf } from '../engine/backend';
 import type { CausalLM } from '../models/causal-lm';
 import { createLoraLayers, loadAdapter } from '../models/lora';
@@ -12,7 +13,7 @@ import type { ForwardOptions } from '../models/weights';
 import { causalLmLossSum } from '../ops/cross-entropy';
 import { loadTokenizer } from '../tokenizer/tokenizer';
 import { AdamW, clipGradNorm, type TrainableParam } from './adamw';
-import { totalOptimizerSteps, warmupSteps, type TrainConfig } from './config';
+import { ConfigFieldError, totalOptimizerSteps, warmupSteps, type TrainConfig } from './config';
 import type { TrainEvent } from './events';
 import { exportAdapterFolder, exportModelFolder, type AdapterSpec } from './export';
 import { learningRateAt } from './schedules';
@@ -56,7 +57,17 @@ function loadData(config: TrainConfig, model: string): Data {
     return { train: train.examples, validation: validation.examples, trainStats: train.stats, validationStats: validation.stats };
   }
   const split = splitValidation(train.examples, config.data.validation_split, config.seed);
-  return { train: split.train, validation: split.validation, trainStats: train.stats, validationStats: null };
+  if (split.validation.length === 0) return { train: split.train, validation: [], trainStats: train.stats, validationStats: null };
+  // Truncation and skips happened before the split; they stay with the file's training part.
+  return { train: split.train, validation: split.validation, trainStats: { ...train.stats, ...countTokens(split.train) }, validationStats: { truncated: 0, skipped: 0, ...countTokens(split.validation) } };
+}
+
+function countTokens(examples: Data['train']): Pick<DatasetStats, 'examples' | 'tokens' | 'label_tokens'> {
+  return {
+    examples: examples.length,
+    tokens: examples.reduce((n, e) => n + e.input_ids.length, 0),
+    label_tokens: examples.reduce((n, e) => n + labelTokens(e), 0),
+  };
 }
 
 /** Token-weighted mean loss over a whole set, without dropout. */
@@ -86,6 +97,12 @@ export async function runTraining(config: TrainConfig, emit: EventSink): Promise
   const tokenizer = loadTokenizer(config.model);
   const padId = tokenizer.padId ?? model.config.eosTokenId ?? 0;
   const data = loadData(config, config.model);
+  // Found now, not at the first long batch minutes into the run.
+  const positions = model.config.maxPositions;
+  const longest = [...data.train, ...data.validation].reduce((n, e) => Math.max(n, e.input_ids.length), 0);
+  if (positions !== null && longest > positions) {
+    throw new ConfigFieldError(`"data.max_length" is ${config.data.max_length}, and examples up to ${longest} tokens result, but this model has only ${positions} positions; use ${positions} or less`);
+  }
 
   let params: TrainableParam[];
   const forward: ForwardOptions = { dropout: seededDropout(config.seed) };
