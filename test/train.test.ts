@@ -170,5 +170,5 @@ test('config: unknown keys and impossible values are refused with the key named'
   assert.throws(() => resolveTrainConfig({ ...ok, data: { train: 't', max_len: 3 } }), /unknown key "data\.max_len"/);
   assert.throws(() => resolveTrainConfig({ ...ok, lora: { r: -1 } }), /"lora\.r" must be a whole number > 0/);
   assert.throws(() => resolveTrainConfig({ model: 'm', data: { train: 't' } }), /"output_dir" is required/);
-  assert.throws(() => resolveTrainConfig({ ...ok, save_steps: 10 }), /"save_steps" is not supported yet/);
+  assert.throws(() => resolveTrainConfig({ ...ok, early_stopping_patience: 2 }), /"early_stopping_patience" needs validation data/);
 });

@@ -13,7 +13,7 @@ commands:
   generate  --model DIR [--adapter DIR] (--prompt STR | --ids 1,2,3) --max-new-tokens N
             [--greedy | --temperature T --top-k K --top-p P --repetition-penalty R --seed S]
             [--ignore-eos] [--json]
-  train     --config FILE [--json-events]
+  train     --config FILE | --resume DIR [--config FILE] [--json-events]
   export    --run DIR --format hf|peft|merged --out DIR
 
 --random-init gpt2|gpt2-medium|bloom-560m builds a model of that shape with random weights.
@@ -38,6 +38,7 @@ const OPTIONS = {
   config: { type: 'string' },
   'json-events': { type: 'boolean' },
   run: { type: 'string' },
+  resume: { type: 'string' },
   format: { type: 'string' },
   out: { type: 'string' },
   debug: { type: 'boolean' },

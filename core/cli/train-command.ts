@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { readJsonFile } from '../checkpoint/model-folder';
+import { readTrainerState, resolveCheckpoint } from '../train/checkpoint';
 import { resolveTrainConfig } from '../train/config';
 import type { TrainEvent } from '../train/events';
 import { runTraining } from '../train/trainer';
@@ -45,6 +46,14 @@ function progressPrinter(write: (s: string) => void, print: Print): (e: TrainEve
         write(`\r\x1b[2K`);
         print(`step ${e.step}: eval loss ${e.eval_loss.toFixed(4)}, perplexity ${e.perplexity.toFixed(2)}`);
         break;
+      case 'sample':
+        write(`\r\x1b[2K`);
+        print(`step ${e.step}: ${JSON.stringify(e.prompt)} → ${JSON.stringify(e.output)}`);
+        break;
+      case 'checkpoint':
+        write(`\r\x1b[2K`);
+        print(`step ${e.step}: checkpoint saved to ${e.path}`);
+        break;
       case 'done':
         write(`\r\x1b[2K`);
         print(`done in ${formatDuration(e.seconds)}: ${e.step} steps, mean train loss ${e.train_loss.toFixed(4)}; saved to ${e.output_dir}`);
@@ -53,12 +62,23 @@ function progressPrinter(write: (s: string) => void, print: Print): (e: TrainEve
   };
 }
 
+/**
+ * `--config FILE` starts a run; `--resume DIR` continues one from its latest checkpoint with
+ * the config it was started with, or with `--config` too (e.g. more epochs to extend it).
+ */
 export async function trainCommand(flags: Flags, print: Print, write: (s: string) => void): Promise<void> {
   const file = typeof flags.config === 'string' ? flags.config : undefined;
-  if (!file) throw new UsageError('--config FILE is required');
-  const raw = readJsonFile(file);
-  if (raw && typeof raw === 'object' && !Array.isArray(raw)) resolvePaths(raw as Record<string, unknown>, path.dirname(path.resolve(file)));
-  const config = resolveTrainConfig(raw, file);
+  const resume = typeof flags.resume === 'string' ? flags.resume : undefined;
+  if (!file && !resume) throw new UsageError('--config FILE is required (or --resume DIR to continue a run)');
+  let config;
+  if (file) {
+    const raw = readJsonFile(file);
+    if (raw && typeof raw === 'object' && !Array.isArray(raw)) resolvePaths(raw as Record<string, unknown>, path.dirname(path.resolve(file)));
+    config = resolveTrainConfig(raw, file);
+  } else {
+    const checkpoint = resolveCheckpoint(resume!);
+    config = resolveTrainConfig(readTrainerState(checkpoint).config, path.join(checkpoint, 'trainer_state.json'));
+  }
   const sink = flags['json-events'] ? (e: TrainEvent) => print(JSON.stringify(e)) : progressPrinter(write, print);
-  await runTraining(config, sink);
+  await runTraining(config, sink, { resumeFrom: resume });
 }

@@ -50,6 +50,13 @@ export interface TrainConfig {
   logging_steps: number;
   /** 0 = evaluate only at the end (when there is validation data). */
   eval_steps: number;
+  /** Checkpoint every N optimizer steps; 0 = none. */
+  save_steps: number;
+  save_total_limit: number | null;
+  /** Stop after this many evaluations without a better eval loss; the best weights are exported. */
+  early_stopping_patience: number | null;
+  /** Generated from at every evaluation, to watch the model learn. */
+  sample_prompts: string[];
 }
 
 export const DEFAULT_LORA: LoraSettings = { r: 8, alpha: 8, dropout: 0, target_modules: null, init_adapter: null };
@@ -85,6 +92,10 @@ const DEFAULTS: Omit<TrainConfig, 'model' | 'output_dir' | 'data' | 'lora'> = {
   seed: 42,
   logging_steps: 500,
   eval_steps: 0,
+  save_steps: 500,
+  save_total_limit: null,
+  early_stopping_patience: null,
+  sample_prompts: [],
 };
 
 export class ConfigFieldError extends Error {}
@@ -128,6 +139,10 @@ const TOP_CHECKS: Record<string, Check> = {
   seed: int,
   logging_steps: positiveInt,
   eval_steps: nonNegativeInt,
+  save_steps: nonNegativeInt,
+  save_total_limit: nullable(positiveInt),
+  early_stopping_patience: nullable(positiveInt),
+  sample_prompts: strings,
 };
 
 const LORA_CHECKS: Record<string, Check> = {
@@ -149,12 +164,8 @@ const DATA_CHECKS: Record<string, Check> = {
   train_on_prompt: bool,
 };
 
-/** Trainer settings that are planned but not built yet: refused rather than silently ignored. */
-const NOT_YET = ['save_steps', 'save_total_limit', 'early_stopping_patience', 'sample_prompts'];
-
 function checkFields(obj: Record<string, unknown>, checks: Record<string, Check>, prefix: string, source: string): void {
   for (const [key, value] of Object.entries(obj)) {
-    if (!prefix && NOT_YET.includes(key)) throw new ConfigFieldError(`${source}: "${key}" is not supported yet (checkpoints, early stopping and samples are coming); remove it`);
     const check = checks[key];
     if (!check) throw new ConfigFieldError(`${source}: unknown key "${prefix}${key}"`);
     const problem = check(value);
@@ -181,6 +192,9 @@ export function resolveTrainConfig(raw: unknown, source = 'config'): TrainConfig
     lora: { ...DEFAULT_LORA, ...lora },
     data: { ...DEFAULT_DATA, ...data },
   } as TrainConfig;
+  if (config.early_stopping_patience !== null && !config.data.validation && config.data.validation_split === 0) {
+    throw new ConfigFieldError(`${source}: "early_stopping_patience" needs validation data ("data.validation" or "data.validation_split")`);
+  }
   if (config.data.validation && config.data.validation_split > 0) {
     throw new ConfigFieldError(`${source}: give "data.validation" or "data.validation_split", not both`);
   }

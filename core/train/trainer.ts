@@ -18,6 +18,8 @@ import type { TrainEvent } from './events';
 import { exportAdapterFolder, exportModelFolder, type AdapterSpec } from './export';
 import { learningRateAt } from './schedules';
 import { accumulateGradients, countLabelTokens } from './step';
+import { pruneCheckpoints, readTrainerState, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint';
+import { generate } from '../generate/generate';
 import { makeFullTrainable, makeLoraTrainable } from './trainables';
 
 export type EventSink = (event: TrainEvent) => void;
@@ -28,10 +30,13 @@ function applyDropoutOverride(model: CausalLM, dropout: number | null): void {
   Object.assign(model.config, { embdDropout: dropout, residDropout: dropout, attnDropout: dropout });
 }
 
-/** tf.dropout with a fresh, reproducible seed per call, derived from the run's seed. */
-function seededDropout(seed: number): (x: tf.Tensor, rate: number) => tf.Tensor {
-  let calls = 0;
-  return (x, rate) => tf.dropout(x, rate, undefined, seed * 1_000_003 + calls++);
+/** tf.dropout with a fresh, reproducible seed per call; `calls` is checkpointed so a resume continues the stream. */
+class SeededDropout {
+  constructor(
+    private readonly seed: number,
+    public calls: number,
+  ) {}
+  readonly apply = (x: tf.Tensor, rate: number): tf.Tensor => tf.dropout(x, rate, undefined, this.seed * 1_000_003 + this.calls++);
 }
 
 interface Data {
@@ -89,7 +94,12 @@ function evaluate(model: CausalLM, examples: Data['validation'], batchSize: numb
   return sum / tokens;
 }
 
-export async function runTraining(config: TrainConfig, emit: EventSink): Promise<void> {
+export interface RunOptions {
+  /** A checkpoint folder (or a run folder: its latest checkpoint) to continue from. */
+  resumeFrom?: string;
+}
+
+export async function runTraining(config: TrainConfig, emit: EventSink, options: RunOptions = {}): Promise<void> {
   const started = performance.now();
   const { name: backend } = await initBackend();
   const { model } = loadModel(config.model);
@@ -105,7 +115,12 @@ export async function runTraining(config: TrainConfig, emit: EventSink): Promise
   }
 
   let params: TrainableParam[];
-  const forward: ForwardOptions = { dropout: seededDropout(config.seed) };
+  const checkpoint = options.resumeFrom ? resolveCheckpoint(options.resumeFrom) : null;
+  const state: TrainerState = checkpoint
+    ? { ...readTrainerState(checkpoint), config }
+    : { step: 0, epoch: 0, microIndex: 0, dropoutCalls: 0, lossSum: 0, best: null, evalsWithoutImprovement: 0, config };
+  const dropout = new SeededDropout(config.seed, state.dropoutCalls);
+  const forward: ForwardOptions = { dropout: dropout.apply };
   let adapterSpec: AdapterSpec | undefined;
   if (config.method === 'full') {
     params = makeFullTrainable(model);
@@ -129,9 +144,11 @@ export async function runTraining(config: TrainConfig, emit: EventSink): Promise
   const totalSteps = totalOptimizerSteps(config, data.train.length);
   const schedule = { name: config.lr_scheduler_type, peakLr: config.learning_rate, warmupSteps: warmupSteps(config, totalSteps), totalSteps };
   const optimizer = new AdamW(params, { beta1: config.adam_beta1, beta2: config.adam_beta2, eps: config.adam_epsilon, weightDecay: config.weight_decay });
+  if (checkpoint) restoreCheckpoint(checkpoint, params, optimizer);
   emit({
     event: 'start',
     backend,
+    resumed_from: checkpoint,
     method: config.method,
     total_steps: totalSteps,
     trainable_parameters: params.reduce((n, p) => n + p.variable.size, 0),
@@ -141,49 +158,102 @@ export async function runTraining(config: TrainConfig, emit: EventSink): Promise
 
   const stepsPerEpoch = Math.max(1, Math.ceil(Math.ceil(data.train.length / config.per_device_train_batch_size) / config.gradient_accumulation_steps));
   const window: { loss: number; norm: number; tokens: number; seconds: number }[] = [];
-  let step = 0;
-  let lossSum = 0;
-  for (let epoch = 0; step < totalSteps; epoch++) {
-    const micro = batches(epochOrder(data.train.length, epoch, config.seed, config.shuffle), config.per_device_train_batch_size);
-    for (let i = 0; i < micro.length && step < totalSteps; i += config.gradient_accumulation_steps) {
-      const t0 = performance.now();
-      const group: Batch[] = micro.slice(i, i + config.gradient_accumulation_steps).map((idx) => padBatch(idx.map((k) => data.train[k]), padId));
-      const lr = learningRateAt(schedule, step);
-      const { loss, grads } = accumulateGradients(model, params, group, forward);
-      const norm = clipGradNorm(grads, config.max_grad_norm);
-      optimizer.apply(grads, lr);
-      tf.dispose([...grads.values()]);
-      step++;
-      lossSum += loss;
-      const tokens = group.reduce((n, b) => n + b.attention_mask.flat().reduce((a, m) => a + m, 0), 0);
-      window.push({ loss, norm, tokens, seconds: (performance.now() - t0) / 1000 });
-      const fractionalEpoch = epoch + Math.min(1, (i / config.gradient_accumulation_steps + 1) / stepsPerEpoch);
-      if (step % config.logging_steps === 0 || step === totalSteps) {
-        const n = window.length;
-        emit({
-          event: 'step',
-          step,
-          epoch: fractionalEpoch,
-          loss: window.reduce((s, w) => s + w.loss, 0) / n,
-          grad_norm: window.reduce((s, w) => s + w.norm, 0) / n,
-          learning_rate: lr,
-          tokens_per_second: window.reduce((s, w) => s + w.tokens, 0) / window.reduce((s, w) => s + w.seconds, 0),
-        });
-        window.length = 0;
+  const save = () => {
+    state.dropoutCalls = dropout.calls;
+    const dir = saveCheckpoint(config.output_dir, state, params, optimizer);
+    pruneCheckpoints(config.output_dir, config.save_total_limit, state.best?.step ?? null);
+    emit({ event: 'checkpoint', step: state.step, path: dir });
+    return dir;
+  };
+  let stoppedEarly = false;
+  let savedAt = -1;
+  const evalForward: ForwardOptions = { ...forward, dropout: undefined };
+  const epochBatches = { epoch: -1, micro: [] as number[][] };
+  while (state.step < totalSteps && !stoppedEarly) {
+    const epoch = state.epoch;
+    if (epochBatches.epoch !== epoch) {
+      Object.assign(epochBatches, { epoch, micro: batches(epochOrder(data.train.length, epoch, config.seed, config.shuffle), config.per_device_train_batch_size) });
+    }
+    const micro = epochBatches.micro;
+    const i = state.microIndex;
+    if (i >= micro.length) {
+      Object.assign(state, { epoch: epoch + 1, microIndex: 0 });
+      continue;
+    }
+    const t0 = performance.now();
+    const group: Batch[] = micro.slice(i, i + config.gradient_accumulation_steps).map((idx) => padBatch(idx.map((k) => data.train[k]), padId));
+    const lr = learningRateAt(schedule, state.step);
+    const { loss, grads } = accumulateGradients(model, params, group, forward);
+    const norm = clipGradNorm(grads, config.max_grad_norm);
+    optimizer.apply(grads, lr);
+    tf.dispose([...grads.values()]);
+    state.step++;
+    state.lossSum += loss;
+    state.microIndex = i + config.gradient_accumulation_steps;
+    const step = state.step;
+    const tokens = group.reduce((n, b) => n + b.attention_mask.flat().reduce((a, m) => a + m, 0), 0);
+    window.push({ loss, norm, tokens, seconds: (performance.now() - t0) / 1000 });
+    const fractionalEpoch = epoch + Math.min(1, (i / config.gradient_accumulation_steps + 1) / stepsPerEpoch);
+    if (step % config.logging_steps === 0 || step === totalSteps) {
+      const n = window.length;
+      emit({
+        event: 'step',
+        step,
+        epoch: fractionalEpoch,
+        loss: window.reduce((s, w) => s + w.loss, 0) / n,
+        grad_norm: window.reduce((s, w) => s + w.norm, 0) / n,
+        learning_rate: lr,
+        tokens_per_second: window.reduce((s, w) => s + w.tokens, 0) / window.reduce((s, w) => s + w.seconds, 0),
+      });
+      window.length = 0;
+    }
+    const evalNow = (config.eval_steps > 0 && step % config.eval_steps === 0) || step === totalSteps;
+    if (evalNow && data.validation.length > 0) {
+      const evalLoss = evaluate(model, data.validation, config.per_device_eval_batch_size, padId, evalForward);
+      emit({ event: 'eval', step, epoch: fractionalEpoch, eval_loss: evalLoss, perplexity: Math.exp(evalLoss) });
+      if (!state.best || evalLoss < state.best.evalLoss) {
+        state.best = { step, evalLoss };
+        state.evalsWithoutImprovement = 0;
+        // The best weights must be on disk to be restored at the end.
+        if (config.early_stopping_patience !== null) {
+          save();
+          savedAt = step;
+        }
+      } else if (config.early_stopping_patience !== null && ++state.evalsWithoutImprovement >= config.early_stopping_patience) {
+        stoppedEarly = true;
       }
-      const evalNow = data.validation.length > 0 && ((config.eval_steps > 0 && step % config.eval_steps === 0) || step === totalSteps);
-      if (evalNow) {
-        const evalLoss = evaluate(model, data.validation, config.per_device_eval_batch_size, padId, forward);
-        emit({ event: 'eval', step, epoch: fractionalEpoch, eval_loss: evalLoss, perplexity: Math.exp(evalLoss) });
+    }
+    if (evalNow) {
+      for (const prompt of config.sample_prompts) {
+        const ids = generate(model, tokenizer.encode(prompt), { maxNewTokens: 32, greedy: true, eosId: tokenizer.special.eos, forward: evalForward });
+        emit({ event: 'sample', step, prompt, output: tokenizer.decode(ids, true) });
       }
+    }
+    if (config.save_steps > 0 && step % config.save_steps === 0 && savedAt !== step) {
+      save();
+      savedAt = step;
     }
   }
 
+  // A checkpoint at the end lets `--resume` extend a finished run with more epochs.
+  if (config.save_steps > 0 && savedAt !== state.step) save();
+  const best = state.best;
+  if (config.early_stopping_patience !== null && best && best.step !== state.step) {
+    restoreCheckpoint(path.join(config.output_dir, `checkpoint-${best.step}`), params);
+  }
   const finalDir = path.join(config.output_dir, 'final');
   if (adapterSpec) exportAdapterFolder(forward.lora!, adapterSpec, finalDir);
   else exportModelFolder(model, config.model, finalDir);
   optimizer.dispose();
   if (adapterSpec) tf.dispose(params.map((p) => p.variable));
   model.dispose();
-  emit({ event: 'done', step, output_dir: finalDir, train_loss: lossSum / Math.max(1, step), seconds: (performance.now() - started) / 1000 });
+  emit({
+    event: 'done',
+    step: state.step,
+    output_dir: finalDir,
+    train_loss: state.lossSum / Math.max(1, state.step),
+    seconds: (performance.now() - started) / 1000,
+    stopped_early: stoppedEarly,
+    best_step: best?.step ?? null,
+  });
 }
