@@ -17,33 +17,41 @@ export interface LmLoss {
  */
 export function causalLmLossSum(logits: tf.Tensor3D, labels: ArrayLike<number>[]): LmLoss {
   const [b, t, v] = logits.shape;
-  const targets = new Int32Array(b * t);
   const weights = new Float32Array(b * t);
-  let tokens = 0;
+  const at: number[] = [];
   for (let i = 0; i < b; i++) {
     if (labels[i].length !== t) throw new Error(`labels row ${i} has ${labels[i].length} entries, logits have ${t} positions`);
     for (let j = 0; j < t - 1; j++) {
       const label = labels[i][j + 1];
       if (label === IGNORE_INDEX) continue;
       if (!Number.isInteger(label) || label < 0 || label >= v) throw new Error(`label ${label} at row ${i}, position ${j + 1} is outside the vocabulary (0…${v - 1})`);
-      targets[i * t + j] = label;
       weights[i * t + j] = 1;
-      tokens++;
+      at.push(i, j, label);
     }
   }
-  // Cast afterwards: the wasm backend's float32 oneHot writes integer bit patterns.
-  const oneHot = (target: tf.Tensor) => tf.cast(tf.oneHot(target as tf.Tensor2D, v), 'float32');
+  const tokens = at.length / 3;
+  if (tokens === 0) return { sum: tf.scalar(0), tokens };
+  const flat = Int32Array.from({ length: tokens }, (_, k) => (at[3 * k] * t + at[3 * k + 1]) * v + at[3 * k + 2]);
   const lossSum = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-    const target = tf.tensor2d(targets, [b, t], 'int32');
-    const weight = tf.tensor2d(weights, [b, t]);
-    save([x, target, weight]);
-    const picked = tf.sum(tf.mul(x, oneHot(target)), -1);
+    const weight = tf.tensor3d(weights, [b, t, 1]);
+    const where = tf.tensor2d(at, [tokens, 3], 'int32');
+    save([x, weight, where]);
+    const value = tf.tidy(() => {
+      const picked = tf.gather(tf.reshape(x, [-1]), tf.tensor1d(flat, 'int32'));
+      return tf.sub(tf.sum(tf.mul(tf.logSumExp(x, -1, true), weight)), tf.sum(picked)) as tf.Scalar;
+    });
     return {
-      value: tf.sum(tf.mul(tf.sub(tf.logSumExp(x, -1), picked), weight)) as tf.Scalar,
-      // Saved tensors are kept past the forward pass; closures over the originals are not.
-      gradFunc: (dy: tf.Tensor, [savedX, savedTarget, savedWeight]: tf.Tensor[]) =>
-        tf.mul(tf.mul(tf.sub(tf.softmax(savedX), oneHot(savedTarget)), tf.expandDims(savedWeight, -1)), dy),
+      value,
+      // d(sum)/dlogits = softmax − 1 at each label, on counted positions only. The label part is
+      // scattered rather than built as a one-hot [B, T, V] tensor. Saved tensors outlive the
+      // forward pass; closures over the originals would not.
+      gradFunc: (dy: tf.Tensor, [savedX, savedWeight, savedWhere]: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const spread = tf.mul(tf.softmax(savedX), tf.mul(savedWeight, dy));
+          const atLabels = tf.scatterND(savedWhere, tf.mul(tf.ones([tokens]), dy), [b, t, v]);
+          return tf.sub(spread, atLabels);
+        }),
     };
   });
   return { sum: lossSum(logits) as tf.Scalar, tokens };
