@@ -1,25 +1,16 @@
 // Checkpoints, exact resume, extension, save_total_limit, atomic writes, early stopping
 // and samples, through `tunesmith train` on bloom-tiny (its small vocabulary keeps it fast).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { SafetensorsFile } from '../core/checkpoint/safetensors';
 import { resolveCheckpoint } from '../core/train/checkpoint';
-import { fixture, REFERENCE, tempDir } from './helpers';
-
-const BIN = path.resolve(import.meta.dirname, '../bin/tunesmith.mjs');
+import { fixture, REFERENCE, tempDir, trainEvents, writeTokenized, type ReferenceBatch } from './helpers';
 
 function setup(dir: string): string {
-  const batch = (REFERENCE['bloom-tiny'] as unknown as { full_finetune: { batch: { input_ids: number[][]; labels: number[][]; attention_mask: number[][] } } }).full_finetune.batch;
-  const rows = batch.input_ids.map((ids, i) => {
-    const n = batch.attention_mask[i].reduce((a, b) => a + b, 0);
-    return JSON.stringify({ input_ids: ids.slice(0, n), labels: batch.labels[i].slice(0, n) });
-  });
-  const file = path.join(dir, 'train.jsonl');
-  fs.writeFileSync(file, `${rows.join('\n')}\n`);
-  return file;
+  const { batch } = (REFERENCE['bloom-tiny'] as unknown as { full_finetune: { batch: ReferenceBatch } }).full_finetune;
+  return writeTokenized(path.join(dir, 'train.jsonl'), batch);
 }
 
 function config(dir: string, data: string, out: string, extra: Record<string, unknown> = {}): string {
@@ -41,12 +32,6 @@ function config(dir: string, data: string, out: string, extra: Record<string, un
   return file;
 }
 
-function train(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, 'train', ...args, '--json-events'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-}
-
 const losses = (events: { event: string; step: number; loss: number }[]) =>
   Object.fromEntries(events.filter((e) => e.event === 'step').map((e) => [e.step, e.loss]));
 
@@ -61,14 +46,14 @@ test('a resumed run repeats the uninterrupted run step for step, and --resume ex
   const dir = tempDir(t);
   const data = setup(dir);
   const a = path.join(dir, 'a');
-  const full = train('--config', config(dir, data, a));
+  const full = trainEvents('--config', config(dir, data, a));
   assert.deepEqual(fs.readdirSync(a).filter((n) => n.startsWith('checkpoint-')).sort(), ['checkpoint-2', 'checkpoint-4', 'checkpoint-6']);
 
   // Resume from step 2 in a fresh folder: dropout stream, shuffled order and moments continue.
   const c = path.join(dir, 'c');
   fs.mkdirSync(c);
   fs.cpSync(path.join(a, 'checkpoint-2'), path.join(c, 'checkpoint-2'), { recursive: true });
-  const resumed = train('--config', config(dir, data, c), '--resume', c);
+  const resumed = trainEvents('--config', config(dir, data, c), '--resume', c);
   assert.equal(resumed[0].resumed_from, path.join(c, 'checkpoint-2'));
   const want = losses(full);
   const got = losses(resumed);
@@ -79,7 +64,7 @@ test('a resumed run repeats the uninterrupted run step for step, and --resume ex
   for (const [name, v] of wa) assert.ok(v.every((x, i) => Math.abs(x - wc.get(name)![i]) < 1e-6), name);
 
   // Four epochs instead of three: continues from the end of the finished run.
-  const extended = train('--config', config(dir, data, a, { num_train_epochs: 4 }), '--resume', a);
+  const extended = trainEvents('--config', config(dir, data, a, { num_train_epochs: 4 }), '--resume', a);
   assert.deepEqual(Object.keys(losses(extended)), ['7', '8']);
 });
 
@@ -87,7 +72,7 @@ test('save_total_limit keeps the newest checkpoints; half-written ones are never
   const dir = tempDir(t);
   const data = setup(dir);
   const out = path.join(dir, 'run');
-  train('--config', config(dir, data, out, { save_steps: 1, save_total_limit: 2 }));
+  trainEvents('--config', config(dir, data, out, { save_steps: 1, save_total_limit: 2 }));
   assert.deepEqual(fs.readdirSync(out).filter((n) => n.startsWith('checkpoint-')).sort(), ['checkpoint-5', 'checkpoint-6']);
   // A crash mid-write leaves a .partial folder, or a folder without its state file written last.
   fs.mkdirSync(path.join(out, '.checkpoint-7.partial'));
@@ -101,7 +86,7 @@ test('early stopping keeps and exports the best checkpoint; samples are generate
   const data = setup(dir);
   const out = path.join(dir, 'run');
   // A learning rate this large wrecks the model after its first update, so eval loss rises.
-  const events = train('--config', config(dir, data, out, {
+  const events = trainEvents('--config', config(dir, data, out, {
     data: { train: data, validation: data, format: 'tokenized' },
     learning_rate: 1,
     dropout: 0,

@@ -1,18 +1,10 @@
 // The CLI contract that checks outside the repo rely on: command names, flags, JSON fields,
 // and one clear line on stderr with a non-zero exit for bad input.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fixture, maxAbsDiff, REFERENCE, tempDir } from './helpers';
-
-const BIN = path.resolve(import.meta.dirname, '../bin/tunesmith.mjs');
-
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { fixture, maxAbsDiff, REFERENCE, tempDir, tunesmith as run } from './helpers';
 
 function json(...args: string[]) {
   const r = run(...args, '--json');

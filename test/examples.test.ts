@@ -7,11 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { resolveTrainConfig } from '../core/train/config';
-import { fixture, tempDir } from './helpers';
+import { fixture, tempDir, trainEvents } from './helpers';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const EXAMPLES = path.join(ROOT, 'examples');
-const BIN = path.join(ROOT, 'bin/tunesmith.mjs');
 
 interface Case {
   fixture: 'gpt2-tiny' | 'bloom-tiny';
@@ -74,9 +73,7 @@ describe('examples/ configs', () => {
       const config = testConfig(name, c, dir);
       const file = path.join(dir, name);
       fs.writeFileSync(file, JSON.stringify(config, null, 2));
-      const r = spawnSync(process.execPath, [BIN, 'train', '--config', file, '--json-events'], { encoding: 'utf8', cwd: ROOT });
-      assert.equal(r.status, 0, `exit ${r.status}\n${r.stderr}`);
-      const events = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as Event);
+      const events = trainEvents('--config', file) as Event[];
 
       const start = events.find((e) => e.event === 'start') as Event & { train: { examples: number }; method: string };
       assert.ok(start, 'no start event');

@@ -1,4 +1,6 @@
 // Shared by the tests: where the transformers-made reference fixtures live, and their numbers.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,4 +48,35 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+const BIN = path.resolve(import.meta.dirname, '../bin/tunesmith.mjs');
+
+/** Runs the CLI as a user would, in its own process. */
+export function tunesmith(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `tunesmith train ... --json-events`, which must succeed; its events in order. */
+export function trainEvents(...args: string[]): any[] {
+  const r = tunesmith('train', ...args, '--json-events');
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim().split('\n').map((line) => JSON.parse(line));
+}
+
+export interface ReferenceBatch {
+  input_ids: number[][];
+  labels: number[][];
+  attention_mask: number[][];
+}
+
+/** A reference batch as unpadded `tokenized` JSONL rows; Tunesmith pads them again. */
+export function writeTokenized(file: string, batch: ReferenceBatch): string {
+  const rows = batch.input_ids.map((ids, i) => {
+    const n = batch.attention_mask[i].reduce((a, b) => a + b, 0);
+    return JSON.stringify({ input_ids: ids.slice(0, n), labels: batch.labels[i].slice(0, n) });
+  });
+  fs.writeFileSync(file, `${rows.join('\n')}\n`);
+  return file;
 }

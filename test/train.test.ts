@@ -1,34 +1,19 @@
 // `tunesmith train` against the transformers/peft trajectories in reference.json.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { SafetensorsFile } from '../core/checkpoint/safetensors';
 import { resolveTrainConfig } from '../core/train/config';
 import { learningRateAt, SCHEDULES } from '../core/train/schedules';
-import { fixture, tempDir } from './helpers';
+import { fixture, tempDir, trainEvents, tunesmith, writeTokenized } from './helpers';
 
-const BIN = path.resolve(import.meta.dirname, '../bin/tunesmith.mjs');
 const REF = JSON.parse(fs.readFileSync(fixture('reference.json'), 'utf8'));
-
-interface RefBatch { input_ids: number[][]; labels: number[][]; attention_mask: number[][] }
-
-/** The reference batch as unpadded `tokenized` rows; Tunesmith pads them again. */
-function writeTokenized(file: string, batch: RefBatch): void {
-  const rows = batch.input_ids.map((ids, i) => {
-    const n = batch.attention_mask[i].reduce((a, b) => a + b, 0);
-    return JSON.stringify({ input_ids: ids.slice(0, n), labels: batch.labels[i].slice(0, n) });
-  });
-  fs.writeFileSync(file, `${rows.join('\n')}\n`);
-}
 
 function train(dir: string, config: Record<string, unknown>) {
   const file = path.join(dir, 'config.json');
   fs.writeFileSync(file, JSON.stringify(config));
-  const r = spawnSync(process.execPath, [BIN, 'train', '--config', file, '--json-events'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const events = trainEvents('--config', file);
   return { events, steps: events.filter((e) => e.event === 'step') };
 }
 
@@ -122,19 +107,19 @@ for (const model of ['gpt2-tiny', 'bloom-tiny']) {
       assert.equal(cfg.r, 4);
       assert.equal(cfg.lora_alpha, 8);
       // The exported folder works as an adapter again, with the effect PEFT measured.
-      const r = spawnSync(process.execPath, [BIN, 'forward', '--model', fixture(model), '--adapter', adapterDir, '--ids', ref.forward.input_ids.join(','), '--json'], { encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stderr);
+      const r = tunesmith('forward', '--model', fixture(model), '--adapter', adapterDir, '--ids', ref.forward.input_ids.join(','), '--json');
+      assert.equal(r.code, 0, r.stderr);
       const effect = Math.abs(lora.forward_mean_loss_after - ref.forward.mean_loss);
       assert.ok(Math.abs(JSON.parse(r.stdout).mean_loss - lora.forward_mean_loss_after) < Math.min(1e-4, 0.2 * effect));
 
       // Folded into the base weights, the model gives PEFT's merged loss without any adapter.
       const merged = path.join(dir, 'merged');
-      const exported = spawnSync(process.execPath, [BIN, 'export', '--run', path.dirname(adapterDir), '--format', 'merged', '--out', merged], { encoding: 'utf8' });
-      assert.equal(exported.status, 0, exported.stderr);
-      const m = spawnSync(process.execPath, [BIN, 'forward', '--model', merged, '--ids', ref.forward.input_ids.join(','), '--json'], { encoding: 'utf8' });
-      assert.equal(m.status, 0, m.stderr);
+      const exported = tunesmith('export', '--run', path.dirname(adapterDir), '--format', 'merged', '--out', merged);
+      assert.equal(exported.code, 0, exported.stderr);
+      const m = tunesmith('forward', '--model', merged, '--ids', ref.forward.input_ids.join(','), '--json');
+      assert.equal(m.code, 0, m.stderr);
       assert.ok(Math.abs(JSON.parse(m.stdout).mean_loss - lora.merged_forward_mean_loss) < Math.min(1e-4, 0.2 * effect));
-      const refused = spawnSync(process.execPath, [BIN, 'export', '--run', path.dirname(adapterDir), '--format', 'hf', '--out', path.join(dir, 'x')], { encoding: 'utf8' });
+      const refused = tunesmith('export', '--run', path.dirname(adapterDir), '--format', 'hf', '--out', path.join(dir, 'x'));
       assert.match(refused.stderr, /is a LoRA run; use --format peft/);
     });
   });
@@ -155,8 +140,8 @@ test('examples longer than the model\'s positions stop the run before it starts'
   fs.writeFileSync(path.join(dir, 'train.jsonl'), `${JSON.stringify({ input_ids: ids })}\n`);
   const file = path.join(dir, 'config.json');
   fs.writeFileSync(file, JSON.stringify({ model: fixture('gpt2-tiny'), output_dir: path.join(dir, 'run'), data: { train: path.join(dir, 'train.jsonl') } }));
-  const r = spawnSync(process.execPath, [BIN, 'train', '--config', file, '--json-events'], { encoding: 'utf8' });
-  assert.notEqual(r.status, 0);
+  const r = tunesmith('train', '--config', file, '--json-events');
+  assert.notEqual(r.code, 0);
   assert.match(r.stderr, /examples up to 130 tokens result, but this model has only 128 positions/);
   assert.equal(r.stdout, '', 'no start event');
 });

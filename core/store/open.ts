@@ -1,0 +1,80 @@
+// Finding and opening the store file. A file we cannot safely use (not SQLite, or written
+// by a newer Tunesmith) is inspected read-only and refused, so it is never modified.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { LATEST_VERSION, migrate } from './migrations';
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+// From the SQLite file format: a 100-byte header, user_version big-endian at byte 60.
+const HEADER_BYTES = 100;
+const USER_VERSION_OFFSET = 60;
+
+/** `$TUNESMITH_HOME/tunesmith.db`, or `~/.tunesmith/tunesmith.db`. */
+export function defaultStorePath(): string {
+  const home = process.env.TUNESMITH_HOME || path.join(os.homedir(), '.tunesmith');
+  return path.join(home, 'tunesmith.db');
+}
+
+function readHeader(file: string): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(HEADER_BYTES);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The file's PRAGMA user_version. The header holds it, except that uncheckpointed WAL
+ * frames may hold a newer header; only then is a read-only connection needed (one on a
+ * WAL database without a -wal file would create the -wal and -shm files).
+ */
+function userVersion(file: string, header: Buffer): number {
+  const wal = `${file}-wal`;
+  if (!(fs.existsSync(wal) && fs.statSync(wal).size > 0)) return header.readUInt32BE(USER_VERSION_OFFSET);
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    return db.pragma('user_version', { simple: true }) as number;
+  } catch (err) {
+    throw new Error(`${file}: cannot read the store: ${(err as Error).message}`, { cause: err });
+  } finally {
+    db?.close();
+  }
+}
+
+/** Throws, naming the file, unless it is empty or an SQLite database at a schema version we know. */
+function inspect(file: string): void {
+  const header = readHeader(file);
+  if (header.length === 0) return;
+  if (header.length < HEADER_BYTES || !header.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) {
+    throw new Error(`${file}: not a Tunesmith store (not an SQLite database); move it aside or set TUNESMITH_HOME`);
+  }
+  const version = userVersion(file, header);
+  if (version > LATEST_VERSION) {
+    throw new Error(`${file}: store schema version ${version} is newer than this Tunesmith supports (${LATEST_VERSION}); update Tunesmith to open it`);
+  }
+}
+
+/** Opens (creating if needed) and migrates the store at `file`. */
+export function openDatabase(file: string = defaultStorePath()): Database.Database {
+  if (fs.existsSync(file)) inspect(file);
+  else fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode loses nothing on a process crash, only possibly the last commits on power loss.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
