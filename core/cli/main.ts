@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { forward, generateCommand, info, tokenize, type Flags } from './commands';
 import { UsageError } from './args';
 import { exportCommand } from './export-command';
+import { runsCommand } from './runs-command';
 import { trainCommand } from './train-command';
 
 const USAGE = `usage: tunesmith <command> [options]
@@ -15,6 +16,7 @@ commands:
             [--ignore-eos] [--json]
   train     --config FILE | --resume DIR [--config FILE] [--json-events]
   export    --run DIR --format hf|peft|merged --out DIR
+  runs      list|show ID|compare ID ID [...]|delete ID [--yes]|tag ID TAG [--json]
 
 --random-init gpt2|gpt2-medium|bloom-560m builds a model of that shape with random weights.
 --debug prints stack traces.`;
@@ -39,6 +41,13 @@ const OPTIONS = {
   'json-events': { type: 'boolean' },
   run: { type: 'string' },
   resume: { type: 'string' },
+  status: { type: 'string' },
+  method: { type: 'string' },
+  tag: { type: 'string' },
+  sort: { type: 'string' },
+  order: { type: 'string' },
+  yes: { type: 'boolean' },
+  'keep-files': { type: 'boolean' },
   format: { type: 'string' },
   out: { type: 'string' },
   debug: { type: 'boolean' },
@@ -46,6 +55,7 @@ const OPTIONS = {
 } as const;
 
 const COMMANDS = {
+  runs: (f: Flags, words: string[]) => runsCommand(words, f, print),
   info: (f: Flags) => info(f, print),
   tokenize: (f: Flags) => tokenize(f, print),
   forward: (f: Flags) => forward(f, print),
@@ -69,8 +79,8 @@ export async function main(argv: string[]): Promise<number> {
       return command || values.help ? 0 : 2;
     }
     if (!(command in COMMANDS)) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
-    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
-    await COMMANDS[command as keyof typeof COMMANDS](values as Flags);
+    if (extra.length && command !== 'runs') throw new UsageError(`unexpected argument "${extra[0]}"`);
+    await COMMANDS[command as keyof typeof COMMANDS](values as Flags, extra);
     return 0;
   } catch (err) {
     const e = err as Error;
