@@ -45,9 +45,8 @@ export function generate(model: CausalLM, promptIds: readonly number[], opts: Ge
           useCache: !opts.noCache,
           logitsToKeep: 1,
         });
-        const t = logits.shape[1];
-        const lastRow = tf.reshape(tf.slice(logits, [0, t - 1, 0], [1, 1, -1]), [-1]);
-        return [lastRow, ...(nextCache ?? []).flatMap((layer) => [layer.k, layer.v])];
+        // logitsToKeep: 1 leaves only the last position's row.
+        return [tf.reshape(logits, [-1]), ...(nextCache ?? []).flatMap((layer) => [layer.k, layer.v])];
       });
       disposeCache(cache);
       cache = opts.noCache ? undefined : pairUp(next as tf.Tensor4D[]);

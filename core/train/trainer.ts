@@ -11,7 +11,7 @@ import { createLoraLayers, loadAdapter } from '../models/lora';
 import { loadModel } from '../models/load';
 import type { ForwardOptions } from '../models/weights';
 import { causalLmLossSum } from '../ops/cross-entropy';
-import { loadTokenizer } from '../tokenizer/tokenizer';
+import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
 import { AdamW, clipGradNorm, type TrainableParam } from './adamw';
 import { ConfigFieldError, totalOptimizerSteps, warmupSteps, type TrainConfig } from './config';
 import type { TrainEvent } from './events';
@@ -46,15 +46,14 @@ interface Data {
   validationStats: DatasetStats | null;
 }
 
-function loadData(config: TrainConfig, model: string): Data {
-  const tokenizer = loadTokenizer(model);
+function loadData(config: TrainConfig, tokenizer: TextTokenizer): Data {
   const options = {
     format: config.data.format,
     template: config.data.template,
     max_length: config.data.max_length,
     packing: config.data.packing,
     train_on_prompt: config.data.train_on_prompt,
-    chat_template: readChatTemplate(model),
+    chat_template: readChatTemplate(config.model),
   };
   const train = loadDataset({ ...options, path: config.data.train }, tokenizer);
   if (config.data.validation) {
@@ -106,7 +105,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   applyDropoutOverride(model, config.dropout);
   const tokenizer = loadTokenizer(config.model);
   const padId = tokenizer.padId ?? model.config.eosTokenId ?? 0;
-  const data = loadData(config, config.model);
+  const data = loadData(config, tokenizer);
   // Found now, not at the first long batch minutes into the run.
   const positions = model.config.maxPositions;
   const longest = [...data.train, ...data.validation].reduce((n, e) => Math.max(n, e.input_ids.length), 0);
