@@ -184,6 +184,31 @@ describe('runs', () => {
     store.close();
   });
 
+  test('a resumed run is found by its output folder, runs again and keeps the highest measured peak', () => {
+    const store = openStore(dbFile());
+    const older = store.createRun({ name: 'old', method: 'lora', config: { lr: 1 }, outputDir: '/runs/x' });
+    store.finishRun(older.id, { status: 'completed' });
+    const run = store.createRun({ name: 'x', method: 'lora', config: { lr: 1 }, outputDir: '/runs/x', status: 'running' });
+    assert.equal(store.findRunByOutputDir('/runs/x')?.id, run.id, 'the latest run in that folder');
+    assert.equal(store.findRunByOutputDir('/runs/y'), undefined);
+    const dataset = { path: '/data/a.jsonl', format: 'alpaca', contentHash: 'h1', stats: { examples: 3 } };
+    store.recordRunStart(run.id, { backend: 'wasm', dataset });
+    assert.equal(store.getRun(run.id)?.backend, 'wasm');
+    assert.equal(store.getRun(run.id)?.dataset, '/data/a.jsonl');
+    store.finishRun(run.id, { status: 'failed', error: 'disk full', measuredPeakBytes: 500, measuredTensorPeakBytes: 50 });
+
+    const resumed = store.resumeRun(run.id, { lr: 2 });
+    assert.equal(resumed.status, 'running');
+    assert.equal(resumed.endedAt, null);
+    assert.equal(resumed.error, null);
+    assert.deepEqual(resumed.config, { lr: 2 });
+    const done = store.finishRun(run.id, { status: 'completed', measuredPeakBytes: 300, measuredTensorPeakBytes: 80, estimatedPeakBytes: 400 });
+    assert.deepEqual([done.measuredPeakBytes, done.measuredTensorPeakBytes, done.estimatedPeakBytes], [500, 80, 400]);
+    assert.equal(done.backend, 'wasm');
+    assert.throws(() => store.resumeRun('nope', {}), /no run with id "nope"/);
+    store.close();
+  });
+
   test('a running run whose process is gone, or that belongs to an earlier start of this pid, becomes interrupted', () => {
     const file = dbFile();
     const store = openStore(file);

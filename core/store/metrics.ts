@@ -57,6 +57,11 @@ export class MetricsWriter {
   }
 }
 
+/** The last step with a stored metric, so a resumed run does not store the steps it repeats twice. */
+export function lastMetricStep(db: Database.Database, runId: string): number | null {
+  return db.prepare('SELECT max(step) FROM metrics WHERE run_id = ?').pluck().get(runId) as number | null;
+}
+
 export function metricNames(db: Database.Database, runId: string): string[] {
   return (db.prepare('SELECT DISTINCT name FROM metrics WHERE run_id = ? ORDER BY name').pluck().all(runId) as string[]);
 }

@@ -116,6 +116,16 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('CREATE INDEX samples_run_prompt ON samples (run_id, prompt, step)');
     },
   },
+  {
+    description: 'backend and tensor memory peak of training runs',
+    up(db) {
+      // measured_peak_bytes (process RSS) stays; the tensor peak shows how much of it the model's tensors took.
+      db.exec(`
+        ALTER TABLE runs ADD COLUMN backend TEXT;
+        ALTER TABLE runs ADD COLUMN measured_tensor_peak_bytes INTEGER;
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

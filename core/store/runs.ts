@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { RUN_STATUSES, type Checkpoint, type NewRun, type Run, type RunStatus, type Sample } from './types';
+import { RUN_STATUSES, type Checkpoint, type DatasetInput, type ModelInput, type NewRun, type Run, type RunStatus, type Sample } from './types';
 
 /** Distinguishes this process start from an earlier one that happened to get the same pid. */
 export const PROCESS_OWNER = randomUUID();
@@ -23,6 +23,8 @@ interface RunRow {
   ended_at: number | null;
   estimated_peak_bytes: number | null;
   measured_peak_bytes: number | null;
+  measured_tensor_peak_bytes: number | null;
+  backend: string | null;
   final_metrics: string | null;
   output_dir: string | null;
   pid: number | null;
@@ -52,6 +54,8 @@ function toRun(row: RunRow): Run {
     endedAt: row.ended_at,
     estimatedPeakBytes: row.estimated_peak_bytes,
     measuredPeakBytes: row.measured_peak_bytes,
+    measuredTensorPeakBytes: row.measured_tensor_peak_bytes,
+    backend: row.backend,
     finalMetrics: row.final_metrics === null ? null : JSON.parse(row.final_metrics),
     outputDir: row.output_dir,
     pid: row.pid,
@@ -84,6 +88,23 @@ export function requireRun(db: Database.Database, id: string): Run {
   return run;
 }
 
+function upsertModel(db: Database.Database, m: ModelInput, now: number): number {
+  db.prepare(
+    `INSERT INTO models (source, config_summary, parameter_count, created_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (source) DO UPDATE SET config_summary = excluded.config_summary,
+       parameter_count = coalesce(excluded.parameter_count, parameter_count)`,
+  ).run(m.source, JSON.stringify(m.configSummary ?? {}), m.parameterCount ?? null, now);
+  return (db.prepare('SELECT id FROM models WHERE source = ?').get(m.source) as { id: number }).id;
+}
+
+function upsertDataset(db: Database.Database, d: DatasetInput, now: number): number {
+  db.prepare(
+    `INSERT INTO datasets (path, format, content_hash, stats, created_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (path, content_hash) DO UPDATE SET format = excluded.format, stats = excluded.stats`,
+  ).run(d.path, d.format, d.contentHash, JSON.stringify(d.stats ?? {}), now);
+  return (db.prepare('SELECT id FROM datasets WHERE path = ? AND content_hash = ?').get(d.path, d.contentHash) as { id: number }).id;
+}
+
 export function createRun(db: Database.Database, input: NewRun): Run {
   const now = Date.now();
   const id = input.id ?? newRunId(now);
@@ -91,25 +112,8 @@ export function createRun(db: Database.Database, input: NewRun): Run {
   checkStatus(status);
   const running = status === 'running';
   db.transaction(() => {
-    let modelId: number | null = null;
-    if (input.model) {
-      const m = input.model;
-      db.prepare(
-        `INSERT INTO models (source, config_summary, parameter_count, created_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (source) DO UPDATE SET config_summary = excluded.config_summary,
-           parameter_count = coalesce(excluded.parameter_count, parameter_count)`,
-      ).run(m.source, JSON.stringify(m.configSummary ?? {}), m.parameterCount ?? null, now);
-      modelId = (db.prepare('SELECT id FROM models WHERE source = ?').get(m.source) as { id: number }).id;
-    }
-    let datasetId: number | null = null;
-    if (input.dataset) {
-      const d = input.dataset;
-      db.prepare(
-        `INSERT INTO datasets (path, format, content_hash, stats, created_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (path, content_hash) DO UPDATE SET format = excluded.format, stats = excluded.stats`,
-      ).run(d.path, d.format, d.contentHash, JSON.stringify(d.stats ?? {}), now);
-      datasetId = (db.prepare('SELECT id FROM datasets WHERE path = ? AND content_hash = ?').get(d.path, d.contentHash) as { id: number }).id;
-    }
+    const modelId = input.model ? upsertModel(db, input.model, now) : null;
+    const datasetId = input.dataset ? upsertDataset(db, input.dataset, now) : null;
     db.prepare(
       `INSERT INTO runs (id, name, status, method, model_id, dataset_id, config, created_at, started_at,
          estimated_peak_bytes, output_dir, pid, owner)
@@ -138,10 +142,37 @@ export function setRunStatus(db: Database.Database, id: string, status: RunStatu
   return requireRun(db, id);
 }
 
+/** The latest run that wrote into `outputDir`: the one a `--resume` of that folder continues. */
+export function findRunByOutputDir(db: Database.Database, outputDir: string): Run | undefined {
+  const row = db.prepare(`${RUN_SELECT} WHERE r.output_dir = ? ORDER BY r.created_at DESC, r.rowid DESC LIMIT 1`).get(outputDir) as RunRow | undefined;
+  return row && toRun(row);
+}
+
+/** Makes a finished or interrupted run running again in this process, with the config it continues under. */
+export function resumeRun(db: Database.Database, id: string, config: unknown): Run {
+  return db.transaction(() => {
+    if (db.prepare('UPDATE runs SET config = ?, error = NULL WHERE id = ?').run(JSON.stringify(config ?? null), id).changes === 0) {
+      throw new Error(`no run with id "${id}"`);
+    }
+    return setRunStatus(db, id, 'running');
+  })();
+}
+
+/** What is known once training has loaded everything: the backend, and the dataset as it was read. */
+export function recordRunStart(db: Database.Database, id: string, start: { backend: string; dataset?: DatasetInput }): void {
+  db.transaction(() => {
+    const datasetId = start.dataset ? upsertDataset(db, start.dataset, Date.now()) : null;
+    const info = db.prepare('UPDATE runs SET backend = ?, dataset_id = coalesce(?, dataset_id) WHERE id = ?').run(start.backend, datasetId, id);
+    if (info.changes === 0) throw new Error(`no run with id "${id}"`);
+  })();
+}
+
 export interface RunResult {
   status: 'completed' | 'failed' | 'stopped';
   finalMetrics?: Record<string, number>;
   measuredPeakBytes?: number;
+  measuredTensorPeakBytes?: number;
+  estimatedPeakBytes?: number;
   error?: string;
 }
 
@@ -149,12 +180,24 @@ export function finishRun(db: Database.Database, id: string, result: RunResult):
   if (!['completed', 'failed', 'stopped'].includes(result.status)) {
     throw new Error(`finishRun status must be completed, failed or stopped; got "${result.status}"`);
   }
+  // A resumed run's peak is the highest of its processes', so a measurement only ever raises it.
   const info = db
     .prepare(
-      `UPDATE runs SET status = ?, ended_at = ?, final_metrics = coalesce(?, final_metrics),
-         measured_peak_bytes = coalesce(?, measured_peak_bytes), error = ? WHERE id = ?`,
+      `UPDATE runs SET status = @status, ended_at = @now, final_metrics = coalesce(@metrics, final_metrics),
+         measured_peak_bytes = max(coalesce(@rss, measured_peak_bytes), coalesce(measured_peak_bytes, @rss)),
+         measured_tensor_peak_bytes = max(coalesce(@tensors, measured_tensor_peak_bytes), coalesce(measured_tensor_peak_bytes, @tensors)),
+         estimated_peak_bytes = coalesce(@estimated, estimated_peak_bytes), error = @error WHERE id = @id`,
     )
-    .run(result.status, Date.now(), result.finalMetrics ? JSON.stringify(result.finalMetrics) : null, result.measuredPeakBytes ?? null, result.error ?? null, id);
+    .run({
+      id,
+      status: result.status,
+      now: Date.now(),
+      metrics: result.finalMetrics ? JSON.stringify(result.finalMetrics) : null,
+      rss: result.measuredPeakBytes ?? null,
+      tensors: result.measuredTensorPeakBytes ?? null,
+      estimated: result.estimatedPeakBytes ?? null,
+      error: result.error ?? null,
+    });
   if (info.changes === 0) throw new Error(`no run with id "${id}"`);
   return requireRun(db, id);
 }
@@ -297,6 +340,11 @@ export function lastCheckpoint(db: Database.Database, runId: string): Checkpoint
 
 export function recordSample(db: Database.Database, runId: string, sample: { step: number; prompt: string; output: string }): void {
   db.prepare('INSERT INTO samples (run_id, step, prompt, output, created_at) VALUES (?, ?, ?, ?, ?)').run(runId, sample.step, sample.prompt, sample.output, Date.now());
+}
+
+/** The last step with a sample, so a resumed run does not store the ones it repeats twice. */
+export function lastSampleStep(db: Database.Database, runId: string): number | null {
+  return db.prepare('SELECT max(step) FROM samples WHERE run_id = ?').pluck().get(runId) as number | null;
 }
 
 export function listSamples(db: Database.Database, runId: string): Sample[] {

@@ -3,10 +3,10 @@
 import type Database from 'better-sqlite3';
 import { addChatMessage, createChatSession, deleteChatSession, getChatSession, type ChatRole } from './chat';
 import { compareRuns } from './compare';
-import { lastMetricValues, MetricsWriter, runCurves } from './metrics';
+import { lastMetricStep, lastMetricValues, MetricsWriter, runCurves } from './metrics';
 import { openDatabase } from './open';
 import * as runs from './runs';
-import type { NewRun, RunStatus } from './types';
+import type { DatasetInput, NewRun, RunStatus } from './types';
 
 export class ExperimentStore {
   constructor(readonly db: Database.Database) {}
@@ -28,8 +28,17 @@ export class ExperimentStore {
   finishRun(id: string, result: runs.RunResult) {
     return runs.finishRun(this.db, id, result);
   }
+  resumeRun(id: string, config: unknown) {
+    return runs.resumeRun(this.db, id, config);
+  }
+  recordRunStart(id: string, start: { backend: string; dataset?: DatasetInput }) {
+    runs.recordRunStart(this.db, id, start);
+  }
   getRun(id: string) {
     return runs.getRun(this.db, id);
+  }
+  findRunByOutputDir(outputDir: string) {
+    return runs.findRunByOutputDir(this.db, outputDir);
   }
   listRuns(opts?: runs.ListRunsOptions) {
     return runs.listRuns(this.db, opts);
@@ -59,6 +68,9 @@ export class ExperimentStore {
   lastMetricValues(runId: string) {
     return lastMetricValues(this.db, runId);
   }
+  lastMetricStep(runId: string) {
+    return lastMetricStep(this.db, runId);
+  }
   compareRuns(ids: string[], opts?: { maxPoints?: number }) {
     return compareRuns(this.db, ids, opts);
   }
@@ -77,6 +89,9 @@ export class ExperimentStore {
   }
   listSamples(runId: string) {
     return runs.listSamples(this.db, runId);
+  }
+  lastSampleStep(runId: string) {
+    return runs.lastSampleStep(this.db, runId);
   }
 
   createChatSession(s: { modelSource: string; adapterPath?: string; runId?: string; sampling?: Record<string, unknown> }) {

@@ -44,7 +44,12 @@ export interface Run {
   startedAt: number | null;
   endedAt: number | null;
   estimatedPeakBytes: number | null;
+  /** Process peak RSS of the training run. */
   measuredPeakBytes: number | null;
+  /** Peak bytes held by tensors, the part of the RSS that the model, gradients and optimizer take. */
+  measuredTensorPeakBytes: number | null;
+  /** The TensorFlow.js backend that trained it. */
+  backend: string | null;
   finalMetrics: Record<string, number> | null;
   outputDir: string | null;
   pid: number | null;
