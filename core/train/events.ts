@@ -1,11 +1,28 @@
 // What a training run reports while it runs: printed one JSON object per line by
-// `tunesmith train --json-events`, and streamed to the app's run page.
+// `tunesmith train --json-events`, streamed to the app's run page, and recorded in the store.
 import type { DatasetStats } from '../data/dataset';
 
 export type TrainEvent =
-  | { event: 'start'; backend: string; resumed_from: string | null; method: 'full' | 'lora'; total_steps: number; trainable_parameters: number; train: DatasetStats; validation: DatasetStats | null }
+  | { event: 'start'; backend: string; resumed_from: string | null; method: 'full' | 'lora'; total_steps: number; trainable_parameters: number; data_format: string; train: DatasetStats; validation: DatasetStats | null }
   | { event: 'step'; step: number; epoch: number; loss: number; grad_norm: number; learning_rate: number; tokens_per_second: number }
   | { event: 'eval'; step: number; epoch: number; eval_loss: number; perplexity: number }
   | { event: 'sample'; step: number; prompt: string; output: string }
-  | { event: 'checkpoint'; step: number; path: string }
-  | { event: 'done'; step: number; output_dir: string; train_loss: number; seconds: number; stopped_early: boolean; best_step: number | null };
+  /** eval_loss when this step was evaluated; is_best when that is the run's best so far. */
+  | { event: 'checkpoint'; step: number; path: string; eval_loss: number | null; is_best: boolean }
+  | {
+      event: 'done';
+      step: number;
+      output_dir: string;
+      train_loss: number;
+      /** Of the exported weights, when they were evaluated. */
+      eval_loss: number | null;
+      seconds: number;
+      stopped_early: boolean;
+      best_step: number | null;
+      /** This process's peak RSS. */
+      measured_peak_bytes: number;
+      /** Peak of the bytes held by tensors, sampled after each backward pass and optimizer update. */
+      measured_tensor_peak_bytes: number;
+      /** What the memory estimate predicted for this config; null until there is one. */
+      estimated_peak_bytes: number | null;
+    };

@@ -40,6 +40,7 @@ class SeededDropout {
 }
 
 interface Data {
+  format: Dataset['format'];
   train: Dataset['examples'];
   validation: Dataset['examples'];
   trainStats: DatasetStats;
@@ -58,12 +59,18 @@ function loadData(config: TrainConfig, tokenizer: TextTokenizer): Data {
   const train = loadDataset({ ...options, path: config.data.train }, tokenizer);
   if (config.data.validation) {
     const validation = loadDataset({ ...options, path: config.data.validation }, tokenizer);
-    return { train: train.examples, validation: validation.examples, trainStats: train.stats, validationStats: validation.stats };
+    return { format: train.format, train: train.examples, validation: validation.examples, trainStats: train.stats, validationStats: validation.stats };
   }
   const split = splitValidation(train.examples, config.data.validation_split, config.seed);
-  if (split.validation.length === 0) return { train: split.train, validation: [], trainStats: train.stats, validationStats: null };
+  if (split.validation.length === 0) return { format: train.format, train: split.train, validation: [], trainStats: train.stats, validationStats: null };
   // Truncation and skips happened before the split; they stay with the file's training part.
-  return { train: split.train, validation: split.validation, trainStats: { ...train.stats, ...countTokens(split.train) }, validationStats: { truncated: 0, skipped: 0, ...countTokens(split.validation) } };
+  return {
+    format: train.format,
+    train: split.train,
+    validation: split.validation,
+    trainStats: { ...train.stats, ...countTokens(split.train) },
+    validationStats: { truncated: 0, skipped: 0, ...countTokens(split.validation) },
+  };
 }
 
 function countTokens(examples: Data['train']): Pick<DatasetStats, 'examples' | 'tokens' | 'label_tokens'> {
@@ -96,10 +103,17 @@ function evaluate(model: CausalLM, examples: Data['validation'], batchSize: numb
 export interface RunOptions {
   /** A checkpoint folder (or a run folder: its latest checkpoint) to continue from. */
   resumeFrom?: string;
+  /** Stops the run between optimizer steps; the run then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export async function runTraining(config: TrainConfig, emit: EventSink, options: RunOptions = {}): Promise<void> {
   const started = performance.now();
+  // Sampled where tensors pile up (after backward, after the update): a tf.memory() read, no profiling.
+  let tensorPeak = 0;
+  const sampleTensorBytes = () => {
+    tensorPeak = Math.max(tensorPeak, tf.memory().numBytes);
+  };
   const { name: backend } = await initBackend();
   const { model } = loadModel(config.model);
   applyDropoutOverride(model, config.dropout);
@@ -144,6 +158,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   const schedule = { name: config.lr_scheduler_type, peakLr: config.learning_rate, warmupSteps: warmupSteps(config, totalSteps), totalSteps };
   const optimizer = new AdamW(params, { beta1: config.adam_beta1, beta2: config.adam_beta2, eps: config.adam_epsilon, weightDecay: config.weight_decay });
   if (checkpoint) restoreCheckpoint(checkpoint, params, optimizer);
+  sampleTensorBytes();
   emit({
     event: 'start',
     backend,
@@ -151,17 +166,20 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     method: config.method,
     total_steps: totalSteps,
     trainable_parameters: params.reduce((n, p) => n + p.variable.size, 0),
+    data_format: data.format,
     train: data.trainStats,
     validation: data.validationStats,
   });
 
   const stepsPerEpoch = Math.max(1, Math.ceil(Math.ceil(data.train.length / config.per_device_train_batch_size) / config.gradient_accumulation_steps));
   const window: { loss: number; norm: number; tokens: number; seconds: number }[] = [];
+  let lastEval: { step: number; loss: number } | null = null;
   const save = () => {
     state.dropoutCalls = dropout.calls;
     const dir = saveCheckpoint(config.output_dir, state, params, optimizer);
     pruneCheckpoints(config.output_dir, config.save_total_limit, state.best?.step ?? null);
-    emit({ event: 'checkpoint', step: state.step, path: dir });
+    const evalLoss = lastEval?.step === state.step ? lastEval.loss : null;
+    emit({ event: 'checkpoint', step: state.step, path: dir, eval_loss: evalLoss, is_best: state.best?.step === state.step });
     return dir;
   };
   let stoppedEarly = false;
@@ -169,6 +187,9 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   const evalForward: ForwardOptions = { ...forward, dropout: undefined };
   const epochBatches = { epoch: -1, micro: [] as number[][] };
   while (state.step < totalSteps && !stoppedEarly) {
+    // Lets signal handlers (and the app's stop button) run between steps.
+    await new Promise(setImmediate);
+    options.signal?.throwIfAborted();
     const epoch = state.epoch;
     if (epochBatches.epoch !== epoch) {
       Object.assign(epochBatches, { epoch, micro: batches(epochOrder(data.train.length, epoch, config.seed, config.shuffle), config.per_device_train_batch_size) });
@@ -183,8 +204,10 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     const group: Batch[] = micro.slice(i, i + config.gradient_accumulation_steps).map((idx) => padBatch(idx.map((k) => data.train[k]), padId));
     const lr = learningRateAt(schedule, state.step);
     const { loss, grads } = accumulateGradients(model, params, group, forward);
+    sampleTensorBytes();
     const norm = clipGradNorm(grads, config.max_grad_norm);
     optimizer.apply(grads, lr);
+    sampleTensorBytes();
     tf.dispose([...grads.values()]);
     state.step++;
     state.lossSum += loss;
@@ -209,6 +232,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     const evalNow = (config.eval_steps > 0 && step % config.eval_steps === 0) || step === totalSteps;
     if (evalNow && data.validation.length > 0) {
       const evalLoss = evaluate(model, data.validation, config.per_device_eval_batch_size, padId, evalForward);
+      lastEval = { step, loss: evalLoss };
       emit({ event: 'eval', step, epoch: fractionalEpoch, eval_loss: evalLoss, perplexity: Math.exp(evalLoss) });
       if (!state.best || evalLoss < state.best.evalLoss) {
         state.best = { step, evalLoss };
@@ -237,9 +261,8 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   // A checkpoint at the end lets `--resume` extend a finished run with more epochs.
   if (config.save_steps > 0 && savedAt !== state.step) save();
   const best = state.best;
-  if (config.early_stopping_patience !== null && best && best.step !== state.step) {
-    restoreCheckpoint(path.join(config.output_dir, `checkpoint-${best.step}`), params);
-  }
+  const restoreBest = config.early_stopping_patience !== null && best !== null && best.step !== state.step;
+  if (restoreBest) restoreCheckpoint(path.join(config.output_dir, `checkpoint-${best.step}`), params);
   const finalDir = path.join(config.output_dir, 'final');
   if (adapterSpec) exportAdapterFolder(forward.lora!, adapterSpec, finalDir);
   else exportModelFolder(model, config.model, finalDir);
@@ -251,8 +274,12 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     step: state.step,
     output_dir: finalDir,
     train_loss: state.lossSum / Math.max(1, state.step),
+    eval_loss: restoreBest ? best.evalLoss : lastEval?.step === state.step ? lastEval.loss : null,
     seconds: (performance.now() - started) / 1000,
     stopped_early: stoppedEarly,
     best_step: best?.step ?? null,
+    measured_peak_bytes: process.resourceUsage().maxRSS * 1024,
+    measured_tensor_peak_bytes: tensorPeak,
+    estimated_peak_bytes: null,
   });
 }
