@@ -50,11 +50,16 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-const BIN = path.resolve(import.meta.dirname, '../bin/tunesmith.mjs');
+export const BIN = path.resolve(import.meta.dirname, '../bin/tunesmith.mjs');
+
+/** The CLI's home in tests, so the runs they train land in a store of their own, never in ~/.tunesmith. */
+export const TEST_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'tunesmith-home-'));
+process.on('exit', () => fs.rmSync(TEST_HOME, { recursive: true, force: true }));
+export const CLI_ENV = { ...process.env, TUNESMITH_HOME: TEST_HOME };
 
 /** Runs the CLI as a user would, in its own process. */
 export function tunesmith(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: CLI_ENV });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

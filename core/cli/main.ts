@@ -3,6 +3,7 @@ import { forward, generateCommand, info, tokenize, type Flags } from './commands
 import { UsageError } from './args';
 import { exportCommand } from './export-command';
 import { runsCommand } from './runs-command';
+import { StoppedBySignal } from './stop-signals';
 import { trainCommand } from './train-command';
 
 const USAGE = `usage: tunesmith <command> [options]
@@ -14,9 +15,11 @@ commands:
   generate  --model DIR [--adapter DIR] (--prompt STR | --ids 1,2,3) --max-new-tokens N
             [--greedy | --temperature T --top-k K --top-p P --repetition-penalty R --seed S]
             [--ignore-eos] [--json]
-  train     --config FILE | --resume DIR [--config FILE] [--json-events]
+  train     --config FILE | --resume DIR [--config FILE] [--json-events] [--store FILE]
   export    --run DIR --format hf|peft|merged --out DIR
-  runs      list|show ID|compare ID ID [...]|delete ID [--yes]|tag ID TAG [--json]
+  runs      list|show ID|compare ID ID [...]|delete ID [--yes]|tag ID TAG [--json] [--store FILE]
+
+Runs are recorded in --store FILE, by default $TUNESMITH_HOME/tunesmith.db or ~/.tunesmith/tunesmith.db.
 
 --random-init gpt2|gpt2-medium|bloom-560m builds a model of that shape with random weights.
 --debug prints stack traces.`;
@@ -41,6 +44,7 @@ const OPTIONS = {
   'json-events': { type: 'boolean' },
   run: { type: 'string' },
   resume: { type: 'string' },
+  store: { type: 'string' },
   status: { type: 'string' },
   method: { type: 'string' },
   tag: { type: 'string' },
@@ -85,6 +89,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const e = err as Error;
     process.stderr.write(`tunesmith: ${debug ? (e.stack ?? e.message) : e.message}\n`);
+    if (err instanceof StoppedBySignal) return err.exitCode;
     return err instanceof UsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
   }
 }

@@ -1,11 +1,13 @@
 import path from 'node:path';
 import { readJsonFile } from '../checkpoint/model-folder';
+import { openStore, TrainingRecorder } from '../store/index';
 import { readTrainerState, resolveCheckpoint } from '../train/checkpoint';
 import { resolveTrainConfig } from '../train/config';
 import type { TrainEvent } from '../train/events';
 import { runTraining } from '../train/trainer';
 import { UsageError } from './args';
 import type { Flags, Print } from './commands';
+import { StoppedBySignal, stopOnSignals } from './stop-signals';
 
 /** Paths in a config file are relative to the file, so a config travels with its data. */
 function resolvePaths(raw: Record<string, unknown>, dir: string): void {
@@ -56,7 +58,7 @@ function progressPrinter(write: (s: string) => void, print: Print): (e: TrainEve
         break;
       case 'done':
         write(`\r\x1b[2K`);
-        print(`done in ${formatDuration(e.seconds)}: ${e.step} steps, mean train loss ${e.train_loss.toFixed(4)}; saved to ${e.output_dir}`);
+        print(`done in ${formatDuration(e.seconds)}: ${e.step} steps, mean train loss ${e.train_loss.toFixed(4)}, peak memory ${(e.measured_peak_bytes / 2 ** 20).toFixed(0)} MiB; saved to ${e.output_dir}`);
         break;
     }
   };
@@ -65,6 +67,7 @@ function progressPrinter(write: (s: string) => void, print: Print): (e: TrainEve
 /**
  * `--config FILE` starts a run; `--resume DIR` continues one from its latest checkpoint with
  * the config it was started with, or with `--config` too (e.g. more epochs to extend it).
+ * The run is recorded in the experiment store (`--store FILE`, else the default one).
  */
 export async function trainCommand(flags: Flags, print: Print, write: (s: string) => void): Promise<void> {
   const file = typeof flags.config === 'string' ? flags.config : undefined;
@@ -79,6 +82,26 @@ export async function trainCommand(flags: Flags, print: Print, write: (s: string
     const checkpoint = resolveCheckpoint(resume!);
     config = resolveTrainConfig(readTrainerState(checkpoint).config, path.join(checkpoint, 'trainer_state.json'));
   }
-  const sink = flags['json-events'] ? (e: TrainEvent) => print(JSON.stringify(e)) : progressPrinter(write, print);
-  await runTraining(config, sink, { resumeFrom: resume });
+  const json = flags['json-events'] === true;
+  const show = json ? (e: TrainEvent) => print(JSON.stringify(e)) : progressPrinter(write, print);
+  const store = openStore(typeof flags.store === 'string' ? flags.store : undefined);
+  const stop = stopOnSignals();
+  try {
+    const recorder = TrainingRecorder.begin(store, config, { resume: resume !== undefined });
+    if (!json) print(`run ${recorder.runId}, recorded in ${store.file}`);
+    // Recorded before shown, so every step a user has seen is in the store once the run ends.
+    const sink = (e: TrainEvent) => {
+      recorder.record(e);
+      show(e);
+    };
+    try {
+      await runTraining(config, sink, { resumeFrom: resume, signal: stop.signal });
+    } catch (err) {
+      recorder.end(err instanceof StoppedBySignal ? { status: 'stopped' } : { status: 'failed', error: (err as Error).message });
+      throw err;
+    }
+  } finally {
+    stop.dispose();
+    store.close();
+  }
 }

@@ -7,3 +7,4 @@ export { flattenConfig, TOKENS_METRIC, type AlignedSeries, type ConfigRow, type 
 export type { ListRunsOptions, RunResult } from './runs';
 export type { ChatMessage, ChatRole, ChatSession } from './chat';
 export * from './types';
+export { TrainingRecorder } from './training-recorder';
