@@ -4,7 +4,7 @@ import { openStore, RUN_STATUSES, type ExperimentStore, type ListRunsOptions, ty
 import { UsageError } from './args';
 import type { Flags, Print } from './commands';
 
-export const RUNS_USAGE = `usage: tunesmith runs list [--status S] [--model M] [--method M] [--tag T] [--sort created|started|ended|name|status|metric:NAME] [--order asc|desc] [--json]
+export const RUNS_USAGE = `usage: tunesmith runs [--store FILE] list [--status S] [--model M] [--method M] [--tag T] [--sort created|started|ended|name|status|metric:NAME] [--order asc|desc] [--json]
        tunesmith runs show ID [--json]
        tunesmith runs compare ID ID [...] [--json]
        tunesmith runs delete ID [--yes] [--keep-files]
@@ -27,8 +27,12 @@ function table(rows: string[][]): string {
 
 function loss(run: Run): string {
   const m = run.finalMetrics;
-  const v = m?.eval_loss ?? m?.loss;
+  const v = m?.eval_loss ?? m?.train_loss ?? m?.loss;
   return v === undefined ? '-' : v.toFixed(4);
+}
+
+function mib(bytes: number | null): string {
+  return bytes === null ? '-' : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
 function cell(v: unknown): string {
@@ -66,8 +70,8 @@ function list(store: ExperimentStore, flags: Flags, print: Print): void {
   });
   if (flags.json) return print(JSON.stringify(runs));
   if (runs.length === 0) return print('no runs');
-  const rows = runs.map((r) => [r.id, r.name, r.status, r.method, r.model ?? '-', when(r.startedAt), loss(r), r.tags.join(',')]);
-  print(table([['ID', 'NAME', 'STATUS', 'METHOD', 'MODEL', 'STARTED', 'LOSS', 'TAGS'], ...rows]));
+  const rows = runs.map((r) => [r.id, r.name, r.status, r.method, r.model ?? '-', r.backend ?? '-', when(r.startedAt), loss(r), mib(r.measuredPeakBytes), r.tags.join(',')]);
+  print(table([['ID', 'NAME', 'STATUS', 'METHOD', 'MODEL', 'BACKEND', 'STARTED', 'LOSS', 'PEAK RSS', 'TAGS'], ...rows]));
 }
 
 function show(store: ExperimentStore, id: string, flags: Flags, print: Print): void {
@@ -83,10 +87,11 @@ function show(store: ExperimentStore, id: string, flags: Flags, print: Print): v
     ['method', run.method],
     ['model', run.model ?? '-'],
     ['dataset', run.dataset ?? '-'],
+    ['backend', run.backend ?? '-'],
     ['started', when(run.startedAt)],
     ['ended', when(run.endedAt)],
     ['output', run.outputDir ?? '-'],
-    ['peak memory', `${run.measuredPeakBytes ?? '-'} measured, ${run.estimatedPeakBytes ?? '-'} estimated (bytes)`],
+    ['peak memory', `${mib(run.measuredPeakBytes)} RSS (${mib(run.measuredTensorPeakBytes)} in tensors) measured, ${mib(run.estimatedPeakBytes)} estimated`],
     ['tags', run.tags.join(', ') || '-'],
     ['notes', run.notes || '-'],
   ];
@@ -144,7 +149,7 @@ function tag(store: ExperimentStore, id: string, name: string, add: boolean, fla
 export async function runsCommand(words: string[], flags: Flags, print: Print): Promise<void> {
   const [sub, ...rest] = words;
   if (!sub) throw new UsageError(RUNS_USAGE);
-  const store = openStore();
+  const store = openStore(str(flags, 'store'));
   try {
     switch (sub) {
       case 'list':
