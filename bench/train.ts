@@ -60,8 +60,7 @@ console.log(`backend ${backend}, ${values['random-init']}, seq ${seq}, batch ${b
       const t0 = performance.now();
       const { grads } = accumulateGradients(model, params, [batch], forward);
       const t1 = performance.now();
-      clipGradNorm(grads, 1);
-      optimizer.apply(grads, 1e-4);
+      optimizer.apply(grads, 1e-4, clipGradNorm(grads, 1).scale);
       tf.dispose([...grads.values()]);
       const t2 = performance.now();
       if (i > 0) times.push({ fwdBwd: (t1 - t0) / 1000, opt: (t2 - t1) / 1000 });

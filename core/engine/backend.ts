@@ -5,13 +5,18 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import util from 'node:util';
+import { routeAddToNative } from './native-add';
+import { loadNativeKernels, type NativeKernels } from './native-kernels';
 
 export { tf };
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'native' | 'tensorflow' | 'wasm' | 'cpu';
 
-/** Fastest first: tfjs-node's libtensorflow, then XNNPACK in WebAssembly, then plain JS. */
-export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+/**
+ * Fastest first: tfjs's cpu backend with Tunesmith's own compiled kernels doing the heavy
+ * ops, then tfjs-node's libtensorflow, then XNNPACK in WebAssembly, then plain JS.
+ */
+export const BACKEND_ORDER: readonly BackendName[] = ['native', 'tensorflow', 'wasm', 'cpu'];
 
 // Not named `require`: electron-vite's ESM shim for the main bundle declares that name.
 const requireFromHere = createRequire(import.meta.url);
@@ -23,6 +28,15 @@ export interface BackendChoice {
 }
 
 let chosen: Promise<BackendChoice> | undefined;
+let kernels: NativeKernels | undefined;
+
+/**
+ * The compiled kernels when the native backend runs, else undefined: core/ops then use
+ * their plain-tfjs twins.
+ */
+export function activeKernels(): NativeKernels | undefined {
+  return kernels;
+}
 
 /**
  * Picks and initialises the backend once per process. `TUNESMITH_BACKEND` forces one
@@ -54,11 +68,15 @@ async function choose(requested: string | undefined): Promise<BackendChoice> {
 /** Returns undefined on success, otherwise why the backend is unusable. */
 async function tryStart(name: BackendName): Promise<string | undefined> {
   try {
+    const native = name === 'native' ? loadNativeKernels() : undefined;
     if (name === 'tensorflow') loadTfjsNode();
     if (name === 'wasm') await registerWasm();
-    const ok = await withoutNewProcessHandlers(() => quietly(() => tf.setBackend(name)));
+    // The kernels read and write the cpu backend's own Float32Arrays, so they run on it.
+    const ok = await withoutNewProcessHandlers(() => quietly(() => tf.setBackend(native ? 'cpu' : name)));
     if (!ok) return 'initialisation failed';
     tf.env().set('PROD', true);
+    if (native) routeAddToNative(native);
+    kernels = native;
     return undefined;
   } catch (err) {
     return err instanceof Error ? err.message.split('\n')[0] : String(err);

@@ -4,12 +4,12 @@
 // is interleaved per head as [n_head, 3, head_dim].
 import { tf } from '../engine/backend';
 import { activate } from '../ops/activations';
-import { causalAttention, mergeHeads } from '../ops/attention';
+import { selfAttention } from '../ops/attention';
 import { embeddingLookup } from '../ops/embedding';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
-import { dropoutFn, extendCache, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
+import { attentionDropout, dropoutFn, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
 
 export function bloomWeightShapes(c: ModelConfig): Map<string, number[]> {
   const E = c.nEmbd;
@@ -82,20 +82,19 @@ export function bloomForward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts:
     const p = `transformer.h.${i}`;
 
     // Self-attention with ALiBi. The fused projection is laid out per head as (q, k, v).
-    const qkv = proj(norm(x, `${p}.input_layernorm`), `${p}.self_attention.query_key_value`);
-    const perHead = tf.reshape(qkv, [batch, t, c.nHead, 3, headDim]);
-    const [q, k, v] = tf.split(perHead, 3, 3).map(
-      (part) => tf.transpose(tf.reshape(part, [batch, t, c.nHead, headDim]), [0, 2, 1, 3]) as tf.Tensor4D,
-    );
-    const kv = extendCache(opts.cache?.[i], k, v);
-    if (opts.useCache) newCache.push(kv);
-    const attended = causalAttention(q, kv.k, kv.v, {
+    const qkv = proj(norm(x, `${p}.input_layernorm`), `${p}.self_attention.query_key_value`) as tf.Tensor3D;
+    const { y: attended, cache } = selfAttention(qkv, {
+      nHead: c.nHead,
+      layout: 'bloom',
       scale: 1 / Math.sqrt(headDim),
       alibi,
       keyMask: opts.attentionMask,
-      dropout: (probs) => drop(probs, c.attnDropout),
+      dropout: attentionDropout(opts, c.attnDropout),
+      past: opts.cache?.[i],
+      keepCache: opts.useCache,
     });
-    x = tf.add(x, drop(proj(mergeHeads(attended), `${p}.self_attention.dense`), c.residDropout));
+    if (cache) newCache.push(cache);
+    x = tf.add(x, drop(proj(attended, `${p}.self_attention.dense`), c.residDropout));
 
     // MLP with BLOOM's GELU.
     const hidden = activate(c.activation, proj(norm(x, `${p}.post_attention_layernorm`), `${p}.mlp.dense_h_to_4h`));

@@ -3,12 +3,12 @@
 // LayerNorm and an LM head tied to the token embedding. Conv1D weights are [in, out].
 import { tf } from '../engine/backend';
 import { activate } from '../ops/activations';
-import { causalAttention, mergeHeads, splitHeads } from '../ops/attention';
+import { selfAttention } from '../ops/attention';
 import { embeddingLookup } from '../ops/embedding';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
-import { dropoutFn, extendCache, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
+import { attentionDropout, dropoutFn, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
 
 /** Every weight a GPT-2 checkpoint must provide, with its shape. */
 export function gpt2WeightShapes(c: ModelConfig): Map<string, number[]> {
@@ -58,19 +58,21 @@ export function gpt2Forward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts: 
   for (let i = 0; i < c.nLayer; i++) {
     const p = `transformer.h.${i}`;
 
-    // Causal self-attention: one fused projection to q, k, v, split along the features.
-    const qkv = proj(norm(x, `${p}.ln_1`), `${p}.attn.c_attn`);
-    const [q, k, v] = tf.split(qkv, 3, -1).map((part) => splitHeads(part, c.nHead));
-    const kv = extendCache(opts.cache?.[i], k, v);
-    if (opts.useCache) newCache.push(kv);
+    // Causal self-attention from one fused projection to q, k, v (all q, then k, then v).
+    const qkv = proj(norm(x, `${p}.ln_1`), `${p}.attn.c_attn`) as tf.Tensor3D;
     let scale = c.scaleAttnWeights ? 1 / Math.sqrt(headDim) : 1;
     if (c.scaleAttnByInverseLayerIdx) scale /= i + 1;
-    const attended = causalAttention(q, kv.k, kv.v, {
+    const { y: attended, cache } = selfAttention(qkv, {
+      nHead: c.nHead,
+      layout: 'gpt2',
       scale,
       keyMask: opts.attentionMask,
-      dropout: (probs) => drop(probs, c.attnDropout),
+      dropout: attentionDropout(opts, c.attnDropout),
+      past: opts.cache?.[i],
+      keepCache: opts.useCache,
     });
-    x = tf.add(x, drop(proj(mergeHeads(attended), `${p}.attn.c_proj`), c.residDropout));
+    if (cache) newCache.push(cache);
+    x = tf.add(x, drop(proj(attended, `${p}.attn.c_proj`), c.residDropout));
 
     // MLP: expand, activate, project back.
     const hidden = activate(c.activation, proj(norm(x, `${p}.ln_2`), `${p}.mlp.c_fc`));

@@ -1,17 +1,14 @@
 import { tf } from '../engine/backend';
+import type { LayerCache } from '../ops/attention';
 import { linear, type LoraPair } from '../ops/linear';
+
+export type { LayerCache };
 
 /** Model weights by their Hugging Face state-dict name (with the `transformer.` prefix). */
 export type Weights = Map<string, tf.Tensor>;
 
 /** LoRA pairs by the module they adapt, e.g. `transformer.h.0.attn.c_attn`. */
 export type LoraLayers = Map<string, LoraPair>;
-
-/** One layer's cached keys and values, [B, H, T_past, D] each. */
-export interface LayerCache {
-  k: tf.Tensor4D;
-  v: tf.Tensor4D;
-}
 
 export interface ForwardOptions {
   /** [B, T_past + T]: 1 for real tokens, 0 for padding. */
@@ -31,6 +28,12 @@ export interface ForwardOptions {
 export interface ForwardResult {
   logits: tf.Tensor3D;
   cache?: LayerCache[];
+}
+
+/** Dropout on attention probabilities, or none when not training or the rate is 0. */
+export function attentionDropout(opts: ForwardOptions, rate: number): ((probs: tf.Tensor) => tf.Tensor) | undefined {
+  const drop = opts.dropout;
+  return drop && rate > 0 ? (probs) => drop(probs, rate) : undefined;
 }
 
 /** LayerNorm scales are named ln_1/ln_2/ln_f (GPT-2) or *layernorm (BLOOM). */
@@ -54,10 +57,4 @@ export function lmHead(w: Weights, x: tf.Tensor, embeddingName: string, logitsTo
   const t = x.shape[1]!;
   const kept = logitsToKeep && logitsToKeep < t ? tf.slice(x, [0, t - logitsToKeep, 0], [-1, logitsToKeep, -1]) : x;
   return linear(kept, w.get('lm_head.weight') ?? getWeight(w, embeddingName), undefined, 'out_in') as tf.Tensor3D;
-}
-
-/** New keys/values appended to the cached ones along the time axis. */
-export function extendCache(past: LayerCache | undefined, k: tf.Tensor4D, v: tf.Tensor4D): LayerCache {
-  if (!past) return { k, v };
-  return { k: tf.concat([past.k, k], 2), v: tf.concat([past.v, v], 2) };
 }

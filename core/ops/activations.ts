@@ -1,5 +1,7 @@
-import { tf } from '../engine/backend';
+import { activeKernels, tf } from '../engine/backend';
+import { ACTIVATION_KIND } from '../engine/native-kernels';
 import type { Activation } from '../models/config';
+import { f32, fused, tensorOf } from './native-tensors';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -25,6 +27,11 @@ export function geluExact(x: tf.Tensor): tf.Tensor {
 }
 
 export function activate(kind: Activation, x: tf.Tensor): tf.Tensor {
+  return activeKernels() ? activateNative(kind, x) : activateReference(kind, x);
+}
+
+/** The plain-tfjs twins: they run on every backend and are the native kernel's test oracle. */
+export function activateReference(kind: Activation, x: tf.Tensor): tf.Tensor {
   switch (kind) {
     case 'gelu_new':
       return geluNew(x);
@@ -35,4 +42,22 @@ export function activate(kind: Activation, x: tf.Tensor): tf.Tensor {
     case 'relu':
       return tf.relu(x);
   }
+}
+
+export function activateNative(kind: Activation, x: tf.Tensor): tf.Tensor {
+  const k = activeKernels()!;
+  const code = ACTIVATION_KIND[kind];
+  return fused([x], () => {
+    const xs = f32(x);
+    const y = new Float32Array(x.size);
+    k.activationForward(code, xs, y);
+    return {
+      value: tensorOf(y, x.shape),
+      gradFunc: (dy) => {
+        const dx = new Float32Array(x.size);
+        k.activationBackward(code, xs, f32(dy), dx);
+        return [tensorOf(dx, x.shape)];
+      },
+    };
+  });
 }

@@ -1,4 +1,5 @@
-import { tf } from '../engine/backend';
+import { activeKernels, tf } from '../engine/backend';
+import { f32, fused, tensorOf } from './native-tensors';
 
 export const IGNORE_INDEX = -100;
 
@@ -11,14 +12,18 @@ export interface LmLoss {
 
 /**
  * Hugging Face's causal-LM loss before its mean: logits at position t predict labels[t + 1];
- * labels of −100 are skipped. Its gradient is written out (softmax − one-hot, on counted
- * positions only) rather than left to autodiff, whose gather gradient the wasm backend
- * cannot run.
+ * labels of −100 are skipped.
  */
 export function causalLmLossSum(logits: tf.Tensor3D, labels: ArrayLike<number>[]): LmLoss {
+  return activeKernels() ? causalLmLossSumNative(logits, labels) : causalLmLossSumReference(logits, labels);
+}
+
+/** Which positions count and what each predicts: weight 1 and the next label, or weight 0. */
+function labelTargets(logits: tf.Tensor3D, labels: ArrayLike<number>[]) {
   const [b, t, v] = logits.shape;
   const weights = new Float32Array(b * t);
-  const at: number[] = [];
+  const targets = new Int32Array(b * t);
+  let tokens = 0;
   for (let i = 0; i < b; i++) {
     if (labels[i].length !== t) throw new Error(`labels row ${i} has ${labels[i].length} entries, logits have ${t} positions`);
     for (let j = 0; j < t - 1; j++) {
@@ -26,11 +31,24 @@ export function causalLmLossSum(logits: tf.Tensor3D, labels: ArrayLike<number>[]
       if (label === IGNORE_INDEX) continue;
       if (!Number.isInteger(label) || label < 0 || label >= v) throw new Error(`label ${label} at row ${i}, position ${j + 1} is outside the vocabulary (0…${v - 1})`);
       weights[i * t + j] = 1;
-      at.push(i, j, label);
+      targets[i * t + j] = label;
+      tokens++;
     }
   }
-  const tokens = at.length / 3;
+  return { weights, targets, tokens };
+}
+
+/**
+ * The plain-tfjs twin, the native kernel's test oracle. Its gradient is written out
+ * (softmax − one-hot, on counted positions only) rather than left to autodiff, whose
+ * gather gradient the wasm backend cannot run.
+ */
+export function causalLmLossSumReference(logits: tf.Tensor3D, labels: ArrayLike<number>[]): LmLoss {
+  const [b, t, v] = logits.shape;
+  const { weights, targets, tokens } = labelTargets(logits, labels);
   if (tokens === 0) return { sum: tf.scalar(0), tokens };
+  const at: number[] = [];
+  for (let r = 0; r < b * t; r++) if (weights[r]) at.push(Math.floor(r / t), r % t, targets[r]);
   const flat = Int32Array.from({ length: tokens }, (_, k) => (at[3 * k] * t + at[3 * k + 1]) * v + at[3 * k + 2]);
   const lossSum = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
@@ -55,4 +73,27 @@ export function causalLmLossSum(logits: tf.Tensor3D, labels: ArrayLike<number>[]
     };
   });
   return { sum: lossSum(logits) as tf.Scalar, tokens };
+}
+
+export function causalLmLossSumNative(logits: tf.Tensor3D, labels: ArrayLike<number>[]): LmLoss {
+  const k = activeKernels()!;
+  const [b, t, v] = logits.shape;
+  const { weights, targets, tokens } = labelTargets(logits, labels);
+  if (tokens === 0) return { sum: tf.scalar(0), tokens };
+  const rows = b * t;
+  const sum = fused([logits], (save) => {
+    const z = f32(logits);
+    const lse = new Float32Array(rows);
+    const value = tf.scalar(k.crossEntropyForward(z, targets, weights, rows, v, lse));
+    save([tensorOf(lse, [rows])]);
+    return {
+      value,
+      gradFunc: (dy, [savedLse]) => {
+        const dlogits = new Float32Array(logits.size);
+        k.crossEntropyBackward(z, targets, weights, f32(savedLse), rows, v, dy.dataSync()[0], dlogits);
+        return [tensorOf(dlogits, logits.shape)];
+      },
+    };
+  });
+  return { sum, tokens };
 }

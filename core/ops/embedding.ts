@@ -1,4 +1,5 @@
-import { tf } from '../engine/backend';
+import { activeKernels, tf } from '../engine/backend';
+import { f32, fused, i32, isTrained, tensorOf } from './native-tensors';
 
 /**
  * Row lookup table[ids] whose gradient is a scatter-add of the output gradient into the
@@ -7,6 +8,11 @@ import { tf } from '../engine/backend';
  * times the ids.
  */
 export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  return activeKernels() ? embeddingLookupNative(table, ids) : embeddingLookupReference(table, ids);
+}
+
+/** The plain-tfjs twin: runs on every backend and is the native kernel's test oracle. */
+export function embeddingLookupReference(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
   const lookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [t, save] = args as [tf.Tensor, tf.GradSaveFunc];
     save([ids]);
@@ -28,4 +34,26 @@ export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
     };
   });
   return lookup(table);
+}
+
+export function embeddingLookupNative(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  const k = activeKernels()!;
+  const [rows, width] = table.shape as [number, number];
+  const index = i32(ids);
+  const shape = [...ids.shape, width];
+  const gather = () => {
+    const out = new Float32Array(index.length * width);
+    k.embeddingGather(f32(table), rows, index, index.length, width, out);
+    return tensorOf(out, shape);
+  };
+  // A frozen table (LoRA) needs no gradient, so no backward pass at all.
+  if (!isTrained(table)) return gather();
+  return fused([table], () => ({
+    value: gather(),
+    gradFunc: (dy) => {
+      const grad = new Float32Array(rows * width);
+      k.embeddingScatterAdd(f32(dy), index, index.length, width, grad, rows);
+      return [tensorOf(grad, [rows, width])];
+    },
+  }));
 }

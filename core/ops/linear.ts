@@ -1,4 +1,6 @@
-import { tf } from '../engine/backend';
+import { activeKernels, tf } from '../engine/backend';
+import type { LoraBuffers } from '../engine/native-kernels';
+import { f32, fused, isTrained, tensorOf } from './native-tensors';
 
 /**
  * How a checkpoint stores a projection: GPT-2's Conv1D keeps [in, out], torch's
@@ -14,18 +16,19 @@ export interface LoraPair {
   scale: number;
 }
 
+type Dropout = (t: tf.Tensor) => tf.Tensor;
+const noDropout: Dropout = (t) => t;
+
 /**
  * y = x·W + b, plus the LoRA path (dropout(x)·Aᵀ)·Bᵀ·scale without ever forming A·B,
  * so a frozen base weight is read, never copied.
  */
-export function linear(
-  x: tf.Tensor,
-  weight: tf.Tensor,
-  bias: tf.Tensor | undefined,
-  layout: WeightLayout,
-  lora?: LoraPair,
-  loraDropout: (t: tf.Tensor) => tf.Tensor = (t) => t,
-): tf.Tensor {
+export function linear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout): tf.Tensor {
+  return activeKernels() ? linearNative(x, weight, bias, layout, lora, loraDropout) : linearReference(x, weight, bias, layout, lora, loraDropout);
+}
+
+/** The plain-tfjs twin: runs on every backend and is the native kernel's test oracle. */
+export function linearReference(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout): tf.Tensor {
   return tf.tidy(() => {
     const inDim = x.shape[x.shape.length - 1]!;
     const lead = x.shape.slice(0, -1);
@@ -37,5 +40,52 @@ export function linear(
       y = tf.add(y, tf.mul(tf.matMul(down, lora.b, false, true), lora.scale));
     }
     return tf.reshape(y, [...lead, -1]);
+  });
+}
+
+export function linearNative(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout): tf.Tensor {
+  const k = activeKernels()!;
+  const inDim = x.shape[x.shape.length - 1]!;
+  const outDim = layout === 'in_out' ? weight.shape[1]! : weight.shape[0]!;
+  const n = x.size / inDim;
+  const wInOut = layout === 'in_out';
+  const trained = { w: isTrained(weight), b: isTrained(bias), a: isTrained(lora?.a), loraB: isTrained(lora?.b) };
+  const inputs = [x, ...(trained.w ? [weight] : []), ...(trained.b ? [bias!] : []), ...(trained.a ? [lora!.a] : []), ...(trained.loraB ? [lora!.b] : [])];
+  const outShape = [...x.shape.slice(0, -1), outDim];
+  return fused(inputs, (save) => {
+    const xs = f32(x);
+    const ws = f32(weight);
+    let loraBuffers: LoraBuffers | null = null;
+    let down: Float32Array | null = null;
+    if (lora) {
+      const r = lora.a.shape[0]!;
+      // The trainer's seeded dropout applied to ones is exactly the mask it would apply to x.
+      const ones = tf.ones([n, inDim]);
+      const dropped = loraDropout(ones);
+      const mask = dropped === ones ? null : f32(dropped);
+      loraBuffers = { a: f32(lora.a), b: f32(lora.b), mask, scale: lora.scale, r };
+      down = new Float32Array(n * r);
+      if (mask) save([dropped]);
+    }
+    const y = new Float32Array(n * outDim);
+    k.linearForward(xs, ws, bias ? f32(bias) : null, wInOut, n, inDim, outDim, loraBuffers, down, y);
+    return {
+      value: tensorOf(y, outShape),
+      gradFunc: (dy) => {
+        const r = loraBuffers?.r ?? 0;
+        const dx = new Float32Array(n * inDim);
+        const dw = trained.w ? new Float32Array(weight.size) : null;
+        const db = trained.b ? new Float32Array(outDim) : null;
+        const da = trained.a ? new Float32Array(r * inDim) : null;
+        const dbLora = trained.loraB ? new Float32Array(outDim * r) : null;
+        k.linearBackward(xs, ws, wInOut, n, inDim, outDim, f32(dy), loraBuffers, down, dx, dw, db, da, dbLora);
+        const grads = [tensorOf(dx, x.shape)];
+        if (dw) grads.push(tensorOf(dw, weight.shape));
+        if (db) grads.push(tensorOf(db, [outDim]));
+        if (da) grads.push(tensorOf(da, lora!.a.shape));
+        if (dbLora) grads.push(tensorOf(dbLora, lora!.b.shape));
+        return grads;
+      },
+    };
   });
 }

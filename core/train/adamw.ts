@@ -1,7 +1,9 @@
 // AdamW as torch.optim.AdamW: decoupled weight decay applied to the weight first, then the
 // bias-corrected Adam step. Parameters in the no-decay group (biases, LayerNorm weights)
 // skip the decay, as the Hugging Face Trainer groups them.
-import { tf } from '../engine/backend';
+import { activeKernels, tf } from '../engine/backend';
+import type { AdamWScalars } from '../engine/native-kernels';
+import { f32 } from '../ops/native-tensors';
 
 export interface AdamWSettings {
   beta1: number;
@@ -32,23 +34,25 @@ export class AdamW {
     }
   }
 
-  apply(grads: Map<string, tf.Tensor>, lr: number): void {
+  /** One update; `gradScale` is the clipping factor, applied to each gradient as it is read. */
+  apply(grads: Map<string, tf.Tensor>, lr: number, gradScale = 1): void {
     this.step++;
     const { beta1, beta2, eps, weightDecay } = this.settings;
-    const stepSize = lr / (1 - beta1 ** this.step);
-    const sqrtBias2 = Math.sqrt(1 - beta2 ** this.step);
+    const kernels = activeKernels();
     for (const p of this.params) {
       const g = grads.get(p.name);
       if (!g) throw new Error(`no gradient for trainable parameter ${p.name}`);
-      const m = this.m.get(p.name)!;
-      const v = this.v.get(p.name)!;
-      tf.tidy(() => {
-        const decayed = p.decay && weightDecay > 0 ? tf.mul(p.variable, 1 - lr * weightDecay) : p.variable;
-        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
-        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
-        const denom = tf.add(tf.div(tf.sqrt(v), sqrtBias2), eps);
-        p.variable.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
-      });
+      const scalars: AdamWScalars = {
+        beta1,
+        beta2,
+        eps,
+        decayFactor: p.decay && weightDecay > 0 ? 1 - lr * weightDecay : 1,
+        stepSize: lr / (1 - beta1 ** this.step),
+        sqrtBias2: Math.sqrt(1 - beta2 ** this.step),
+        gradScale,
+      };
+      const update = kernels ? adamwUpdateNative : adamwUpdateReference;
+      update(p.variable, g, this.m.get(p.name)!, this.v.get(p.name)!, scalars);
     }
   }
 
@@ -62,17 +66,44 @@ export class AdamW {
   }
 }
 
-/** torch.nn.utils.clip_grad_norm_: returns the pre-clip global norm and scales grads in place. */
-export function clipGradNorm(grads: Map<string, tf.Tensor>, maxNorm: number): number {
-  const total = Math.sqrt(
-    tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0]),
-  );
-  const coef = maxNorm / (total + 1e-6);
-  if (maxNorm > 0 && coef < 1) {
-    for (const [name, g] of grads) {
-      grads.set(name, tf.mul(g, coef));
-      g.dispose();
-    }
-  }
-  return total;
+/** The plain-tfjs twin of the native update: every backend, and the test oracle. */
+export function adamwUpdateReference(param: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.Variable, s: AdamWScalars): void {
+  tf.tidy(() => {
+    const scaled = s.gradScale === 1 ? g : tf.mul(g, s.gradScale);
+    const decayed = s.decayFactor === 1 ? param : tf.mul(param, s.decayFactor);
+    m.assign(tf.add(tf.mul(m, s.beta1), tf.mul(scaled, 1 - s.beta1)));
+    v.assign(tf.add(tf.mul(v, s.beta2), tf.mul(tf.square(scaled), 1 - s.beta2)));
+    const denom = tf.add(tf.div(tf.sqrt(v), s.sqrtBias2), s.eps);
+    param.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), s.stepSize)));
+  });
+}
+
+/**
+ * In place: the optimizer owns these variables' buffers, and a 124M-parameter model cannot
+ * afford a second copy of weights and moments per step.
+ */
+export function adamwUpdateNative(param: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.Variable, s: AdamWScalars): void {
+  activeKernels()!.adamwUpdate(f32(param), f32(g), f32(m), f32(v), s);
+}
+
+/** Σ g² over every gradient, the square of the global norm. */
+export function gradSumSquares(grads: Iterable<tf.Tensor>): number {
+  const kernels = activeKernels();
+  const all = [...grads];
+  if (kernels) return all.reduce((sum, g) => sum + kernels.sumSquares(f32(g)), 0);
+  return gradSumSquaresReference(all);
+}
+
+export function gradSumSquaresReference(grads: tf.Tensor[]): number {
+  return tf.tidy(() => tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]);
+}
+
+/**
+ * torch.nn.utils.clip_grad_norm_: the pre-clip global norm, and the factor the gradients are
+ * to be scaled by (1 when within `maxNorm`), which AdamW.apply folds into its update.
+ */
+export function clipGradNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { norm: number; scale: number } {
+  const norm = Math.sqrt(gradSumSquares(grads.values()));
+  const coef = maxNorm / (norm + 1e-6);
+  return { norm, scale: maxNorm > 0 && coef < 1 ? coef : 1 };
 }

@@ -1,7 +1,8 @@
 // One optimizer step's gradients. The step's loss is the token-weighted mean over every
 // label token of all its micro-batches, so each micro-batch contributes sum / N_total
 // and accumulation gives exactly the gradient of one big batch.
-import { tf } from '../engine/backend';
+import { activeKernels, tf } from '../engine/backend';
+import { f32 } from '../ops/native-tensors';
 import type { CausalLM } from '../models/causal-lm';
 import type { ForwardOptions } from '../models/weights';
 import { causalLmLossSum, IGNORE_INDEX } from '../ops/cross-entropy';
@@ -44,14 +45,21 @@ export function accumulateGradients(
     }, vars);
     loss += value.dataSync()[0];
     value.dispose();
+    const kernels = activeKernels();
     for (const p of params) {
       const gi = g[p.variable.name];
       const prev = grads.get(p.name);
-      grads.set(p.name, prev ? tf.add(prev, gi) : gi);
-      if (prev) {
-        prev.dispose();
-        gi.dispose();
+      if (!prev) {
+        grads.set(p.name, gi);
+        continue;
       }
+      // The native path sums into the first micro-batch's gradient, which this step owns.
+      if (kernels) kernels.add(f32(prev), f32(gi), f32(prev));
+      else {
+        grads.set(p.name, tf.add(prev, gi));
+        prev.dispose();
+      }
+      gi.dispose();
     }
   }
   return { loss, tokens, grads };

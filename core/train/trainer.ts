@@ -205,8 +205,8 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     const lr = learningRateAt(schedule, state.step);
     const { loss, grads } = accumulateGradients(model, params, group, forward);
     sampleTensorBytes();
-    const norm = clipGradNorm(grads, config.max_grad_norm);
-    optimizer.apply(grads, lr);
+    const { norm, scale } = clipGradNorm(grads, config.max_grad_norm);
+    optimizer.apply(grads, lr, scale);
     sampleTensorBytes();
     tf.dispose([...grads.values()]);
     state.step++;

@@ -1,0 +1,87 @@
+// The compiled kernels of core/native, loaded when they were built. Every buffer argument is
+// the Float32Array (or Int32Array) behind a tfjs cpu-backend tensor, shared, not copied.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+type F32 = Float32Array;
+
+export interface LoraBuffers {
+  a: F32;
+  b: F32;
+  /** Dropout mask on the LoRA input, already scaled by 1/(1 − p); null for none. */
+  mask: F32 | null;
+  scale: number;
+  r: number;
+}
+
+/** Numbering shared with the C++ enums. */
+export const ACTIVATION_KIND = { gelu_new: 0, gelu_bloom: 1, gelu: 2, relu: 3 } as const;
+export const QKV_LAYOUT = { gpt2: 0, bloom: 1 } as const;
+
+export interface AttentionShape {
+  batch: number;
+  heads: number;
+  headDim: number;
+  tq: number;
+  tk: number;
+  layout: number;
+  scale: number;
+  /** [B or 1, H, Tk] */
+  alibi: F32 | null;
+  alibiPerBatch: boolean;
+  /** [B, Tk], 0 = padding */
+  keyMask: F32 | null;
+  /** [B, H, Tq, Tk] */
+  dropMask: F32 | null;
+}
+
+export interface AdamWScalars {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  decayFactor: number;
+  stepSize: number;
+  sqrtBias2: number;
+  gradScale: number;
+}
+
+export interface NativeKernels {
+  linearForward(x: F32, w: F32, bias: F32 | null, wInOut: boolean, n: number, inDim: number, outDim: number, lora: LoraBuffers | null, down: F32 | null, y: F32): void;
+  linearBackward(x: F32, w: F32, wInOut: boolean, n: number, inDim: number, outDim: number, dy: F32, lora: LoraBuffers | null, down: F32 | null, dx: F32 | null, dw: F32 | null, db: F32 | null, da: F32 | null, dbLora: F32 | null): void;
+  layerNormForward(x: F32, gamma: F32, beta: F32, rows: number, cols: number, eps: number, y: F32, mean: F32, rstd: F32): void;
+  layerNormBackward(x: F32, gamma: F32, mean: F32, rstd: F32, dy: F32, rows: number, cols: number, dx: F32 | null, dgamma: F32 | null, dbeta: F32 | null): void;
+  activationForward(kind: number, x: F32, y: F32): void;
+  activationBackward(kind: number, x: F32, dy: F32, dx: F32): void;
+  attentionForward(shape: AttentionShape, qkv: F32, probs: F32, y: F32): void;
+  attentionBackward(shape: AttentionShape, qkv: F32, probs: F32, dy: F32, dqkv: F32): void;
+  attentionDecode(shape: AttentionShape, qkv: F32, pastK: F32 | null, pastV: F32 | null, presentK: F32, presentV: F32, y: F32): void;
+  crossEntropyForward(logits: F32, target: Int32Array, weight: F32, rows: number, vocab: number, lse: F32): number;
+  crossEntropyBackward(logits: F32, target: Int32Array, weight: F32, lse: F32, rows: number, vocab: number, dloss: number, dlogits: F32): void;
+  embeddingGather(table: F32, rows: number, ids: Int32Array, n: number, width: number, out: F32): void;
+  embeddingScatterAdd(dy: F32, ids: Int32Array, n: number, width: number, dtable: F32, rows: number): void;
+  sumSquares(x: F32): number;
+  adamwUpdate(param: F32, grad: F32, m: F32, v: F32, s: AdamWScalars): void;
+  /** out = a + b; out may be a. */
+  add(a: F32, b: F32, out: F32): void;
+  info(): { blas: string; threads: number };
+}
+
+const requireFromHere = createRequire(import.meta.url);
+
+/** Where node-gyp puts the addon; `TUNESMITH_NATIVE_ADDON` points elsewhere (the packaged app). */
+export function nativeAddonPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return process.env.TUNESMITH_NATIVE_ADDON ?? path.resolve(here, '..', 'native', 'build', 'Release', 'tunesmith_kernels.node');
+}
+
+/** Loads the addon or throws why it cannot (not built, built for another Node ABI, ...). */
+export function loadNativeKernels(): NativeKernels {
+  const file = nativeAddonPath();
+  try {
+    return requireFromHere(file) as NativeKernels;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new Error(`native kernels unavailable (${file}): ${reason}. Rebuild them with "npm run build:native".`);
+  }
+}

@@ -1,0 +1,71 @@
+// GELU in the variants the supported models use, and ReLU, with their exact derivatives.
+#include <cmath>
+
+#include "fast_math.h"
+#include "kernels.h"
+#include "thread_pool.h"
+
+namespace ts {
+namespace {
+
+constexpr float kSqrt2OverPi = 0.7978845608028654f;
+constexpr float kBloomSqrt2OverPi = 0.79788456f;  // BLOOM's code truncates the constant
+constexpr size_t kGrain = 1 << 15;
+
+template <typename F>
+void each(size_t n, F f) {
+  parallel_for(n, kGrain, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; i++) f(i);
+  });
+}
+
+}  // namespace
+
+void activation_forward(Activation kind, const float* x, size_t n, float* y) {
+  switch (kind) {
+    case Activation::GeluNew:
+    case Activation::GeluBloom: {
+      const float c = kind == Activation::GeluNew ? kSqrt2OverPi : kBloomSqrt2OverPi;
+      each(n, [&](size_t i) {
+        float v = x[i];
+        y[i] = 0.5f * v * (1.0f + fast_tanh(c * v * (1.0f + 0.044715f * v * v)));
+      });
+      break;
+    }
+    case Activation::GeluExact:
+      each(n, [&](size_t i) { y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f)); });
+      break;
+    case Activation::Relu:
+      each(n, [&](size_t i) { y[i] = x[i] > 0 ? x[i] : 0.0f; });
+      break;
+  }
+}
+
+void activation_backward(Activation kind, const float* x, const float* dy, size_t n, float* dx) {
+  switch (kind) {
+    case Activation::GeluNew:
+    case Activation::GeluBloom: {
+      const float c = kind == Activation::GeluNew ? kSqrt2OverPi : kBloomSqrt2OverPi;
+      each(n, [&](size_t i) {
+        float v = x[i];
+        float t = fast_tanh(c * v * (1.0f + 0.044715f * v * v));
+        float inner = c * (1.0f + 3.0f * 0.044715f * v * v);
+        dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * inner);
+      });
+      break;
+    }
+    case Activation::GeluExact:
+      each(n, [&](size_t i) {
+        float v = x[i];
+        float cdf = 0.5f * (1.0f + std::erf(v * 0.70710678118654752f));
+        float pdf = 0.3989422804014327f * std::exp(-0.5f * v * v);
+        dx[i] = dy[i] * (cdf + v * pdf);
+      });
+      break;
+    case Activation::Relu:
+      each(n, [&](size_t i) { dx[i] = x[i] > 0 ? dy[i] : 0.0f; });
+      break;
+  }
+}
+
+}  // namespace ts

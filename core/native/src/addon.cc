@@ -1,0 +1,392 @@
+// Node-API bindings: unpack typed arrays and numbers, check every buffer's length against
+// the shape it is used with (a wrong size must be a JavaScript error, never a stray write),
+// and call the kernel.
+#include <napi.h>
+
+#include <string>
+
+#include "kernels.h"
+#include "thread_pool.h"
+
+namespace {
+
+using ts::AttentionArgs;
+using ts::LoraArgs;
+
+class Args {
+ public:
+  explicit Args(const Napi::CallbackInfo& info) : info_(info), env_(info.Env()) {}
+  bool failed() const { return env_.IsExceptionPending(); }
+  Napi::Env env() const { return env_; }
+
+  float* f32(size_t i, size_t need, const char* name, bool optional = false) {
+    return checked<float, napi_float32_array>(i, need, name, optional);
+  }
+  int32_t* i32(size_t i, size_t need, const char* name) { return checked<int32_t, napi_int32_array>(i, need, name, false); }
+  int integer(size_t i, const char* name) {
+    if (failed()) return 0;
+    if (!info_[i].IsNumber()) return fail<int>(std::string(name) + " must be a number"), 0;
+    int v = info_[i].As<Napi::Number>().Int32Value();
+    if (v < 0) fail<int>(std::string(name) + " must not be negative");
+    return v;
+  }
+  double number(size_t i, const char* name) {
+    if (failed()) return 0;
+    if (!info_[i].IsNumber()) return fail<int>(std::string(name) + " must be a number"), 0;
+    return info_[i].As<Napi::Number>().DoubleValue();
+  }
+  bool boolean(size_t i) { return !failed() && info_[i].ToBoolean().Value(); }
+  Napi::Object object(size_t i, const char* name) {
+    if (!info_[i].IsObject()) fail<int>(std::string(name) + " must be an object");
+    return info_[i].As<Napi::Object>();
+  }
+  template <typename T>
+  T* fail(const std::string& message) {
+    if (!failed()) Napi::TypeError::New(env_, "tunesmith kernels: " + message).ThrowAsJavaScriptException();
+    return nullptr;
+  }
+
+ private:
+  template <typename T, napi_typedarray_type Kind>
+  T* checked(size_t i, size_t need, const char* name, bool optional) {
+    if (failed()) return nullptr;
+    Napi::Value v = info_[i];
+    if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != Kind) {
+      return fail<T>(std::string(name) + (Kind == napi_float32_array ? " must be a Float32Array" : " must be an Int32Array"));
+    }
+    auto a = v.As<Napi::TypedArrayOf<T>>();
+    if (a.ElementLength() < need) {
+      return fail<T>(std::string(name) + " has " + std::to_string(a.ElementLength()) + " elements, needs " + std::to_string(need));
+    }
+    return a.Data();
+  }
+
+  const Napi::CallbackInfo& info_;
+  Napi::Env env_;
+};
+
+size_t sz(int a, int b) { return static_cast<size_t>(a) * static_cast<size_t>(b); }
+
+// lora: null or { a, b, mask, scale, r } for a projection of `in` → `out` over n rows.
+LoraArgs lora_args(Args& args, Napi::Value value, int n, int in, int out) {
+  LoraArgs l;
+  if (args.failed() || value.IsNull() || value.IsUndefined()) return l;
+  Napi::Object o = value.As<Napi::Object>();
+  l.r = o.Get("r").As<Napi::Number>().Int32Value();
+  l.scale = o.Get("scale").As<Napi::Number>().FloatValue();
+  auto field = [&](const char* key, size_t need, bool optional) -> const float* {
+    Napi::Value v = o.Get(key);
+    if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return args.fail<float>(std::string("lora.") + key + " must be a Float32Array");
+    auto a = v.As<Napi::Float32Array>();
+    if (a.ElementLength() < need) return args.fail<float>(std::string("lora.") + key + " is too short");
+    return a.Data();
+  };
+  l.a = field("a", sz(l.r, in), false);
+  l.b = field("b", sz(out, l.r), false);
+  l.mask = field("mask", sz(n, in), true);
+  return l;
+}
+
+Napi::Value LinearForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (x, w, bias, wInOut, n, in, out, lora, down, y)
+  int n = a.integer(4, "n"), in = a.integer(5, "in"), out = a.integer(6, "out");
+  const float* x = a.f32(0, sz(n, in), "x");
+  const float* w = a.f32(1, sz(in, out), "w");
+  const float* bias = a.f32(2, out, "bias", true);
+  bool wInOut = a.boolean(3);
+  LoraArgs lora = lora_args(a, info[7], n, in, out);
+  float* down = a.f32(8, lora.a ? sz(n, lora.r) : 0, "down", true);
+  float* y = a.f32(9, sz(n, out), "y");
+  if (!a.failed()) ts::linear_forward(x, w, bias, wInOut, n, in, out, lora, down, y);
+  return info.Env().Undefined();
+}
+
+Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (x, w, wInOut, n, in, out, dy, lora, down, dx, dw, db, da, dbLora)
+  int n = a.integer(3, "n"), in = a.integer(4, "in"), out = a.integer(5, "out");
+  const float* x = a.f32(0, sz(n, in), "x");
+  const float* w = a.f32(1, sz(in, out), "w");
+  bool wInOut = a.boolean(2);
+  const float* dy = a.f32(6, sz(n, out), "dy");
+  LoraArgs lora = lora_args(a, info[7], n, in, out);
+  const float* down = a.f32(8, lora.a ? sz(n, lora.r) : 0, "down", true);
+  float* dx = a.f32(9, sz(n, in), "dx", true);
+  float* dw = a.f32(10, sz(in, out), "dw", true);
+  float* db = a.f32(11, out, "db", true);
+  float* da = a.f32(12, sz(lora.r, in), "da", true);
+  float* dbLora = a.f32(13, sz(out, lora.r), "dbLora", true);
+  if (!a.failed()) ts::linear_backward(x, w, wInOut, n, in, out, dy, lora, down, dx, dw, db, da, dbLora);
+  return info.Env().Undefined();
+}
+
+Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (x, gamma, beta, rows, cols, eps, y, mean, rstd)
+  int rows = a.integer(3, "rows"), cols = a.integer(4, "cols");
+  float eps = static_cast<float>(a.number(5, "eps"));
+  const float* x = a.f32(0, sz(rows, cols), "x");
+  const float* g = a.f32(1, cols, "gamma");
+  const float* b = a.f32(2, cols, "beta");
+  float* y = a.f32(6, sz(rows, cols), "y");
+  float* mean = a.f32(7, rows, "mean");
+  float* rstd = a.f32(8, rows, "rstd");
+  if (!a.failed()) ts::layer_norm_forward(x, g, b, rows, cols, eps, y, mean, rstd);
+  return info.Env().Undefined();
+}
+
+Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (x, gamma, mean, rstd, dy, rows, cols, dx, dgamma, dbeta)
+  int rows = a.integer(5, "rows"), cols = a.integer(6, "cols");
+  const float* x = a.f32(0, sz(rows, cols), "x");
+  const float* g = a.f32(1, cols, "gamma");
+  const float* mean = a.f32(2, rows, "mean");
+  const float* rstd = a.f32(3, rows, "rstd");
+  const float* dy = a.f32(4, sz(rows, cols), "dy");
+  float* dx = a.f32(7, sz(rows, cols), "dx", true);
+  float* dg = a.f32(8, cols, "dgamma", true);
+  float* db = a.f32(9, cols, "dbeta", true);
+  if (!a.failed()) ts::layer_norm_backward(x, g, mean, rstd, dy, rows, cols, dx, dg, db);
+  return info.Env().Undefined();
+}
+
+ts::Activation activation_kind(Args& a, size_t i) {
+  int k = a.integer(i, "kind");
+  if (k > static_cast<int>(ts::Activation::Relu)) a.fail<int>("unknown activation " + std::to_string(k));
+  return static_cast<ts::Activation>(k);
+}
+
+Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (kind, x, y)
+  ts::Activation kind = activation_kind(a, 0);
+  size_t n = info[1].IsTypedArray() ? info[1].As<Napi::TypedArray>().ElementLength() : 0;
+  const float* x = a.f32(1, n, "x");
+  float* y = a.f32(2, n, "y");
+  if (!a.failed()) ts::activation_forward(kind, x, n, y);
+  return info.Env().Undefined();
+}
+
+Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (kind, x, dy, dx)
+  ts::Activation kind = activation_kind(a, 0);
+  size_t n = info[1].IsTypedArray() ? info[1].As<Napi::TypedArray>().ElementLength() : 0;
+  const float* x = a.f32(1, n, "x");
+  const float* dy = a.f32(2, n, "dy");
+  float* dx = a.f32(3, n, "dx");
+  if (!a.failed()) ts::activation_backward(kind, x, dy, n, dx);
+  return info.Env().Undefined();
+}
+
+// { batch, heads, headDim, tq, tk, layout, scale, alibi, alibiPerBatch, keyMask, dropMask }
+AttentionArgs attention_args(Args& a, Napi::Value value) {
+  AttentionArgs r;
+  if (a.failed() || !value.IsObject()) return a.fail<int>("attention options must be an object"), r;
+  Napi::Object o = value.As<Napi::Object>();
+  auto num = [&](const char* key) { return o.Get(key).As<Napi::Number>().DoubleValue(); };
+  r.batch = static_cast<int>(num("batch"));
+  r.heads = static_cast<int>(num("heads"));
+  r.headDim = static_cast<int>(num("headDim"));
+  r.tq = static_cast<int>(num("tq"));
+  r.tk = static_cast<int>(num("tk"));
+  r.layout = static_cast<ts::QkvLayout>(static_cast<int>(num("layout")));
+  r.scale = static_cast<float>(num("scale"));
+  r.alibiPerBatch = o.Get("alibiPerBatch").ToBoolean().Value();
+  if (r.tq > r.tk) a.fail<int>("attention: more queries than keys");
+  auto field = [&](const char* key, size_t need) -> const float* {
+    Napi::Value v = o.Get(key);
+    if (v.IsNull() || v.IsUndefined()) return nullptr;
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return a.fail<float>(std::string(key) + " must be a Float32Array");
+    auto arr = v.As<Napi::Float32Array>();
+    if (arr.ElementLength() < need) return a.fail<float>(std::string(key) + " is too short");
+    return arr.Data();
+  };
+  r.alibi = field("alibi", sz(r.alibiPerBatch ? r.batch : 1, r.heads) * r.tk);
+  r.keyMask = field("keyMask", sz(r.batch, r.tk));
+  r.dropMask = field("dropMask", sz(r.batch, r.heads) * sz(r.tq, r.tk));
+  return r;
+}
+
+Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (options, qkv, probs, y)
+  AttentionArgs o = attention_args(a, info[0]);
+  if (o.tq != o.tk) a.fail<int>("attention forward takes whole sequences (tq == tk)");
+  const size_t e = sz(o.heads, o.headDim);
+  const float* qkv = a.f32(1, sz(o.batch, o.tk) * 3 * e, "qkv");
+  float* probs = a.f32(2, sz(o.batch, o.heads) * sz(o.tq, o.tk), "probs");
+  float* y = a.f32(3, sz(o.batch, o.tq) * e, "y");
+  if (!a.failed()) ts::attention_forward(o, qkv, probs, y);
+  return info.Env().Undefined();
+}
+
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (options, qkv, probs, dy, dqkv)
+  AttentionArgs o = attention_args(a, info[0]);
+  if (o.tq != o.tk) a.fail<int>("attention backward takes whole sequences (tq == tk)");
+  const size_t e = sz(o.heads, o.headDim);
+  const float* qkv = a.f32(1, sz(o.batch, o.tk) * 3 * e, "qkv");
+  const float* probs = a.f32(2, sz(o.batch, o.heads) * sz(o.tq, o.tk), "probs");
+  const float* dy = a.f32(3, sz(o.batch, o.tq) * e, "dy");
+  float* dqkv = a.f32(4, sz(o.batch, o.tk) * 3 * e, "dqkv");
+  if (!a.failed()) ts::attention_backward(o, qkv, probs, dy, dqkv);
+  return info.Env().Undefined();
+}
+
+Napi::Value AttentionDecode(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (options, qkv, pastK, pastV, presentK, presentV, y)
+  AttentionArgs o = attention_args(a, info[0]);
+  const size_t e = sz(o.heads, o.headDim);
+  const size_t pastSize = sz(o.batch, o.heads) * sz(o.tk - o.tq, o.headDim);
+  const float* qkv = a.f32(1, sz(o.batch, o.tq) * 3 * e, "qkv");
+  const float* pastK = a.f32(2, pastSize, "pastK", pastSize == 0);
+  const float* pastV = a.f32(3, pastSize, "pastV", pastSize == 0);
+  float* presentK = a.f32(4, sz(o.batch, o.heads) * sz(o.tk, o.headDim), "presentK");
+  float* presentV = a.f32(5, sz(o.batch, o.heads) * sz(o.tk, o.headDim), "presentV");
+  float* y = a.f32(6, sz(o.batch, o.tq) * e, "y");
+  if (!a.failed()) ts::attention_decode(o, qkv, pastK, pastV, presentK, presentV, y);
+  return info.Env().Undefined();
+}
+
+Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (logits, target, weight, rows, vocab, lse) → loss sum
+  int rows = a.integer(3, "rows"), vocab = a.integer(4, "vocab");
+  const float* logits = a.f32(0, sz(rows, vocab), "logits");
+  const int32_t* target = a.i32(1, rows, "target");
+  const float* weight = a.f32(2, rows, "weight");
+  float* lse = a.f32(5, rows, "lse");
+  if (a.failed()) return info.Env().Undefined();
+  for (int r = 0; r < rows; r++) {
+    if (weight[r] != 0 && (target[r] < 0 || target[r] >= vocab)) {
+      a.fail<int>("target " + std::to_string(target[r]) + " at row " + std::to_string(r) + " is outside the vocabulary");
+      return info.Env().Undefined();
+    }
+  }
+  return Napi::Number::New(info.Env(), ts::cross_entropy_forward(logits, target, weight, rows, vocab, lse));
+}
+
+Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (logits, target, weight, lse, rows, vocab, dloss, dlogits)
+  int rows = a.integer(4, "rows"), vocab = a.integer(5, "vocab");
+  float dloss = static_cast<float>(a.number(6, "dloss"));
+  const float* logits = a.f32(0, sz(rows, vocab), "logits");
+  const int32_t* target = a.i32(1, rows, "target");
+  const float* weight = a.f32(2, rows, "weight");
+  const float* lse = a.f32(3, rows, "lse");
+  float* dlogits = a.f32(7, sz(rows, vocab), "dlogits");
+  if (!a.failed()) ts::cross_entropy_backward(logits, target, weight, lse, rows, vocab, dloss, dlogits);
+  return info.Env().Undefined();
+}
+
+bool ids_in_range(Args& a, const int32_t* ids, int n, int rows) {
+  if (a.failed()) return false;
+  for (int i = 0; i < n; i++) {
+    if (ids[i] < 0 || ids[i] >= rows) {
+      a.fail<int>("id " + std::to_string(ids[i]) + " at position " + std::to_string(i) + " is outside the table's " + std::to_string(rows) + " rows");
+      return false;
+    }
+  }
+  return true;
+}
+
+Napi::Value EmbeddingGather(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (table, rows, ids, n, width, out)
+  int rows = a.integer(1, "rows"), n = a.integer(3, "n"), width = a.integer(4, "width");
+  const float* table = a.f32(0, sz(rows, width), "table");
+  const int32_t* ids = a.i32(2, n, "ids");
+  float* out = a.f32(5, sz(n, width), "out");
+  if (ids_in_range(a, ids, n, rows)) ts::embedding_gather(table, ids, n, width, out);
+  return info.Env().Undefined();
+}
+
+Napi::Value EmbeddingScatterAdd(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (dy, ids, n, width, dtable, rows)
+  int n = a.integer(2, "n"), width = a.integer(3, "width"), rows = a.integer(5, "rows");
+  const float* dy = a.f32(0, sz(n, width), "dy");
+  const int32_t* ids = a.i32(1, n, "ids");
+  float* dtable = a.f32(4, sz(rows, width), "dtable");
+  if (ids_in_range(a, ids, n, rows)) ts::embedding_scatter_add(dy, ids, n, width, dtable);
+  return info.Env().Undefined();
+}
+
+size_t length_of(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].IsTypedArray() ? info[i].As<Napi::TypedArray>().ElementLength() : 0;
+}
+
+Napi::Value SumSquares(const Napi::CallbackInfo& info) {
+  Args a(info);
+  size_t n = length_of(info, 0);
+  const float* x = a.f32(0, n, "x");
+  if (a.failed()) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), ts::sum_squares(x, n));
+}
+
+Napi::Value AdamWUpdate(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (param, grad, m, v, { beta1, beta2, eps, decayFactor, stepSize, sqrtBias2, gradScale })
+  size_t n = length_of(info, 0);
+  float* param = a.f32(0, n, "param");
+  const float* grad = a.f32(1, n, "grad");
+  float* m = a.f32(2, n, "m");
+  float* v = a.f32(3, n, "v");
+  Napi::Object o = a.object(4, "settings");
+  if (a.failed()) return info.Env().Undefined();
+  auto num = [&](const char* key) { return o.Get(key).As<Napi::Number>().FloatValue(); };
+  ts::AdamWArgs s{num("beta1"), num("beta2"), num("eps"), num("decayFactor"), num("stepSize"), num("sqrtBias2"), num("gradScale")};
+  ts::adamw_update(param, grad, m, v, n, s);
+  return info.Env().Undefined();
+}
+
+Napi::Value Add(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (a, b, out)
+  size_t n = length_of(info, 0);
+  const float* x = a.f32(0, n, "a");
+  const float* y = a.f32(1, n, "b");
+  float* out = a.f32(2, n, "out");
+  if (!a.failed()) ts::add(x, y, n, out);
+  return info.Env().Undefined();
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("blas", ts::blas_name());
+  o.Set("threads", ts::pool_threads());
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("linearForward", Napi::Function::New(env, LinearForward));
+  exports.Set("linearBackward", Napi::Function::New(env, LinearBackward));
+  exports.Set("layerNormForward", Napi::Function::New(env, LayerNormForward));
+  exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward));
+  exports.Set("activationForward", Napi::Function::New(env, ActivationForward));
+  exports.Set("activationBackward", Napi::Function::New(env, ActivationBackward));
+  exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
+  exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
+  exports.Set("attentionDecode", Napi::Function::New(env, AttentionDecode));
+  exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
+  exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
+  exports.Set("embeddingGather", Napi::Function::New(env, EmbeddingGather));
+  exports.Set("embeddingScatterAdd", Napi::Function::New(env, EmbeddingScatterAdd));
+  exports.Set("sumSquares", Napi::Function::New(env, SumSquares));
+  exports.Set("adamwUpdate", Napi::Function::New(env, AdamWUpdate));
+  exports.Set("add", Napi::Function::New(env, Add));
+  exports.Set("info", Napi::Function::New(env, Info));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tunesmith_kernels, Init)

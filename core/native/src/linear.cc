@@ -1,0 +1,86 @@
+// A projection with bias and an optional LoRA path, forward and backward, as a few large
+// sgemm calls. The LoRA update is applied as (x·Aᵀ)·Bᵀ, never forming A·B, so a frozen base
+// weight is only read.
+#include <algorithm>
+#include <vector>
+
+#include "kernels.h"
+#include "thread_pool.h"
+
+namespace ts {
+namespace {
+
+// x⊙mask for the LoRA input; returns x itself when there is no dropout.
+const float* lora_input(const float* x, const LoraArgs& lora, size_t size, std::vector<float>& buffer) {
+  if (!lora.mask) return x;
+  buffer.resize(size);
+  parallel_for(size, 1 << 16, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; i++) buffer[i] = x[i] * lora.mask[i];
+  });
+  return buffer.data();
+}
+
+}  // namespace
+
+void linear_forward(const float* x, const float* w, const float* bias, bool wInOut, int n, int in, int out,
+                    const LoraArgs& lora, float* down, float* y) {
+  if (bias) {
+    parallel_for(n, 64, [&](size_t r0, size_t r1) {
+      for (size_t r = r0; r < r1; r++) std::copy(bias, bias + out, y + r * out);
+    });
+  }
+  float beta = bias ? 1.0f : 0.0f;
+  if (wInOut) sgemm(false, false, n, out, in, 1, x, in, w, out, beta, y, out);
+  else sgemm(false, true, n, out, in, 1, x, in, w, in, beta, y, out);
+  if (!lora.a) return;
+  std::vector<float> dropped;
+  const float* xin = lora_input(x, lora, static_cast<size_t>(n) * in, dropped);
+  sgemm(false, true, n, lora.r, in, 1, xin, in, lora.a, in, 0, down, lora.r);
+  sgemm(false, true, n, out, lora.r, lora.scale, down, lora.r, lora.b, lora.r, 1, y, out);
+}
+
+void linear_backward(const float* x, const float* w, bool wInOut, int n, int in, int out, const float* dy,
+                     const LoraArgs& lora, const float* down, float* dx, float* dw, float* db, float* da,
+                     float* dbLora) {
+  if (dx) {
+    if (wInOut) sgemm(false, true, n, in, out, 1, dy, out, w, out, 0, dx, in);
+    else sgemm(false, false, n, in, out, 1, dy, out, w, in, 0, dx, in);
+  }
+  if (dw) {
+    if (wInOut) sgemm(true, false, in, out, n, 1, x, in, dy, out, 0, dw, out);
+    else sgemm(true, false, out, in, n, 1, dy, out, x, in, 0, dw, in);
+  }
+  if (db) {
+    // Column sums, each thread over its own slice of columns so no reduction is shared.
+    parallel_for(out, 256, [&](size_t c0, size_t c1) {
+      std::fill(db + c0, db + c1, 0.0f);
+      for (int r = 0; r < n; r++) {
+        const float* row = dy + static_cast<size_t>(r) * out;
+        for (size_t c = c0; c < c1; c++) db[c] += row[c];
+      }
+    });
+  }
+  if (!lora.a) return;
+  const int r = lora.r;
+  // d(down) = scale · dy·B, then dA = d(down)ᵀ·(x⊙mask), dB = scale · dyᵀ·down.
+  std::vector<float> ddown(static_cast<size_t>(n) * r);
+  sgemm(false, false, n, r, out, lora.scale, dy, out, lora.b, r, 0, ddown.data(), r);
+  if (dbLora) sgemm(true, false, out, r, n, lora.scale, dy, out, down, r, 0, dbLora, r);
+  std::vector<float> dropped;
+  if (da) {
+    const float* xin = lora_input(x, lora, static_cast<size_t>(n) * in, dropped);
+    sgemm(true, false, r, in, n, 1, ddown.data(), r, xin, in, 0, da, in);
+  }
+  if (!dx) return;
+  if (!lora.mask) {
+    sgemm(false, false, n, in, r, 1, ddown.data(), r, lora.a, in, 1, dx, in);
+    return;
+  }
+  std::vector<float> dxLora(static_cast<size_t>(n) * in);
+  sgemm(false, false, n, in, r, 1, ddown.data(), r, lora.a, in, 0, dxLora.data(), in);
+  parallel_for(dxLora.size(), 1 << 16, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; i++) dx[i] += dxLora[i] * lora.mask[i];
+  });
+}
+
+}  // namespace ts
