@@ -1,6 +1,8 @@
-// Runs every test file on the default backend, then the fixture-parity tests again on
-// plain `cpu`, so the math is checked on two backends. Node 20's test runner has no
-// glob support, hence the listing here.
+// Runs every test file on the default backend (the native kernels where they are built),
+// then the fixture-parity and trainer tests on the pure-tfjs `wasm` backend and the parity
+// tests on plain `cpu`, so the math is checked on every path. With TUNESMITH_REQUIRE_NATIVE
+// set (CI), the default run must be the native one. Node 20's test runner has no glob
+// support, hence the listing here.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,7 +15,8 @@ const files = fs
   .map((f) => path.join('test', f));
 
 const runs = [
-  { label: 'default backend', env: {}, files },
+  { label: 'default backend', env: process.env.TUNESMITH_REQUIRE_NATIVE ? { TUNESMITH_BACKEND: 'native' } : {}, files },
+  { label: 'wasm backend (pure tfjs)', env: { TUNESMITH_BACKEND: 'wasm' }, files: ['test/parity.test.ts', 'test/train.test.ts'] },
   { label: 'cpu backend', env: { TUNESMITH_BACKEND: 'cpu' }, files: ['test/parity.test.ts'] },
 ];
 

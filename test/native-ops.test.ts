@@ -1,0 +1,229 @@
+// Every native kernel against its plain-tfjs twin on awkward shapes (odd sizes, batch 1,
+// one position, head counts that are not powers of two): forward values and gradients
+// within 1e-5 of the largest reference magnitude. Skipped where the addon is not built,
+// unless TUNESMITH_REQUIRE_NATIVE is set (CI sets it, so a broken build fails there).
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { activeKernels, initBackend, tf } from '../core/engine/backend';
+import { activateNative, activateReference } from '../core/ops/activations';
+import { selfAttention, selfAttentionReference, type AttentionOptions } from '../core/ops/attention';
+import { causalLmLossSumNative, causalLmLossSumReference } from '../core/ops/cross-entropy';
+import { embeddingLookupNative, embeddingLookupReference } from '../core/ops/embedding';
+import { layerNormNative, layerNormReference } from '../core/ops/layer-norm';
+import { linearNative, linearReference, type LoraPair, type WeightLayout } from '../core/ops/linear';
+import { adamwUpdateNative, adamwUpdateReference, gradSumSquares, gradSumSquaresReference } from '../core/train/adamw';
+import type { Activation } from '../core/models/config';
+
+let native = false;
+before(async () => {
+  const { name } = await initBackend(process.env.TUNESMITH_REQUIRE_NATIVE ? 'native' : undefined);
+  native = name === 'native';
+});
+
+const TOLERANCE = 1e-5;
+
+/** Seeded uniform values in [-scale, scale), so a failure reproduces. */
+function random(shape: number[], seed: number, scale = 1): tf.Tensor {
+  let s = seed >>> 0 || 1;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = (s / 2 ** 32 - 0.5) * 2 * scale;
+  }
+  return tf.tensor(data, shape);
+}
+
+function trained(t: tf.Tensor): tf.Variable {
+  return tf.variable(t, true);
+}
+
+function assertClose(actual: tf.Tensor, expected: tf.Tensor, what: string): void {
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  const a = actual.dataSync();
+  const e = expected.dataSync();
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < e.length; i++) {
+    worst = Math.max(worst, Math.abs(a[i] - e[i]));
+    scale = Math.max(scale, Math.abs(e[i]));
+  }
+  assert.ok(worst <= TOLERANCE * Math.max(scale, 1e-3), `${what}: max difference ${worst} against magnitude ${scale}`);
+}
+
+/**
+ * Value and gradients of sum(f(inputs) · probe) for both twins; the probe weights every
+ * output element differently so no gradient entry can hide.
+ */
+function compareTwins(inputs: tf.Tensor[], nativeOp: (...x: tf.Tensor[]) => tf.Tensor, referenceOp: (...x: tf.Tensor[]) => tf.Tensor, what: string): void {
+  tf.tidy(() => {
+    const probeShape = referenceOp(...inputs).shape;
+    const probe = random(probeShape, 97);
+    const loss = (op: (...x: tf.Tensor[]) => tf.Tensor) => (...x: tf.Tensor[]) => tf.sum(tf.mul(op(...x), probe)) as tf.Scalar;
+    assertClose(nativeOp(...inputs), referenceOp(...inputs), `${what} forward`);
+    const gotGrads = tf.grads(loss(nativeOp))(inputs);
+    const wantGrads = tf.grads(loss(referenceOp))(inputs);
+    wantGrads.forEach((g, i) => assertClose(gotGrads[i], g, `${what} gradient of input ${i}`));
+  });
+}
+
+function nativeTest(name: string, fn: () => void): void {
+  test(name, (t) => {
+    if (!native) return t.skip('native kernels not built');
+    fn();
+  });
+}
+
+describe('native kernels match their tfjs twins', () => {
+  nativeTest('the native backend is the cpu backend with kernels loaded', () => {
+    assert.equal(tf.getBackend(), 'cpu');
+    assert.ok(activeKernels());
+    assert.match(activeKernels()!.info().blas, /openblas|accelerate|portable/);
+  });
+
+  nativeTest('LayerNorm: odd widths, one row, trained and frozen scales', () => {
+    for (const [shape, eps] of [[[3, 5, 7], 1e-5], [[1, 1, 33], 1e-6], [[2, 9, 768], 1e-5]] as [number[], number][]) {
+      const cols = shape[shape.length - 1];
+      const x = random(shape, 1, 3);
+      const w = trained(random([cols], 2));
+      const b = trained(random([cols], 3));
+      compareTwins([x, w, b], (...a) => layerNormNative(a[0], a[1], a[2], eps), (...a) => layerNormReference(a[0], a[1], a[2], eps), `layerNorm ${shape}`);
+      const frozen = random([cols], 4);
+      compareTwins([x], (xx) => layerNormNative(xx, frozen, frozen, eps), (xx) => layerNormReference(xx, frozen, frozen, eps), `frozen layerNorm ${shape}`);
+      tf.dispose([x, w, b, frozen]);
+    }
+  });
+
+  nativeTest('activations: gelu_new, BLOOM gelu, exact gelu, relu', () => {
+    const x = random([3, 7, 129], 5, 6);
+    for (const kind of ['gelu_new', 'gelu_bloom', 'gelu', 'relu'] as Activation[]) {
+      compareTwins([x], (a) => activateNative(kind, a), (a) => activateReference(kind, a), kind);
+    }
+    x.dispose();
+  });
+
+  nativeTest('embedding lookup and its scatter-add gradient, with repeated ids', () => {
+    const table = trained(random([11, 13], 6));
+    const ids = tf.tensor2d([[3, 3, 0, 10], [7, 3, 1, 10]], undefined, 'int32');
+    compareTwins([table], (t) => embeddingLookupNative(t, ids), (t) => embeddingLookupReference(t, ids), 'embedding');
+    const frozen = random([11, 13], 7);
+    assertClose(embeddingLookupNative(frozen, ids), embeddingLookupReference(frozen, ids), 'frozen embedding');
+    tf.dispose([table, ids, frozen]);
+  });
+
+  nativeTest('linear: both weight layouts, with and without bias, LoRA with dropout, frozen base', () => {
+    const drop = (x: tf.Tensor) => tf.dropout(x, 0.25, undefined, 11);
+    const cases: { layout: WeightLayout; rows: number[]; inDim: number; outDim: number; bias: boolean; lora: boolean; dropout: boolean; frozen: boolean }[] = [
+      { layout: 'in_out', rows: [2, 5], inDim: 7, outDim: 9, bias: true, lora: false, dropout: false, frozen: false },
+      { layout: 'out_in', rows: [1, 1], inDim: 17, outDim: 3, bias: false, lora: false, dropout: false, frozen: false },
+      { layout: 'in_out', rows: [3, 4], inDim: 12, outDim: 30, bias: true, lora: true, dropout: true, frozen: true },
+      { layout: 'out_in', rows: [2, 3], inDim: 10, outDim: 6, bias: true, lora: true, dropout: false, frozen: false },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const what = `linear case ${i} (${c.layout}${c.lora ? ', LoRA' : ''}${c.dropout ? ' + dropout' : ''}${c.frozen ? ', frozen base' : ''})`;
+      const x = random([...c.rows, c.inDim], 20 + i);
+      const wShape = c.layout === 'in_out' ? [c.inDim, c.outDim] : [c.outDim, c.inDim];
+      const weight = c.frozen ? random(wShape, 30 + i) : trained(random(wShape, 30 + i));
+      const bias = c.bias ? (c.frozen ? random([c.outDim], 40 + i) : trained(random([c.outDim], 40 + i))) : undefined;
+      const r = 3;
+      const inputs: tf.Tensor[] = [x];
+      if (!c.frozen) inputs.push(weight, ...(bias ? [bias] : []));
+      const pairOf = (a: tf.Tensor[]): LoraPair | undefined => (c.lora ? { a: a[a.length - 2], b: a[a.length - 1], scale: 2 } : undefined);
+      if (c.lora) inputs.push(trained(random([r, c.inDim], 50 + i)), trained(random([c.outDim, r], 60 + i)));
+      const dropout = c.dropout ? drop : undefined;
+      compareTwins(
+        inputs,
+        (...a) => linearNative(a[0], c.frozen ? weight : a[1], bias && !c.frozen ? a[2] : bias, c.layout, pairOf(a), dropout),
+        (...a) => linearReference(a[0], c.frozen ? weight : a[1], bias && !c.frozen ? a[2] : bias, c.layout, pairOf(a), dropout),
+        what,
+      );
+      tf.dispose([...inputs, weight, ...(bias ? [bias] : [])]);
+    }
+  });
+
+  nativeTest('attention: GPT-2 and BLOOM layouts, 3 and 5 heads, ALiBi, padding, dropout, one position', () => {
+    const cases: { layout: 'gpt2' | 'bloom'; b: number; t: number; h: number; d: number; alibi: boolean; pad: boolean; dropout: boolean }[] = [
+      { layout: 'gpt2', b: 2, t: 7, h: 3, d: 5, alibi: false, pad: false, dropout: false },
+      { layout: 'gpt2', b: 1, t: 1, h: 5, d: 4, alibi: false, pad: false, dropout: false },
+      { layout: 'gpt2', b: 3, t: 6, h: 3, d: 4, alibi: false, pad: true, dropout: true },
+      { layout: 'bloom', b: 2, t: 9, h: 5, d: 3, alibi: true, pad: true, dropout: false },
+      { layout: 'bloom', b: 1, t: 4, h: 3, d: 8, alibi: true, pad: false, dropout: true },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const what = `attention case ${i} (${c.layout}, B${c.b} T${c.t} H${c.h} D${c.d}${c.alibi ? ', ALiBi' : ''}${c.pad ? ', padding' : ''}${c.dropout ? ', dropout' : ''})`;
+      const qkv = random([c.b, c.t, 3 * c.h * c.d], 70 + i, 2) as tf.Tensor3D;
+      const keyMask = c.pad ? tf.tensor2d(Array.from({ length: c.b }, (_, r) => Array.from({ length: c.t }, (_, j) => (j < c.t - r ? 1 : 0))), undefined, 'int32') : undefined;
+      const alibi = c.alibi ? random([c.b, c.h, 1, c.t], 80 + i) : undefined;
+      const opts: AttentionOptions = { nHead: c.h, layout: c.layout, scale: 1 / Math.sqrt(c.d), alibi, keyMask, dropout: c.dropout ? (p) => tf.dropout(p, 0.2, undefined, 5) : undefined };
+      compareTwins([qkv], (q) => selfAttention(q as tf.Tensor3D, opts).y, (q) => selfAttentionReference(q as tf.Tensor3D, opts).y, what);
+      tf.dispose([qkv, ...(keyMask ? [keyMask] : []), ...(alibi ? [alibi] : [])]);
+    }
+  });
+
+  nativeTest('attention with a KV cache: new positions against the past, the grown cache returned', () => {
+    for (const layout of ['gpt2', 'bloom'] as const) {
+      tf.tidy(() => {
+        const [b, h, d, past, t] = [2, 3, 4, 5, 2];
+        const pastCache = { k: random([b, h, past, d], 1) as tf.Tensor4D, v: random([b, h, past, d], 2) as tf.Tensor4D };
+        const qkv = random([b, t, 3 * h * d], 3) as tf.Tensor3D;
+        const keyMask = tf.tensor2d([[1, 1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1, 1]], undefined, 'int32');
+        const alibi = layout === 'bloom' ? random([b, h, 1, past + t], 4) : undefined;
+        const opts: AttentionOptions = { nHead: h, layout, scale: 0.5, keyMask, alibi, past: pastCache, keepCache: true };
+        const got = selfAttention(qkv, opts);
+        const want = selfAttentionReference(qkv, opts);
+        assertClose(got.y, want.y, `${layout} decode output`);
+        assertClose(got.cache!.k, want.cache!.k, `${layout} present keys`);
+        assertClose(got.cache!.v, want.cache!.v, `${layout} present values`);
+      });
+    }
+  });
+
+  nativeTest('cross-entropy: ignored labels, one row, sum and gradient', () => {
+    const cases = [
+      { b: 2, t: 5, v: 37, labels: [[1, 2, -100, 4, 36], [0, -100, -100, 9, 9]] },
+      { b: 1, t: 2, v: 50, labels: [[-100, 49]] },
+    ];
+    for (const c of cases) {
+      const logits = random([c.b, c.t, c.v], 90, 8) as tf.Tensor3D;
+      compareTwins([logits], (z) => causalLmLossSumNative(z as tf.Tensor3D, c.labels).sum, (z) => causalLmLossSumReference(z as tf.Tensor3D, c.labels).sum, `cross-entropy B${c.b} T${c.t}`);
+      assert.equal(causalLmLossSumNative(logits, c.labels).tokens, causalLmLossSumReference(logits, c.labels).tokens);
+      logits.dispose();
+    }
+  });
+
+  nativeTest('global gradient norm and the AdamW update with decay and clipping', () => {
+    const grads = [random([5, 7], 10, 4), random([7], 11, 4), random([1000], 12)];
+    const want = gradSumSquaresReference(grads);
+    assert.ok(Math.abs(gradSumSquares(grads) - want) <= TOLERANCE * want);
+    const run = (update: typeof adamwUpdateNative) => {
+      const param = trained(random([9, 11], 1));
+      const m = tf.variable(tf.zeros([9, 11]), false);
+      const v = tf.variable(tf.zeros([9, 11]), false);
+      for (let step = 1; step <= 3; step++) {
+        const g = random([9, 11], 20 + step, 4);
+        update(param, g, m, v, { beta1: 0.9, beta2: 0.95, eps: 1e-6, decayFactor: 1 - 1e-2 * 0.1, stepSize: 1e-2 / (1 - 0.9 ** step), sqrtBias2: Math.sqrt(1 - 0.95 ** step), gradScale: 0.3 });
+        g.dispose();
+      }
+      return [param, m, v];
+    };
+    const got = run(adamwUpdateNative);
+    const expected = run(adamwUpdateReference);
+    ['weight', 'first moment', 'second moment'].forEach((what, i) => assertClose(got[i], expected[i], `AdamW ${what} after 3 steps`));
+    tf.dispose([...grads, ...got, ...expected]);
+  });
+
+  nativeTest('same-shape adds run natively and broadcasts still work', () => {
+    tf.tidy(() => {
+      const a = random([4, 6], 1);
+      const b = random([4, 6], 2);
+      const row = random([6], 3);
+      const sum = tf.add(a, b).dataSync();
+      const av = a.dataSync();
+      const bv = b.dataSync();
+      sum.forEach((v, i) => assert.equal(v, Math.fround(av[i] + bv[i])));
+      const broadcast = tf.add(a, row).dataSync();
+      const rv = row.dataSync();
+      broadcast.forEach((v, i) => assert.equal(v, Math.fround(av[i] + rv[i % 6])));
+    });
+  });
+});
