@@ -1,10 +1,12 @@
 // Greedy decoding speed with and without the KV cache, on random weights in a public
-// model's shape (the compute is the same as with the real weights; nothing is downloaded).
+// model's shape (the compute is the same as with the real weights; nothing is downloaded),
+// then PyTorch's greedy decoding with KV cache (32 + 64 tokens) when /usr/bin/python3 has torch.
 //   npm run bench:generate -- [--random-init gpt2|gpt2-medium|bloom-560m] [--prompt-tokens 32] [--new-tokens 64]
 import { parseArgs } from 'node:util';
 import { initBackend } from '../core/engine/backend';
 import { generate } from '../core/generate/generate';
 import { randomModel } from '../core/models/load';
+import { pytorchUnavailable, runPytorch } from './pytorch';
 
 const { values } = parseArgs({
   options: {
@@ -50,3 +52,13 @@ for (const noCache of [false, true]) {
 }
 console.log(`KV cache speed-up: ${(results['with KV cache'] / results['without cache']).toFixed(2)}x`);
 console.log(JSON.stringify({ bench: 'generate', model: values['random-init'], backend, prompt_tokens: promptTokens, new_tokens: newTokens, tokens_per_s_cache: results['with KV cache'], tokens_per_s_no_cache: results['without cache'] }));
+
+const why = pytorchUnavailable();
+if (why) console.log(`PyTorch comparison skipped: ${why}`);
+else if (values['random-init'] !== 'gpt2' || promptTokens !== 32 || newTokens !== 64) console.log('PyTorch comparison runs for gpt2 with 32 prompt and 64 new tokens (the anchor script fixes them)');
+else {
+  const theirs = runPytorch(['--generate']);
+  const ratio = results['with KV cache'] / theirs.tokens_per_s;
+  console.log(`PyTorch (${theirs.engine}) ${theirs.tokens_per_s.toFixed(1)} tokens/s with KV cache  →  Tunesmith ${ratio.toFixed(2)}× the speed`);
+  console.log(JSON.stringify({ bench: 'generate-pytorch', pytorch: theirs, speed_ratio: ratio }));
+}

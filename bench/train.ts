@@ -1,8 +1,10 @@
 // Training speed and memory on random weights in a public model's shape (same compute as
 // real weights; nothing is downloaded): tokens/s, the step split into forward+backward and
-// optimizer, and peak RSS.
-//   npm run bench:train -- [--random-init gpt2] [--seq 128] [--batch 8] [--method full|lora|both] [--steps 3]
+// optimizer, and peak RSS; then the same shapes in PyTorch when /usr/bin/python3 has torch.
+// Batch defaults to 8 for LoRA (r 8, c_attn) and 4 for full fine-tuning.
+//   npm run bench:train -- [--random-init gpt2] [--seq 128] [--batch B] [--method full|lora|both] [--steps 3]
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initBackend, tf } from '../core/engine/backend';
@@ -13,27 +15,48 @@ import type { ForwardOptions } from '../core/models/weights';
 import { AdamW, clipGradNorm, type TrainableParam } from '../core/train/adamw';
 import { accumulateGradients } from '../core/train/step';
 import { makeFullTrainable, makeLoraTrainable } from '../core/train/trainables';
+import { pytorchUnavailable, ratioLine, runPytorch } from './pytorch';
 
 const { values } = parseArgs({
   options: {
     'random-init': { type: 'string', default: 'gpt2' },
     seq: { type: 'string', default: '128' },
-    batch: { type: 'string', default: '8' },
+    batch: { type: 'string' },
     method: { type: 'string', default: 'both' },
     steps: { type: 'string', default: '3' },
   },
 });
 const seq = Number(values.seq);
-const batchSize = Number(values.batch);
+const batchSize = Number(values.batch ?? (values.method === 'full' ? 4 : 8));
 const steps = Number(values.steps);
 
 // Each method runs in a process of its own, so peak RSS is that method's and a backend
 // that dies of memory (wasm's 4 GB cap) does not take the other row with it.
-if (values.method === 'both') {
-  for (const method of ['lora', 'full']) {
+if (!process.env.TUNESMITH_BENCH_CHILD) {
+  console.log(`machine load average (1, 5, 15 min): ${os.loadavg().map((l) => l.toFixed(2)).join(', ')} on ${os.cpus().length} cores`);
+  const methods = values.method === 'both' ? ['lora', 'full'] : [values.method!];
+  const ours = new Map<string, { tokens_per_s: number; peak_rss_mib: number; batch: number }>();
+  for (const method of methods) {
     const args = process.argv.slice(2).filter((a, i, all) => a !== '--method' && all[i - 1] !== '--method');
-    const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args, '--method', method], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args, '--method', method], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+      env: { ...process.env, TUNESMITH_BENCH_CHILD: '1' },
+    });
+    process.stdout.write(child.stdout);
     if (child.status !== 0) console.log(`${method.padEnd(5)} failed: ${child.stderr.trim().split('\n').filter((l) => /Error|Abort/.test(l)).pop()?.slice(0, 200) ?? `exit ${child.status}`}`);
+    const json = child.stdout.split('\n').find((l) => l.startsWith('{'));
+    if (json) ours.set(method, JSON.parse(json));
+  }
+  const why = pytorchUnavailable();
+  if (why) console.log(`PyTorch comparison skipped: ${why}`);
+  else if (values['random-init'] !== 'gpt2') console.log('PyTorch comparison runs for --random-init gpt2 only (the anchor script is a GPT-2)');
+  else {
+    for (const [method, result] of ours) {
+      const theirs = runPytorch(['--mode', method, '--batch', String(result.batch), '--seq', String(seq), '--targets', 'c_attn']);
+      console.log(ratioLine(method, result, theirs));
+      console.log(JSON.stringify({ bench: 'train-pytorch', method, batch: result.batch, seq, pytorch: theirs, speed_ratio: result.tokens_per_s / theirs.tokens_per_s, rss_ratio: result.peak_rss_mib / theirs.peak_rss_mib }));
+    }
   }
   process.exit(0);
 }

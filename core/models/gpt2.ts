@@ -8,7 +8,7 @@ import { embeddingLookup } from '../ops/embedding';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
-import { attentionDropout, dropoutFn, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
+import { activeDropout, dropoutFn, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
 
 /** Every weight a GPT-2 checkpoint must provide, with its shape. */
 export function gpt2WeightShapes(c: ModelConfig): Map<string, number[]> {
@@ -36,7 +36,7 @@ export const GPT2_LORA_TARGETS = ['c_attn', 'c_proj', 'c_fc'];
 
 export function gpt2Forward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
   const drop = dropoutFn(opts);
-  const loraDrop = (x: tf.Tensor) => drop(x, opts.loraDropout ?? 0);
+  const loraDrop = activeDropout(opts, opts.loraDropout ?? 0);
   const [, t] = ids.shape;
   const past = opts.cache?.[0]?.k.shape[2] ?? 0;
   if (c.maxPositions !== null && past + t > c.maxPositions) {
@@ -67,7 +67,7 @@ export function gpt2Forward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts: 
       layout: 'gpt2',
       scale,
       keyMask: opts.attentionMask,
-      dropout: attentionDropout(opts, c.attnDropout),
+      dropout: activeDropout(opts, c.attnDropout),
       past: opts.cache?.[i],
       keepCache: opts.useCache,
     });

@@ -30,8 +30,8 @@ export interface ForwardResult {
   cache?: LayerCache[];
 }
 
-/** Dropout on attention probabilities, or none when not training or the rate is 0. */
-export function attentionDropout(opts: ForwardOptions, rate: number): ((probs: tf.Tensor) => tf.Tensor) | undefined {
+/** A dropout to apply (attention probabilities, LoRA inputs), or none when not training or the rate is 0. */
+export function activeDropout(opts: ForwardOptions, rate: number): ((probs: tf.Tensor) => tf.Tensor) | undefined {
   const drop = opts.dropout;
   return drop && rate > 0 ? (probs) => drop(probs, rate) : undefined;
 }
