@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { forward, generateCommand, info, tokenize, type Flags } from './commands';
 import { UsageError } from './args';
+import { estimateCommand } from './estimate-command';
 import { exportCommand } from './export-command';
 import { runsCommand } from './runs-command';
 import { trainCommand } from './train-command';
@@ -16,6 +17,8 @@ commands:
             [--ignore-eos] [--json]
   train     --config FILE | --resume DIR [--config FILE] [--json-events]
   export    --run DIR --format hf|peft|merged --out DIR
+  estimate  --model DIR | --random-init NAME --method full|lora [--lora-r R] [--lora-targets a,b]
+            --batch B --seq S [--grad-accum N] [--ram BYTES] [--json]
   runs      list|show ID|compare ID ID [...]|delete ID [--yes]|tag ID TAG [--json]
 
 --random-init gpt2|gpt2-medium|bloom-560m builds a model of that shape with random weights.
@@ -49,6 +52,12 @@ const OPTIONS = {
   yes: { type: 'boolean' },
   'keep-files': { type: 'boolean' },
   format: { type: 'string' },
+  'lora-r': { type: 'string' },
+  'lora-targets': { type: 'string' },
+  batch: { type: 'string' },
+  seq: { type: 'string' },
+  'grad-accum': { type: 'string' },
+  ram: { type: 'string' },
   out: { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -61,6 +70,7 @@ const COMMANDS = {
   forward: (f: Flags) => forward(f, print),
   generate: (f: Flags) => generateCommand(f, print, (chunk) => process.stdout.write(chunk)),
   export: (f: Flags) => exportCommand(f, print),
+  estimate: (f: Flags) => estimateCommand(f, print),
   train: (f: Flags) => trainCommand(f, print, (chunk) => process.stderr.write(chunk)),
 } as const;
 
