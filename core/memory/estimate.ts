@@ -10,7 +10,7 @@ import type { ModelConfig } from '../models/config';
 import { DEFAULT_LORA } from '../train/config';
 import { aliveActivations, FLOAT32_BYTES, shapeBytes, type DropoutRates } from './activations';
 import { memoryBand, type Band } from './band';
-import { defaultBackend, ENGINE_COEFFICIENTS } from './coefficients';
+import { defaultBackend, ENGINE_COEFFICIENTS, type EngineCoefficients } from './coefficients';
 import {
   countParameters,
   headParameters,
@@ -19,6 +19,7 @@ import {
   parameterShapes,
   positionParameters,
   projectionParameters,
+  type Projection,
 } from './parameters';
 
 export interface LoraShape {
@@ -98,6 +99,44 @@ function positiveInteger(name: string, v: number): number {
   return v;
 }
 
+/** The inputs checked, with every default filled in. */
+interface Run {
+  model: ModelConfig;
+  method: 'full' | 'lora';
+  batch: number;
+  seq: number;
+  accumulation: number;
+  loraR: number;
+  adapted: Projection[];
+  dropout: DropoutRates;
+  weightDecay: boolean;
+  backend: BackendName;
+  k: EngineCoefficients;
+}
+
+function resolve(s: TrainingShape): Run {
+  const c = s.model;
+  const seq = positiveInteger('seq', s.seq);
+  if (c.maxPositions !== null && seq > c.maxPositions) throw new Error(`seq ${seq} is longer than this model's ${c.maxPositions} positions`);
+  const lora = { r: DEFAULT_LORA.r, targetModules: DEFAULT_LORA.target_modules, dropout: DEFAULT_LORA.dropout, ...s.lora };
+  const rates = s.dropout ?? { embedding: c.embdDropout, residual: c.residDropout, attention: c.attnDropout };
+  const backend = s.backend ?? defaultBackend();
+  return {
+    model: c,
+    method: s.method,
+    batch: positiveInteger('batch', s.batch),
+    seq,
+    accumulation: positiveInteger('gradient accumulation', s.gradientAccumulation ?? 1),
+    loraR: s.method === 'lora' ? positiveInteger('LoRA r', lora.r) : lora.r,
+    adapted: s.method === 'lora' ? loraProjections(c, lora.targetModules ?? null) : [],
+    dropout: { ...rates, lora: lora.dropout ?? 0 },
+    weightDecay: (s.weightDecay ?? 0) > 0,
+    backend,
+    k: ENGINE_COEFFICIENTS[backend],
+  };
+}
+
+/** One high point of the step, before the runtime and the allocator's slack. */
 interface PhaseParts {
   parts: Omit<MemoryComponents, 'runtime' | 'allocator_slack'>;
   /** Heap bytes that are not tfjs tensors (packed weights). */
@@ -106,30 +145,32 @@ interface PhaseParts {
   outsideHeap: number;
 }
 
+const bytes = (n: number) => n * FLOAT32_BYTES;
 const sum = (parts: object) => Object.values(parts).reduce((a: number, b: number) => a + b, 0);
 
-export function estimatePeak(s: TrainingShape): MemoryEstimate {
-  const c = s.model;
-  const batch = positiveInteger('batch', s.batch);
-  const seq = positiveInteger('seq', s.seq);
-  const accumulation = positiveInteger('gradient accumulation', s.gradientAccumulation ?? 1);
-  if (c.maxPositions !== null && seq > c.maxPositions) throw new Error(`seq ${seq} is longer than this model's ${c.maxPositions} positions`);
-  const lora = { r: DEFAULT_LORA.r, targetModules: DEFAULT_LORA.target_modules, dropout: DEFAULT_LORA.dropout, ...s.lora };
-  if (s.method === 'lora') positiveInteger('LoRA r', lora.r);
-  const backend = s.backend ?? defaultBackend();
-  const k = ENGINE_COEFFICIENTS[backend];
-  const bytes = (n: number) => n * FLOAT32_BYTES;
+function trainableShapes(r: Run): { trainable: number; largest: number } {
+  if (r.method === 'lora') {
+    return { trainable: loraParameterCount(r.adapted, r.loraR), largest: Math.max(...r.adapted.map((p) => r.loraR * Math.max(p.inFeatures, p.outFeatures))) };
+  }
+  const sizes = [...parameterShapes(r.model).values()].map((shape) => shape.reduce((a, b) => a * b, 1));
+  return { trainable: countParameters(r.model), largest: Math.max(...sizes) };
+}
 
-  const adapted = s.method === 'lora' ? loraProjections(c, lora.targetModules ?? null) : [];
-  const parameters = countParameters(c);
-  const trainable = s.method === 'lora' ? loraParameterCount(adapted, lora.r) : parameters;
-  const largestTrainable =
-    s.method === 'lora'
-      ? Math.max(...adapted.map((p) => lora.r * Math.max(p.inFeatures, p.outFeatures)))
-      : Math.max(...[...parameterShapes(c).values()].map((shape) => shape.reduce((a, b) => a * b, 1)));
-  const weights = bytes(parameters);
+interface StepParts {
+  phases: Record<Phase, PhaseParts>;
+  weights: number;
+  trainable: number;
+  /** One block's activations when backward ends. */
+  perBlock: number;
+}
+
+function stepParts(r: Run): StepParts {
+  const { model: c, k } = r;
+  const { trainable, largest } = trainableShapes(r);
+  const weights = bytes(countParameters(c));
   const gradient = bytes(trainable);
-  const pendingGradients = accumulation > 1 ? gradient : 0;
+  // From the second micro-batch on, the sum of the earlier ones' gradients waits beside the new ones.
+  const pendingGradients = r.accumulation > 1 ? gradient : 0;
   const moments = 2 * gradient;
   const head = bytes(headParameters(c));
   // Every weight but the position table and an untied embedding (both only looked up) is
@@ -138,28 +179,30 @@ export function estimatePeak(s: TrainingShape): MemoryEstimate {
   // Conv1D weights ([in, out], GPT-2) are multiplied untransposed from the first forward on.
   const packedAlways = ARCHITECTURES[c.modelType].fanInFanOut ? k.packedWeights * bytes(projectionParameters(c)) : 0;
   const packedInBackward = k.packedWeights * (bytes(projectionParameters(c)) + head);
-  const rates = s.dropout ?? { embedding: c.embdDropout, residual: c.residDropout, attention: c.attnDropout };
-  const inputs = { model: c, microBatch: { batch, seq }, dropout: { ...rates, lora: lora.dropout ?? 0 }, adapted, loraR: lora.r };
+  const inputs = { model: c, microBatch: { batch: r.batch, seq: r.seq }, dropout: r.dropout, adapted: r.adapted, loraR: r.loraR };
   const saved = aliveActivations(k, inputs, 'saved');
   const atEnd = aliveActivations(k, inputs, 'backward');
-  const full = s.method === 'full';
+  const full = r.method === 'full';
   const embeddingInHeap = full && c.tieWordEmbeddings ? k.tiedEmbeddingGradients * head : 0;
   const embeddingJs = full ? k.embeddingGradientJsCopies * head : 0;
-  const none = { activations: 0, activation_gradients: 0, logits: 0, embedding_gradient: 0, workspace: 0 };
-
+  const base = { weights, optimizer_moments: moments, activations: 0, activation_gradients: 0, logits: 0, embedding_gradient: 0, workspace: 0 };
   const phases: Record<Phase, PhaseParts> = {
     loss: {
-      parts: { ...none, weights, weight_copies: tapeCopies + packedAlways, gradients: pendingGradients, optimizer_moments: moments, activations: saved.total, logits: saved.logits + k.lossWorkspace * shapeBytes(c, { batch, seq }).logits },
+      parts: {
+        ...base,
+        weight_copies: tapeCopies + packedAlways,
+        gradients: pendingGradients,
+        activations: saved.total,
+        logits: saved.logits + k.lossWorkspace * shapeBytes(c, inputs.microBatch).logits,
+      },
       untracked: packedAlways,
       outsideHeap: 0,
     },
     backward: {
       parts: {
-        ...none,
-        weights,
+        ...base,
         weight_copies: tapeCopies + packedInBackward,
         gradients: pendingGradients + gradient,
-        optimizer_moments: moments,
         activations: saved.total,
         activation_gradients: atEnd.total - saved.total,
         logits: atEnd.logits,
@@ -169,12 +212,18 @@ export function estimatePeak(s: TrainingShape): MemoryEstimate {
       outsideHeap: embeddingJs,
     },
     optimizer: {
-      parts: { ...none, weights, weight_copies: packedAlways, gradients: gradient, optimizer_moments: moments, workspace: (k.optimizerWorkspace + (s.weightDecay ? k.weightDecayWorkspace : 0)) * bytes(largestTrainable) },
+      parts: { ...base, weight_copies: packedAlways, gradients: gradient, workspace: (k.optimizerWorkspace + (r.weightDecay ? k.weightDecayWorkspace : 0)) * bytes(largest) },
       untracked: packedAlways,
       outsideHeap: 0,
     },
   };
+  return { phases, weights, trainable, perBlock: atEnd.perBlock };
+}
 
+export function estimatePeak(s: TrainingShape): MemoryEstimate {
+  const r = resolve(s);
+  const { model: c, k } = r;
+  const { phases, weights, trainable, perBlock } = stepParts(r);
   const runtime = k.runtimeBytes + (s.tokenizer === false ? 0 : k.tokenizerBytesPerToken * c.vocabSize);
   let peak: { phase: Phase; components: MemoryComponents; total: number } | undefined;
   let tensorPeakBytes = 0;
@@ -183,22 +232,21 @@ export function estimatePeak(s: TrainingShape): MemoryEstimate {
     const live = sum(p.parts);
     const heap = live - p.outsideHeap;
     const slack = Math.round(k.heapSlack * (heap - weights));
-    const components: MemoryComponents = { runtime, ...p.parts, allocator_slack: slack };
     const total = runtime + live + slack;
     tensorPeakBytes = Math.max(tensorPeakBytes, heap - p.untracked);
     heapBytes = Math.max(heapBytes, heap + slack);
-    if (!peak || total > peak.total) peak = { phase, components, total };
+    if (!peak || total > peak.total) peak = { phase, components: { runtime, ...p.parts, allocator_slack: slack }, total };
   }
   const ramBytes = s.ramBytes ?? os.totalmem();
   const heap = { bytes: heapBytes, limitBytes: k.heapLimitBytes };
   return {
-    backend,
+    backend: r.backend,
     phase: peak!.phase,
     components: peak!.components,
     totalBytes: peak!.total,
     tensorPeakBytes,
     heap,
-    perBlockBytes: atEnd.perBlock,
+    perBlockBytes: perBlock,
     trainableParameters: trainable,
     ramBytes,
     band: memoryBand(peak!.total, ramBytes, heap),
