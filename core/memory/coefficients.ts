@@ -67,7 +67,7 @@ export interface EngineCoefficients {
   lora: { saved: LoraTensors; backward: LoraTensors; /** [B, T, in] units added by LoRA dropout. */ dropout: ByPhase };
   /** [B, T, V] temporaries while the loss gradient is formed, beyond the saved logits. */
   lossWorkspace: number;
-  /** Temporaries of one AdamW update, in units of the largest trainable tensor. */
+  /** Temporaries of one AdamW update beyond the weights, moments and gradients it replaces, in units of the largest trainable tensor. */
   optimizerWorkspace: number;
   /** One more such temporary when weight decay is on. */
   weightDecayWorkspace: number;
@@ -116,7 +116,7 @@ const WASM: EngineCoefficients = {
   },
   lora: { saved: { input: 1, output: 3, rank: 1 }, backward: { input: 2, output: 4, rank: 2 }, dropout: { saved: 4, backward: 5 } },
   lossWorkspace: 4,
-  optimizerWorkspace: 13,
+  optimizerWorkspace: 11,
   weightDecayWorkspace: 1,
   weightCopies: 1,
   tiedEmbeddingGradients: 2,
@@ -147,7 +147,7 @@ const CPU: EngineCoefficients = {
   },
   lora: { saved: { input: 0, output: 3, rank: 1 }, backward: { input: 1, output: 4, rank: 2 }, dropout: { saved: 4, backward: 5 } },
   lossWorkspace: 4,
-  optimizerWorkspace: 13,
+  optimizerWorkspace: 11,
   weightDecayWorkspace: 1,
   weightCopies: 0,
   tiedEmbeddingGradients: 2,
