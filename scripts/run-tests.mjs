@@ -16,7 +16,7 @@ const files = fs
 
 const runs = [
   { label: 'default backend', env: process.env.TUNESMITH_REQUIRE_NATIVE ? { TUNESMITH_BACKEND: 'native' } : {}, files },
-  { label: 'wasm backend (pure tfjs)', env: { TUNESMITH_BACKEND: 'wasm' }, files: ['test/parity.test.ts', 'test/train.test.ts'] },
+  { label: 'wasm backend (pure tfjs)', env: { TUNESMITH_BACKEND: 'wasm' }, files: ['test/parity.test.ts', 'test/train.test.ts', 'test/memory.test.ts'] },
   { label: 'cpu backend', env: { TUNESMITH_BACKEND: 'cpu' }, files: ['test/parity.test.ts'] },
 ];
 

@@ -6,7 +6,7 @@ import { initBackend } from '../core/engine/backend';
 import { SafetensorsFile, writeSafetensors } from '../core/checkpoint/safetensors';
 import { loadAdapter } from '../core/models/lora';
 import { loadModel } from '../core/models/load';
-import { parseModelConfig, countParameters } from '../core/models/config';
+import { parseModelConfig } from '../core/models/config';
 import { copyFixture, fixture, tempDir } from './helpers';
 
 await initBackend();
@@ -37,15 +37,6 @@ test('float16 shards convert to the same float32 values the model was saved from
   // float16 has 10 mantissa bits: every value must be exactly representable.
   for (const v of w) assert.equal(Math.fround(v), v);
   sharded.dispose();
-});
-
-test('parameter counts equal the loaded models', () => {
-  for (const dir of ['gpt2-tiny', 'bloom-tiny']) {
-    const { model } = loadModel(fixture(dir));
-    const loaded = [...model.weights.values()].reduce((n, t) => n + t.size, 0);
-    assert.equal(countParameters(model.config), loaded, dir);
-    model.dispose();
-  }
 });
 
 test('missing config.json is named', (t) => {

@@ -97,7 +97,9 @@ test('a finished run is in the store: step and eval metrics, checkpoints, sample
   // Weights, both Adam moments and the gradients of every trainable float32 are alive after a backward pass.
   assert.ok(done.measured_tensor_peak_bytes >= 16 * start.trainable_parameters, `${done.measured_tensor_peak_bytes} bytes`);
   assert.ok(done.measured_tensor_peak_bytes < done.measured_peak_bytes);
-  assert.equal(done.estimated_peak_bytes, null);
+  // Runtime overhead dominates a tiny model; bench:memory checks the estimate's accuracy on real shapes.
+  const ratio = done.estimated_peak_bytes / done.measured_peak_bytes;
+  assert.ok(ratio > 0.5 && ratio < 2, `estimate ${done.estimated_peak_bytes} vs measured ${done.measured_peak_bytes}`);
 
   withStore(s.db, (store) => {
     const [run, ...others] = store.listRuns();
@@ -112,7 +114,7 @@ test('a finished run is in the store: step and eval metrics, checkpoints, sample
     assert.equal((run.config as { learning_rate: number }).learning_rate, 1e-3);
     assert.equal(run.measuredPeakBytes, done.measured_peak_bytes);
     assert.equal(run.measuredTensorPeakBytes, done.measured_tensor_peak_bytes);
-    assert.equal(run.estimatedPeakBytes, null);
+    assert.equal(run.estimatedPeakBytes, done.estimated_peak_bytes);
     assert.equal(run.error, null);
     assert.deepEqual(run.finalMetrics, {
       train_loss: done.train_loss,

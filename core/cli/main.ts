@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { forward, generateCommand, info, tokenize, type Flags } from './commands';
 import { UsageError } from './args';
+import { estimateCommand } from './estimate-command';
 import { exportCommand } from './export-command';
 import { runsCommand } from './runs-command';
 import { StoppedBySignal } from './stop-signals';
@@ -17,6 +18,8 @@ commands:
             [--ignore-eos] [--json]
   train     --config FILE | --resume DIR [--config FILE] [--json-events] [--store FILE]
   export    --run DIR --format hf|peft|merged --out DIR
+  estimate  --model DIR | --random-init NAME --method full|lora [--lora-r R] [--lora-targets a,b]
+            --batch B --seq S [--grad-accum N] [--ram BYTES] [--json]
   runs      list|show ID|compare ID ID [...]|delete ID [--yes]|tag ID TAG [--json] [--store FILE]
 
 Runs are recorded in --store FILE, by default $TUNESMITH_HOME/tunesmith.db or ~/.tunesmith/tunesmith.db.
@@ -53,6 +56,12 @@ const OPTIONS = {
   yes: { type: 'boolean' },
   'keep-files': { type: 'boolean' },
   format: { type: 'string' },
+  'lora-r': { type: 'string' },
+  'lora-targets': { type: 'string' },
+  batch: { type: 'string' },
+  seq: { type: 'string' },
+  'grad-accum': { type: 'string' },
+  ram: { type: 'string' },
   out: { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -65,6 +74,7 @@ const COMMANDS = {
   forward: (f: Flags) => forward(f, print),
   generate: (f: Flags) => generateCommand(f, print, (chunk) => process.stdout.write(chunk)),
   export: (f: Flags) => exportCommand(f, print),
+  estimate: (f: Flags) => estimateCommand(f, print),
   train: (f: Flags) => trainCommand(f, print, (chunk) => process.stderr.write(chunk)),
 } as const;
 

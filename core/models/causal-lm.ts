@@ -1,7 +1,7 @@
 import { tf } from '../engine/backend';
 import { causalLmLossSum } from '../ops/cross-entropy';
 import { bloomForward, bloomWeightShapes, BLOOM_LORA_TARGETS } from './bloom';
-import { countParameters, type ModelConfig, type ModelType } from './config';
+import type { ModelConfig, ModelType } from './config';
 import { gpt2Forward, gpt2WeightShapes, GPT2_LORA_TARGETS } from './gpt2';
 import type { ForwardOptions, ForwardResult, Weights } from './weights';
 
@@ -44,8 +44,11 @@ export class CausalLM {
     });
   }
 
+  /** The loaded tensors' sizes: a tied head is the embedding, so it counts once. */
   parameterCount(): number {
-    return countParameters(this.config);
+    let n = 0;
+    for (const t of this.weights.values()) n += t.size;
+    return n;
   }
 
   dispose(): void {

@@ -130,15 +130,3 @@ export function parseModelConfig(raw: unknown, source = 'config.json'): ModelCon
     scaleAttnByInverseLayerIdx: false,
   };
 }
-
-/** Parameter count as `transformers` reports it (tied head counted once). */
-export function countParameters(c: ModelConfig): number {
-  const E = c.nEmbd;
-  const ln = 2 * E;
-  const attn = E * 3 * E + 3 * E + E * E + E;
-  const mlp = E * c.nInner + c.nInner + c.nInner * E + E;
-  const block = 2 * ln + attn + mlp;
-  const embeddings = c.vocabSize * E + (c.modelType === 'gpt2' ? (c.maxPositions ?? 0) * E : ln);
-  const head = c.tieWordEmbeddings ? 0 : c.vocabSize * E;
-  return embeddings + c.nLayer * block + ln + head;
-}

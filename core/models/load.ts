@@ -23,8 +23,13 @@ export interface LoadedModel {
   unused: string[];
 }
 
+/** A model folder's config.json, without touching its weights. */
+export function loadModelConfig(dir: string): ModelConfig {
+  return parseModelConfig(readModelConfigJson(dir), path.join(dir, 'config.json'));
+}
+
 export function loadModel(dir: string): LoadedModel {
-  const config = parseModelConfig(readModelConfigJson(dir), path.join(dir, 'config.json'));
+  const config = loadModelConfig(dir);
   const expected = ARCHITECTURES[config.modelType].weightShapes(config);
   if (!config.tieWordEmbeddings) expected.set('lm_head.weight', [config.vocabSize, config.nEmbd]);
   const source = openWeights(dir);

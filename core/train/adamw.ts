@@ -28,9 +28,11 @@ export class AdamW {
     readonly params: TrainableParam[],
     readonly settings: AdamWSettings,
   ) {
+    // In a tidy, so the zeros the variables start from are freed at their first assign.
+    const zeros = (p: TrainableParam) => tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false));
     for (const p of params) {
-      this.m.set(p.name, tf.variable(tf.zerosLike(p.variable), false));
-      this.v.set(p.name, tf.variable(tf.zerosLike(p.variable), false));
+      this.m.set(p.name, zeros(p));
+      this.v.set(p.name, zeros(p));
     }
   }
 

@@ -24,5 +24,5 @@ export type TrainEvent =
       /** Peak of the bytes held by tensors, sampled after each backward pass and optimizer update. */
       measured_tensor_peak_bytes: number;
       /** What the memory estimate predicted for this config; null until there is one. */
-      estimated_peak_bytes: number | null;
+      estimated_peak_bytes: number;
     };

@@ -6,6 +6,7 @@ import { batches, epochOrder, padBatch, splitValidation, type Batch } from '../d
 import { loadDataset, type Dataset, type DatasetStats } from '../data/dataset';
 import { labelTokens } from '../data/tokenize';
 import { initBackend, tf } from '../engine/backend';
+import { estimateForTrainConfig } from '../memory/train-config';
 import type { CausalLM } from '../models/causal-lm';
 import { createLoraLayers, loadAdapter } from '../models/lora';
 import { loadModel } from '../models/load';
@@ -123,6 +124,8 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   // Found now, not at the first long batch minutes into the run.
   const positions = model.config.maxPositions;
   const longest = [...data.train, ...data.validation].reduce((n, e) => Math.max(n, e.input_ids.length), 0);
+  // Batches are padded to their longest row, so the longest example bounds the sequence.
+  const estimate = estimateForTrainConfig({ ...config, data: { ...config.data, max_length: Math.min(config.data.max_length, longest) } }, model.config, { backend });
   if (positions !== null && longest > positions) {
     throw new ConfigFieldError(`"data.max_length" is ${config.data.max_length}, and examples up to ${longest} tokens result, but this model has only ${positions} positions; use ${positions} or less`);
   }
@@ -280,6 +283,6 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     best_step: best?.step ?? null,
     measured_peak_bytes: process.resourceUsage().maxRSS * 1024,
     measured_tensor_peak_bytes: tensorPeak,
-    estimated_peak_bytes: null,
+    estimated_peak_bytes: estimate.totalBytes,
   });
 }

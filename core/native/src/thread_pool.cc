@@ -1,6 +1,7 @@
 #include "thread_pool.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -12,7 +13,9 @@ namespace {
 class Pool {
  public:
   Pool() {
+    // TUNESMITH_THREADS caps the pool, for machines shared with other work.
     unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    if (const char* env = std::getenv("TUNESMITH_THREADS")) cores = std::max(1, std::atoi(env));
     for (unsigned i = 1; i < cores; i++) workers_.emplace_back([this, i] { run(i); });
   }
   ~Pool() {

@@ -1,0 +1,212 @@
+// What the engine keeps alive during a training step, as counts of tensors of each shape,
+// per backend. The estimate multiplies these counts by a run's shapes, so nothing here
+// depends on a model's size. Most counts come from `npm run bench:memory -- --probe`, which
+// watches the engine's buffers on a tiny model; rerun it (under TUNESMITH_BACKEND=...) when
+// the engine changes what it saves for backward, and paste its output here.
+import fs from 'node:fs';
+import { BACKEND_ORDER, type BackendName } from '../engine/backend';
+import { nativeAddonPath } from '../engine/native-kernels';
+import type { ModelType } from '../models/config';
+
+/**
+ * Tensors of one transformer block by shape (B batch, T positions, E width, I MLP width,
+ * H heads).
+ */
+export interface BlockTensors {
+  /** [B, T, E]: block input, LayerNorm intermediates, q/k/v heads, attention output, residuals. */
+  hidden: number;
+  /** [B, T, 3E]: the fused q/k/v projection. */
+  qkv: number;
+  /** [B, T, I]: the MLP expansion and its activation's intermediates. */
+  mlp: number;
+  /** [B, H, T, T]: attention scores and probabilities. */
+  scores: number;
+  /** [B, 1, T, T]: the additive causal and padding mask. */
+  mask: number;
+}
+
+/** Tensors outside the blocks: embeddings, the final LayerNorm, the LM head and the loss. */
+export interface OuterTensors {
+  /** [B, T, E]. */
+  hidden: number;
+  /** [B, T, V] (V vocabulary). */
+  logits: number;
+}
+
+export interface Alive {
+  block: BlockTensors;
+  outer: OuterTensors;
+}
+
+/** Saved when the forward pass ends, and alive when the backward pass ends. */
+export interface ByPhase {
+  saved: number;
+  backward: number;
+}
+
+export interface ArchitectureCounts {
+  /** When the forward pass ends: what backward will read. */
+  saved: Alive;
+  /** When the backward pass ends: the saved tensors and every activation gradient (tfjs frees neither earlier). */
+  backward: Alive;
+  /** Added per block by attention dropout, in [B, H, T, T] units. */
+  attentionDropout: ByPhase;
+  /** Added per block by the two residual dropouts, in [B, T, E] units. */
+  residualDropout: ByPhase;
+  /** Added by dropout after the embeddings, in [B, T, E] units. */
+  embeddingDropout: ByPhase;
+}
+
+/** Per adapted projection: [B, T, in], [B, T, out] and [B, T, r] tensors. */
+export interface LoraTensors {
+  input: number;
+  output: number;
+  rank: number;
+}
+
+export interface EngineCoefficients {
+  architectures: Record<ModelType, ArchitectureCounts>;
+  lora: { saved: LoraTensors; backward: LoraTensors; /** [B, T, in] units added by LoRA dropout. */ dropout: ByPhase };
+  /** [B, T, V] temporaries while the loss gradient is formed, beyond the saved logits. */
+  lossWorkspace: number;
+  /** Temporaries of one AdamW update beyond the weights, moments and gradients it replaces, in units of the largest trainable tensor. */
+  optimizerWorkspace: number;
+  /** One more such temporary when weight decay is on. */
+  weightDecayWorkspace: number;
+  /** Copies the tape keeps of each matmul weight (wasm's clone copies what it saves; cpu's shares). */
+  weightCopies: number;
+  /** [V, E] buffers beside a trained tied embedding's gradient when backward ends: the lookup's dense gradient and the sum. */
+  tiedEmbeddingGradients: number;
+
+  // Not seen by the probe: memory outside tfjs's tensors, calibrated against peak RSS.
+  /**
+   * XNNPACK's packed copy of each weight it multiplies untransposed (wasm): GPT-2's Conv1D
+   * weights from the first forward on, every projection's and the head's saved copies
+   * while backward runs.
+   */
+  packedWeights: number;
+  /** The JS array the embedding gradient is built in before it is copied into the heap. */
+  embeddingGradientJsCopies: number;
+  /** The backend's own heap cap, or null when tensors live in the process's memory. */
+  heapLimitBytes: number | null;
+  /** The allocator's high-water mark beyond the live peak, as a fraction of the step's dynamic bytes. */
+  heapSlack: number;
+  /** Node, tfjs and the backend before a model is loaded (RSS at start). */
+  runtimeBytes: number;
+  /** The tokenizer's vocabulary and merges in the JS heap. */
+  tokenizerBytesPerToken: number;
+}
+
+const MiB = 2 ** 20;
+
+const WASM: EngineCoefficients = {
+  architectures: {
+    gpt2: {
+      saved: { block: { hidden: 37, qkv: 2, mlp: 15, scores: 4, mask: 2 }, outer: { hidden: 11, logits: 2 } },
+      backward: { block: { hidden: 61, qkv: 3, mlp: 23, scores: 8, mask: 2 }, outer: { hidden: 19, logits: 3 } },
+      attentionDropout: { saved: 4, backward: 5 },
+      residualDropout: { saved: 8, backward: 10 },
+      embeddingDropout: { saved: 4, backward: 5 },
+    },
+    bloom: {
+      saved: { block: { hidden: 37, qkv: 3, mlp: 15, scores: 5, mask: 2 }, outer: { hidden: 18, logits: 2 } },
+      backward: { block: { hidden: 61, qkv: 4, mlp: 25, scores: 9, mask: 2 }, outer: { hidden: 33, logits: 3 } },
+      attentionDropout: { saved: 4, backward: 5 },
+      residualDropout: { saved: 8, backward: 10 },
+      embeddingDropout: { saved: 0, backward: 0 },
+    },
+  },
+  lora: { saved: { input: 1, output: 3, rank: 1 }, backward: { input: 2, output: 4, rank: 2 }, dropout: { saved: 4, backward: 5 } },
+  lossWorkspace: 4,
+  optimizerWorkspace: 11,
+  weightDecayWorkspace: 1,
+  weightCopies: 1,
+  tiedEmbeddingGradients: 2,
+  packedWeights: 1,
+  embeddingGradientJsCopies: 1,
+  heapLimitBytes: 4294901760,
+  heapSlack: 0.04,
+  runtimeBytes: 150 * MiB,
+  tokenizerBytesPerToken: 500,
+};
+
+const CPU: EngineCoefficients = {
+  architectures: {
+    gpt2: {
+      saved: { block: { hidden: 25, qkv: 2, mlp: 9, scores: 3, mask: 2 }, outer: { hidden: 8, logits: 1 } },
+      backward: { block: { hidden: 47, qkv: 3, mlp: 17, scores: 7, mask: 2 }, outer: { hidden: 15, logits: 2 } },
+      attentionDropout: { saved: 4, backward: 5 },
+      residualDropout: { saved: 8, backward: 10 },
+      embeddingDropout: { saved: 4, backward: 5 },
+    },
+    bloom: {
+      saved: { block: { hidden: 25, qkv: 2, mlp: 10, scores: 4, mask: 2 }, outer: { hidden: 13, logits: 1 } },
+      backward: { block: { hidden: 47, qkv: 3, mlp: 20, scores: 8, mask: 2 }, outer: { hidden: 26, logits: 2 } },
+      attentionDropout: { saved: 4, backward: 5 },
+      residualDropout: { saved: 8, backward: 10 },
+      embeddingDropout: { saved: 0, backward: 0 },
+    },
+  },
+  lora: { saved: { input: 0, output: 3, rank: 1 }, backward: { input: 1, output: 4, rank: 2 }, dropout: { saved: 4, backward: 5 } },
+  lossWorkspace: 4,
+  optimizerWorkspace: 11,
+  weightDecayWorkspace: 1,
+  weightCopies: 0,
+  tiedEmbeddingGradients: 2,
+  packedWeights: 0,
+  embeddingGradientJsCopies: 0,
+  heapLimitBytes: null,
+  heapSlack: 0.02,
+  runtimeBytes: 155 * MiB,
+  tokenizerBytesPerToken: 500,
+};
+
+/**
+ * The native kernels keep their inputs' buffers in the backward closures rather than as
+ * saved tensors, which the probe cannot see, so the saved counts are the kernels' own
+ * (core/ops/*.ts): per block the LayerNorm inputs and outputs, the attention output and
+ * the residual (5 [B,T,E]), qkv, the probabilities, and the MLP's pre- and post-GELU
+ * buffers; outside, the final LayerNorm's input/output and embedding sum, and the logits.
+ * The backward counts add the gradients the probe sees tfjs hold until backprop ends.
+ */
+const NATIVE: EngineCoefficients = {
+  ...CPU,
+  architectures: {
+    gpt2: {
+      saved: { block: { hidden: 5, qkv: 1, mlp: 2, scores: 1, mask: 0 }, outer: { hidden: 3, logits: 1 } },
+      backward: { block: { hidden: 12, qkv: 2, mlp: 4, scores: 1, mask: 0 }, outer: { hidden: 5, logits: 2 } },
+      attentionDropout: { saved: 1, backward: 1 },
+      residualDropout: { saved: 8, backward: 10 },
+      embeddingDropout: { saved: 4, backward: 5 },
+    },
+    bloom: {
+      saved: { block: { hidden: 5, qkv: 1, mlp: 2, scores: 1, mask: 0 }, outer: { hidden: 4, logits: 1 } },
+      backward: { block: { hidden: 12, qkv: 2, mlp: 4, scores: 1, mask: 0 }, outer: { hidden: 6, logits: 2 } },
+      attentionDropout: { saved: 1, backward: 1 },
+      residualDropout: { saved: 8, backward: 10 },
+      embeddingDropout: { saved: 0, backward: 0 },
+    },
+  },
+  lora: { saved: { input: 0, output: 0, rank: 1 }, backward: { input: 1, output: 0, rank: 2 }, dropout: { saved: 1, backward: 1 } },
+  lossWorkspace: 1,
+  optimizerWorkspace: 0,
+  weightDecayWorkspace: 0,
+};
+
+export const ENGINE_COEFFICIENTS: Record<BackendName, EngineCoefficients> = {
+  native: NATIVE,
+  wasm: WASM,
+  cpu: CPU,
+  // Not measured: tfjs-node keeps tensors in native buffers that clones share, as cpu does.
+  tensorflow: CPU,
+};
+
+/**
+ * The backend the estimate assumes: the forced one, else native where its kernels are built,
+ * else wasm (tfjs-node is rarely installed).
+ */
+export function defaultBackend(env = process.env.TUNESMITH_BACKEND): BackendName {
+  const forced = env?.trim();
+  if (forced && (BACKEND_ORDER as readonly string[]).includes(forced)) return forced as BackendName;
+  return fs.existsSync(nativeAddonPath()) ? 'native' : 'wasm';
+}
