@@ -29,6 +29,13 @@ const char* blas_name() {
 void sgemm(bool transA, bool transB, int m, int n, int k, float alpha, const float* A, int lda, const float* B,
            int ldb, float beta, float* C, int ldc) {
   if (m == 0 || n == 0) return;
+  if (m == 1 && !transA) {
+    // One row (a decoding step): sgemm would pack the whole weight matrix for one use;
+    // sgemv streams it once.
+    if (transB) cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, alpha, B, ldb, A, 1, beta, C, 1);
+    else cblas_sgemv(CblasRowMajor, CblasTrans, k, n, alpha, B, ldb, A, 1, beta, C, 1);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, alpha,
               A, lda, B, ldb, beta, C, ldc);
 }
