@@ -12,6 +12,11 @@ constexpr float kSqrt2OverPi = 0.7978845608028654f;
 constexpr float kBloomSqrt2OverPi = 0.79788456f;  // BLOOM's code truncates the constant
 constexpr size_t kGrain = 1 << 15;
 
+// The tanh GELUs differ only in how precisely they write sqrt(2/pi).
+float gelu_tanh_constant(Activation kind) { return kind == Activation::GeluNew ? kSqrt2OverPi : kBloomSqrt2OverPi; }
+
+float gelu_tanh_inner(float c, float v) { return c * v * (1.0f + 0.044715f * v * v); }
+
 template <typename F>
 void each(size_t n, F f) {
   parallel_for(n, kGrain, [&](size_t b, size_t e) {
@@ -25,11 +30,8 @@ void activation_forward(Activation kind, const float* x, size_t n, float* y) {
   switch (kind) {
     case Activation::GeluNew:
     case Activation::GeluBloom: {
-      const float c = kind == Activation::GeluNew ? kSqrt2OverPi : kBloomSqrt2OverPi;
-      each(n, [&](size_t i) {
-        float v = x[i];
-        y[i] = 0.5f * v * (1.0f + fast_tanh(c * v * (1.0f + 0.044715f * v * v)));
-      });
+      const float c = gelu_tanh_constant(kind);
+      each(n, [&](size_t i) { y[i] = 0.5f * x[i] * (1.0f + fast_tanh(gelu_tanh_inner(c, x[i]))); });
       break;
     }
     case Activation::GeluExact:
@@ -45,10 +47,10 @@ void activation_backward(Activation kind, const float* x, const float* dy, size_
   switch (kind) {
     case Activation::GeluNew:
     case Activation::GeluBloom: {
-      const float c = kind == Activation::GeluNew ? kSqrt2OverPi : kBloomSqrt2OverPi;
+      const float c = gelu_tanh_constant(kind);
       each(n, [&](size_t i) {
         float v = x[i];
-        float t = fast_tanh(c * v * (1.0f + 0.044715f * v * v));
+        float t = fast_tanh(gelu_tanh_inner(c, v));
         float inner = c * (1.0f + 3.0f * 0.044715f * v * v);
         dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * inner);
       });
