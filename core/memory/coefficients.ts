@@ -91,6 +91,12 @@ export interface EngineCoefficients {
   heapLimitBytes: number | null;
   /** The allocator's high-water mark beyond the live peak, as a fraction of the step's dynamic bytes. */
   heapSlack: number;
+  /**
+   * Share of the bytes gradient clipping frees (the squared and the unclipped gradients)
+   * still resident when the AdamW update peaks: cpu's arrays wait for V8's garbage
+   * collector; wasm's allocator reuses them at once.
+   */
+  lateCollected: number;
   /** Node, tfjs and the backend before a model is loaded (RSS at start). */
   runtimeBytes: number;
   /** The tokenizer's vocabulary and merges in the JS heap. */
@@ -126,6 +132,7 @@ const WASM: EngineCoefficients = {
   embeddingGradientJsCopies: 1,
   heapLimitBytes: 4294901760,
   heapSlack: 0.04,
+  lateCollected: 0,
   runtimeBytes: 150 * MiB,
   tokenizerBytesPerToken: 500,
 };
@@ -157,6 +164,7 @@ const CPU: EngineCoefficients = {
   embeddingGradientJsCopies: 0,
   heapLimitBytes: null,
   heapSlack: 0.02,
+  lateCollected: 0.85,
   runtimeBytes: 155 * MiB,
   tokenizerBytesPerToken: 500,
 };

@@ -73,7 +73,7 @@ export interface MemoryComponents {
   embedding_gradient: number;
   /** The optimizer update's temporaries. */
   workspace: number;
-  /** The allocator's high-water mark beyond the live bytes. */
+  /** The allocator's high-water mark beyond the live bytes, and freed arrays the garbage collector has not taken yet. */
   allocator_slack: number;
 }
 
@@ -143,6 +143,8 @@ interface PhaseParts {
   untracked: number;
   /** Bytes outside the backend's heap (JS arrays). */
   outsideHeap: number;
+  /** Freed bytes not yet returned (garbage awaiting collection). */
+  uncollected: number;
 }
 
 const bytes = (n: number) => n * FLOAT32_BYTES;
@@ -197,6 +199,7 @@ function stepParts(r: Run): StepParts {
       },
       untracked: packedAlways,
       outsideHeap: 0,
+      uncollected: 0,
     },
     backward: {
       parts: {
@@ -210,11 +213,14 @@ function stepParts(r: Run): StepParts {
       },
       untracked: packedInBackward,
       outsideHeap: embeddingJs,
+      uncollected: 0,
     },
     optimizer: {
       parts: { ...base, weight_copies: packedAlways, gradients: gradient, workspace: (k.optimizerWorkspace + (r.weightDecay ? k.weightDecayWorkspace : 0)) * bytes(largest) },
       untracked: packedAlways,
       outsideHeap: 0,
+      // Clipping has just replaced every gradient and freed their squares.
+      uncollected: k.lateCollected * 2 * gradient,
     },
   };
   return { phases, weights, trainable, perBlock: atEnd.perBlock };
@@ -231,7 +237,7 @@ export function estimatePeak(s: TrainingShape): MemoryEstimate {
   for (const [phase, p] of Object.entries(phases) as [Phase, PhaseParts][]) {
     const live = sum(p.parts);
     const heap = live - p.outsideHeap;
-    const slack = Math.round(k.heapSlack * (heap - weights));
+    const slack = Math.round(k.heapSlack * (heap - weights) + p.uncollected);
     const total = runtime + live + slack;
     tensorPeakBytes = Math.max(tensorPeakBytes, heap - p.untracked);
     heapBytes = Math.max(heapBytes, heap + slack);
