@@ -199,6 +199,8 @@ const NATIVE: EngineCoefficients = {
   lossWorkspace: 1,
   optimizerWorkspace: 0,
   weightDecayWorkspace: 0,
+  // Clipping scales inside the AdamW kernel, so no scaled gradient copies are left to collect.
+  lateCollected: 0,
 };
 
 export const ENGINE_COEFFICIENTS: Record<BackendName, EngineCoefficients> = {
