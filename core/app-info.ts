@@ -4,7 +4,7 @@ import pkg from '../package.json' with { type: 'json' };
 import type { AppInfo } from './api/contract';
 import { initBackend } from './engine/backend';
 
-export async function getAppInfo(versions: AppInfo['versions']): Promise<AppInfo> {
+export async function getAppInfo(versions: AppInfo['versions'], host: AppInfo['host']): Promise<AppInfo> {
   const backend = await initBackend();
   return {
     name: pkg.productName,
@@ -12,5 +12,6 @@ export async function getAppInfo(versions: AppInfo['versions']): Promise<AppInfo
     backend: backend.name,
     platform: process.platform,
     versions,
+    host,
   };
 }

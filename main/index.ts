@@ -2,7 +2,7 @@
 // answer to the renderer comes from core/ so the future web host can give the same ones.
 import { app, BrowserWindow, ipcMain, shell, type WebContents } from 'electron';
 import path from 'node:path';
-import { API_CHANNELS } from '../core/api/contract';
+import { CHANNEL_PREFIX } from '../core/api/contract';
 import { getAppInfo } from '../core/app-info';
 
 // Paths are relative to this bundle, out/main/index.js, as electron-vite lays out `out/`.
@@ -54,13 +54,10 @@ function keepContentsInApp(contents: WebContents): void {
 }
 
 function registerApiHandlers(): void {
-  ipcMain.handle(API_CHANNELS.appInfo, () =>
-    getAppInfo({
-      node: process.versions.node,
-      electron: process.versions.electron,
-      chrome: process.versions.chrome,
-    }),
-  );
+  ipcMain.handle(CHANNEL_PREFIX + 'appInfo', async () => ({
+    ok: true,
+    value: await getAppInfo({ node: process.versions.node, electron: process.versions.electron, chrome: process.versions.chrome }, 'electron'),
+  }));
 }
 
 // Applied to every web contents, not just our window, so nothing created later escapes the policy.

@@ -35,7 +35,7 @@ test('the renderer page loads only local assets under a strict CSP', () => {
 });
 
 test('the app reports its name, version and engine', async () => {
-  const info = await getAppInfo({ node: process.versions.node });
+  const info = await getAppInfo({ node: process.versions.node }, 'web');
   assert.equal(info.name, 'Tunesmith');
   assert.match(info.version, /^\d+\.\d+\.\d+/);
   assert.ok((BACKEND_ORDER as readonly string[]).includes(info.backend), info.backend);

@@ -1,4 +1,6 @@
-import type { TunesmithApi } from '../../core/api/contract';
+import type { TunesmithApi } from '../../../core/api/contract';
+
+export { errorInfo } from '../../../core/api/errors';
 
 /** The host's API, or a plain-words failure when the page was opened outside a Tunesmith host. */
 export function hostApi(): TunesmithApi {
