@@ -1,0 +1,39 @@
+// What the app's services share, and how a host plugs in the one thing that differs
+// between Electron and plain Node: how a worker process is started.
+import type { ApiEvent, ApiService, AppInfo } from '../api/contract';
+
+/** Heavy work (training, generation) runs in these, never in the process that answers the UI. */
+export type WorkerName = 'training' | 'inference';
+
+/** A started worker; messages are structured-clone/JSON values both ways. */
+export interface WorkerProcess {
+  readonly pid: number | undefined;
+  send(message: unknown): void;
+  onMessage(listener: (message: unknown) => void): void;
+  /** Lines the worker wrote to stderr: kept in the run's log, shown on failure. */
+  onStderrLine(listener: (line: string) => void): void;
+  onExit(listener: (code: number | null) => void): void;
+  kill(): void;
+}
+
+/**
+ * Electron's main process gives one built on `utilityProcess.fork`, the web host and tests
+ * one built on `child_process.fork`; the worker modules themselves are the same.
+ */
+export type ProcessLauncher = (worker: WorkerName, env?: Record<string, string>) => WorkerProcess;
+
+export interface AppServiceOptions {
+  /** Data folder: the store, settings, runs and conversations live here. */
+  home: string;
+  host: AppInfo['host'];
+  versions: AppInfo['versions'];
+  launcher: ProcessLauncher;
+}
+
+export interface AppServiceHandle {
+  /** Every request member; `pickPath` answers null (only Electron's host has dialogs and replaces it). */
+  service: ApiService;
+  onEvent(listener: (event: ApiEvent) => void): () => void;
+  /** Stops running trainings so each leaves a checkpoint to resume from, then closes the store. */
+  shutdown(): Promise<void>;
+}
