@@ -104,7 +104,7 @@ function evaluate(model: CausalLM, examples: Data['validation'], batchSize: numb
 export interface RunOptions {
   /** A checkpoint folder (or a run folder: its latest checkpoint) to continue from. */
   resumeFrom?: string;
-  /** Stops the run between optimizer steps; the run then rejects with the signal's reason. */
+  /** Stops the run between optimizer steps, saving a checkpoint there; the run then rejects with the signal's reason. */
   signal?: AbortSignal;
 }
 
@@ -186,13 +186,17 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     return dir;
   };
   let stoppedEarly = false;
-  let savedAt = -1;
+  let savedAt = checkpoint ? state.step : -1;
   const evalForward: ForwardOptions = { ...forward, dropout: undefined };
   const epochBatches = { epoch: -1, micro: [] as number[][] };
   while (state.step < totalSteps && !stoppedEarly) {
     // Lets signal handlers (and the app's stop button) run between steps.
     await new Promise(setImmediate);
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) {
+      // A stop is a pause: the steps done since the last checkpoint are kept for a resume.
+      if (state.step > 0 && savedAt !== state.step) save();
+      options.signal.throwIfAborted();
+    }
     const epoch = state.epoch;
     if (epochBatches.epoch !== epoch) {
       Object.assign(epochBatches, { epoch, micro: batches(epochOrder(data.train.length, epoch, config.seed, config.shuffle), config.per_device_train_batch_size) });
