@@ -9,6 +9,7 @@ import type { ApiEvent, ChatRequest, ChatTarget } from '../core/api/contract';
 import { createChatMethods, type ChatMethods } from '../core/app/chat-methods';
 import type { ProcessLauncher, WorkerProcess } from '../core/app/context';
 import { nodeLauncher } from '../core/app/node-launcher';
+import { createSettingsMethods } from '../core/app/settings';
 import { TextStream } from '../core/app/text-stream';
 import { initBackend } from '../core/engine/backend';
 import { generate } from '../core/generate/generate';
@@ -47,7 +48,7 @@ let store: ExperimentStore;
 let chat: ChatMethods;
 const events: ApiEvent[] = [];
 const waiters: (() => void)[] = [];
-const workers: WorkerProcess[] = [];
+const workers: { worker: WorkerProcess; env?: Record<string, string> }[] = [];
 let home: string;
 let loraRun: string;
 let fullRun: string;
@@ -55,7 +56,7 @@ let fullRun: string;
 /** Records each worker started, so a test can kill one as a crash would. */
 const launcher: ProcessLauncher = (name, env) => {
   const worker = nodeLauncher(name, env);
-  workers.push(worker);
+  workers.push({ worker, env });
   return worker;
 };
 
@@ -76,6 +77,7 @@ function setUp(t: Parameters<typeof tempDir>[0]): void {
   store = openStore(path.join(home, 'tunesmith.db'));
   events.length = 0;
   chat = createChatMethods({
+    home,
     store,
     launcher,
     emit: (event) => {
@@ -267,12 +269,12 @@ test('chat: bad requests are refused before anything is saved', async (t) => {
 test('a crashed inference worker ends its stream with the reason, and the next chat starts a new one', async (t) => {
   setUp(t);
   const started = await chat.chat(request(BASE, 'Hi', { sampling: { ...GREEDY, maxNewTokens: 110 } }));
-  const crashed = workers.at(-1)!;
+  const crashed = workers.at(-1)!.worker;
   const { end } = await streamOf(started.streamId, () => crashed.kill());
   assert.match(end.error!.message, /the inference process exited/);
 
   const again = await chat.chat(request(BASE, 'Hello there'));
-  assert.notEqual(workers.at(-1), crashed);
+  assert.notEqual(workers.at(-1)!.worker, crashed);
   const { end: answer } = await streamOf(again.streamId);
   assert.equal(answer.text, reference(tokenizer.encode(humanAssistant('Hello there')), GREEDY).text);
 });
@@ -281,9 +283,18 @@ test('dispose ends the inference worker', async (t) => {
   setUp(t);
   const started = await chat.chat(request(BASE, 'Hi'));
   await streamOf(started.streamId);
-  const worker = workers.at(-1)!;
+  const { worker } = workers.at(-1)!;
   const exited = new Promise((resolve) => worker.onExit(resolve));
   chat.dispose();
   await exited;
   assert.throws(() => process.kill(worker.pid!, 0), { code: 'ESRCH' });
+});
+
+test('the inference worker runs on the backend chosen in the settings', async (t) => {
+  setUp(t);
+  await createSettingsMethods({ home }).updateSettings({ backend: 'cpu' });
+  const started = await chat.chat(request(BASE, 'Hi', { sampling: { ...GREEDY, maxNewTokens: 3 } }));
+  const { end } = await streamOf(started.streamId);
+  assert.equal(end.error, null);
+  assert.deepEqual(workers.at(-1)!.env, { TUNESMITH_BACKEND: 'cpu' });
 });

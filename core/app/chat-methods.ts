@@ -7,13 +7,14 @@ import { TEMPLATES } from '../data/templates';
 import { conversationTarget, listChatTargets, resolveChatTarget, sameTarget, type ResolvedTarget } from './chat-targets';
 import { InferenceClient, type StreamEnd } from './inference-client';
 import type { AppServiceContext } from './service-context';
+import { backendEnv } from './settings';
 
-type ChatContext = Pick<AppServiceContext, 'store' | 'emit' | 'launcher' | 'modelDir'>;
+type ChatContext = Pick<AppServiceContext, 'home' | 'store' | 'emit' | 'launcher' | 'modelDir'>;
 
 export type ChatMethods = Pick<ApiService, 'listChatTargets' | 'chat' | 'stopChat' | 'listConversations' | 'getConversation'> & { dispose(): void };
 
 export function createChatMethods(ctx: ChatContext): ChatMethods {
-  const inference = new InferenceClient(() => ctx.launcher('inference'));
+  const inference = new InferenceClient(() => ctx.launcher('inference', backendEnv(ctx.home)));
 
   function openConversation(req: ChatRequest, target: ResolvedTarget): number {
     if (req.conversationId === null) {

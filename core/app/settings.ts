@@ -53,6 +53,12 @@ function writeSettingsFile(home: string, settings: StoredSettings): void {
   fs.renameSync(temporary, file);
 }
 
+/** What a worker process needs in its environment to use the chosen backend ('auto': the default order). */
+export function backendEnv(home: string): Record<string, string> {
+  const { backend } = readSettingsFile(home);
+  return backend === 'auto' ? {} : { TUNESMITH_BACKEND: backend };
+}
+
 function publicSettings(home: string, s: StoredSettings): Settings {
   return { dataDir: home, backend: s.backend, theme: s.theme, hasHubToken: s.hubToken !== null };
 }
