@@ -53,6 +53,18 @@ test('previewData: each example is the Human/Assistant prompt, untrained, then t
   });
 });
 
+test('previewData: prompt and answer are cut between characters, also in Chinese text', async () => {
+  const file = path.resolve(import.meta.dirname, '../examples/data/zh-alpaca.json');
+  const preview = await methods.previewData(request({ path: file, template: 'alpaca', maxLength: 1024, limit: 20 }));
+  const dataset = loadDataset({ path: file, template: 'alpaca', max_length: 1024 }, tokenizer);
+  assert.equal(preview.examples.length, dataset.examples.length);
+  assert.equal(preview.stats!.truncated, 0);
+  preview.examples.forEach((example, i) => {
+    assert.ok(example.parts.every((p) => !p.text.includes('\uFFFD')), `example ${i}`);
+    assert.equal(example.parts.map((p) => p.text).join(''), tokenizer.decode(dataset.examples[i].input_ids));
+  });
+});
+
 test('previewData: training on the prompt makes the whole example one trained part', async () => {
   const preview = await methods.previewData(request({ trainOnPrompt: true, limit: 3 }));
   for (const [i, example] of preview.examples.entries()) {
