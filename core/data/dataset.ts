@@ -38,6 +38,8 @@ export interface DatasetStats {
 export interface Dataset {
   format: DataFormat;
   examples: Example[];
+  /** Indices into `examples` of those cut at max_length, so a preview can mark them. */
+  truncated: ReadonlySet<number>;
   stats: DatasetStats;
 }
 
@@ -85,9 +87,10 @@ function readDataFile(file: string): string {
 }
 
 /** Truncates, drops rows with nothing to learn, and counts. */
-function finish(rows: Example[], maxLength: number): { examples: Example[]; stats: DatasetStats } {
+function finish(rows: Example[], maxLength: number): Omit<Dataset, 'format'> {
   const stats: DatasetStats = { examples: 0, tokens: 0, label_tokens: 0, truncated: 0, skipped: 0 };
   const examples: Example[] = [];
+  const truncated = new Set<number>();
   for (const row of rows) {
     const example = truncate(row, maxLength);
     if (example !== row) stats.truncated++;
@@ -96,10 +99,11 @@ function finish(rows: Example[], maxLength: number): { examples: Example[]; stat
       stats.skipped++;
       continue;
     }
+    if (example !== row) truncated.add(examples.length);
     examples.push(example);
     stats.tokens += example.input_ids.length;
     stats.label_tokens += labelled;
   }
   stats.examples = examples.length;
-  return { examples, stats };
+  return { examples, truncated, stats };
 }

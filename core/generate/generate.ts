@@ -21,6 +21,19 @@ export interface GenerateOptions extends Partial<SamplingOptions> {
  * costs one position; without it every step reruns the full sequence.
  */
 export function generate(model: CausalLM, promptIds: readonly number[], opts: GenerateOptions): number[] {
+  const fresh: number[] = [];
+  for (const id of generateTokens(model, promptIds, opts)) {
+    fresh.push(id);
+    opts.onToken?.(id);
+  }
+  return fresh;
+}
+
+/**
+ * The same decoding one token at a time, so a caller can stop it or let other work run
+ * between tokens; leaving the loop early frees the KV cache.
+ */
+export function* generateTokens(model: CausalLM, promptIds: readonly number[], opts: Omit<GenerateOptions, 'onToken'>): Generator<number, void, undefined> {
   if (promptIds.length === 0) throw new Error('the prompt is empty; give at least one token');
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new Error(`max new tokens must be a whole number ≥ 0, got ${opts.maxNewTokens}`);
   const sampling: SamplingOptions = {
@@ -33,7 +46,6 @@ export function generate(model: CausalLM, promptIds: readonly number[], opts: Ge
   validateSampling(sampling);
   const random = seededRandom(opts.seed ?? 0);
   const all = [...promptIds];
-  const fresh: number[] = [];
   let cache: LayerCache[] | undefined;
   try {
     for (let step = 0; step < opts.maxNewTokens; step++) {
@@ -54,14 +66,12 @@ export function generate(model: CausalLM, promptIds: readonly number[], opts: Ge
       last.dispose();
       const id = pickNextToken(scores, all, sampling, random);
       all.push(id);
-      fresh.push(id);
-      opts.onToken?.(id);
+      yield id;
       if (opts.eosId !== undefined && opts.eosId !== null && id === opts.eosId) break;
     }
   } finally {
     disposeCache(cache);
   }
-  return fresh;
 }
 
 /** tidy returns a flat list; the cache is [k0, v0, k1, v1, ...] in it. */

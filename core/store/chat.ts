@@ -39,23 +39,48 @@ export function addChatMessage(db: Database.Database, sessionId: number, m: { ro
   return Number(info.lastInsertRowid);
 }
 
+interface SessionRow {
+  id: number;
+  model_source: string;
+  adapter_path: string | null;
+  run_id: string | null;
+  sampling: string;
+  created_at: number;
+}
+
+function toSession(s: SessionRow): Omit<ChatSession, 'messages'> {
+  return { id: s.id, modelSource: s.model_source, adapterPath: s.adapter_path, runId: s.run_id, sampling: JSON.parse(s.sampling), createdAt: s.created_at };
+}
+
 export function getChatSession(db: Database.Database, id: number): ChatSession | undefined {
-  const s = db.prepare('SELECT * FROM chat_sessions WHERE id = ?').get(id) as
-    | { id: number; model_source: string; adapter_path: string | null; run_id: string | null; sampling: string; created_at: number }
-    | undefined;
+  const s = db.prepare('SELECT * FROM chat_sessions WHERE id = ?').get(id) as SessionRow | undefined;
   if (!s) return undefined;
   const rows = db.prepare('SELECT id, role, text, timings, created_at FROM chat_messages WHERE session_id = ? ORDER BY id').all(id) as {
     id: number; role: ChatRole; text: string; timings: string | null; created_at: number;
   }[];
   return {
-    id: s.id,
-    modelSource: s.model_source,
-    adapterPath: s.adapter_path,
-    runId: s.run_id,
-    sampling: JSON.parse(s.sampling),
-    createdAt: s.created_at,
+    ...toSession(s),
     messages: rows.map((r) => ({ id: r.id, role: r.role, text: r.text, timings: r.timings ? JSON.parse(r.timings) : null, createdAt: r.created_at })),
   };
+}
+
+export interface ChatSessionSummary extends Omit<ChatSession, 'messages'> {
+  messageCount: number;
+  /** The first user message, '' when there is none yet. */
+  firstMessage: string;
+}
+
+/** Newest first. */
+export function listChatSessions(db: Database.Database): ChatSessionSummary[] {
+  const rows = db
+    .prepare(
+      `SELECT s.*,
+         (SELECT count(*) FROM chat_messages m WHERE m.session_id = s.id) AS message_count,
+         (SELECT text FROM chat_messages m WHERE m.session_id = s.id AND m.role = 'user' ORDER BY m.id LIMIT 1) AS first_message
+       FROM chat_sessions s ORDER BY s.created_at DESC, s.id DESC`,
+    )
+    .all() as (SessionRow & { message_count: number; first_message: string | null })[];
+  return rows.map((r) => ({ ...toSession(r), messageCount: r.message_count, firstMessage: r.first_message ?? '' }));
 }
 
 export function deleteChatSession(db: Database.Database, id: number): void {

@@ -5,6 +5,6 @@ export { MetricsWriter } from './metrics';
 export { downsample } from './downsample';
 export { flattenConfig, TOKENS_METRIC, type AlignedSeries, type ConfigRow, type RunComparison } from './compare';
 export type { ListRunsOptions, RunResult } from './runs';
-export type { ChatMessage, ChatRole, ChatSession } from './chat';
+export type { ChatMessage, ChatRole, ChatSession, ChatSessionSummary } from './chat';
 export * from './types';
 export { TrainingRecorder } from './training-recorder';

@@ -126,6 +126,12 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    description: "index chat messages by conversation, for the app's conversation list",
+    up(db) {
+      db.exec('CREATE INDEX chat_messages_session ON chat_messages (session_id, id)');
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

@@ -1,7 +1,7 @@
 // One object for callers that hold a store open (the app, the CLI): each method
 // delegates to the module that does that one job.
 import type Database from 'better-sqlite3';
-import { addChatMessage, createChatSession, deleteChatSession, getChatSession, type ChatRole } from './chat';
+import { addChatMessage, createChatSession, deleteChatSession, getChatSession, listChatSessions, type ChatRole } from './chat';
 import { compareRuns } from './compare';
 import { lastMetricStep, lastMetricValues, MetricsWriter, runCurves } from './metrics';
 import { openDatabase } from './open';
@@ -102,6 +102,9 @@ export class ExperimentStore {
   }
   getChatSession(id: number) {
     return getChatSession(this.db, id);
+  }
+  listChatSessions() {
+    return listChatSessions(this.db);
   }
   deleteChatSession(id: number) {
     deleteChatSession(this.db, id);

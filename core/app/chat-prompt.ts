@@ -1,0 +1,24 @@
+// A conversation as the prompt a model continues: templated and tokenized turn by turn as
+// the trainer does (earlier answers end with EOS), cut where the next answer starts.
+import type { Message, Sample } from '../data/records';
+import { getTemplate } from '../data/templates';
+import { encodeSegments } from '../data/tokenize';
+import type { TextTokenizer } from '../tokenizer/tokenizer';
+
+export function chatPromptIds(messages: readonly Message[], templateName: string, chatTemplate: string | null, tokenizer: TextTokenizer): number[] {
+  const template = getTemplate(templateName, chatTemplate, tokenizer);
+  const open: Message[] = [...messages, { role: 'assistant', content: '' }];
+  const segments = samplesFor(templateName, open).flatMap(template);
+  const answer = segments.findLastIndex((s) => s.train);
+  return encodeSegments(segments.slice(0, answer), tokenizer, false).input_ids;
+}
+
+/** Alpaca knows one instruction and its response, so each exchange is a record of its own, back to back. */
+function samplesFor(templateName: string, messages: Message[]): Sample[] {
+  if (templateName !== 'alpaca') return [{ kind: 'chat', messages }];
+  return messages.flatMap((m, i): Sample[] => {
+    if (m.role !== 'user') return [];
+    const next = messages[i + 1];
+    return [{ kind: 'instruction', instruction: m.content, input: '', output: next?.role === 'assistant' ? next.content : '' }];
+  });
+}

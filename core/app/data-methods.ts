@@ -1,0 +1,94 @@
+// What the wizard asks before a run starts: what a model is, and how a data file will be
+// read, templated and tokenized for it. Both read files only; nothing is trained here.
+import type { ApiService, DataPreview, ModelSummary, PreviewExample } from '../api/contract';
+import { openWeights } from '../checkpoint/model-folder';
+import { readChatTemplate } from '../data/chat-template';
+import { loadDataset } from '../data/dataset';
+import { DataError } from '../data/errors';
+import { IGNORE_INDEX, type Example } from '../data/records';
+import { countParameters } from '../memory/parameters';
+import { loadModelConfig } from '../models/load';
+import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
+import type { AppServiceContext } from './service-context';
+
+const DEFAULT_EXAMPLES = 5;
+const MAX_EXAMPLES = 20;
+
+export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir'>): Pick<ApiService, 'previewData' | 'inspectModel'> {
+  // The wizard previews again on every change of template or length, mostly with the same model.
+  let cached: { dir: string; tokenizer: TextTokenizer } | null = null;
+  const tokenizerOf = (dir: string): TextTokenizer => {
+    if (cached?.dir !== dir) cached = { dir, tokenizer: loadTokenizer(dir) };
+    return cached.tokenizer;
+  };
+
+  return {
+    async inspectModel({ source }): Promise<ModelSummary> {
+      const dir = ctx.modelDir(source);
+      const config = loadModelConfig(dir);
+      openWeights(dir).close();
+      tokenizerOf(dir);
+      return {
+        source,
+        dir,
+        architecture: config.modelType,
+        parameters: countParameters(config),
+        layers: config.nLayer,
+        hiddenSize: config.nEmbd,
+        heads: config.nHead,
+        vocabSize: config.vocabSize,
+        maxPositions: config.maxPositions,
+        hasChatTemplate: readChatTemplate(dir) !== null,
+      };
+    },
+
+    async previewData(req): Promise<DataPreview> {
+      const dir = ctx.modelDir(req.model);
+      const tokenizer = tokenizerOf(dir);
+      const limit = Math.min(req.limit ?? DEFAULT_EXAMPLES, MAX_EXAMPLES);
+      try {
+        const dataset = loadDataset(
+          {
+            path: req.path,
+            format: req.format,
+            template: req.template,
+            max_length: req.maxLength,
+            packing: req.packing,
+            train_on_prompt: req.trainOnPrompt,
+            chat_template: req.template === 'model' ? readChatTemplate(dir) : null,
+          },
+          tokenizer,
+        );
+        return {
+          path: req.path,
+          format: dataset.format,
+          stats: dataset.stats,
+          longestTokens: dataset.examples.reduce((n, e) => Math.max(n, e.input_ids.length), 0),
+          examples: dataset.examples.slice(0, limit).map((e, i) => previewExample(e, dataset.truncated.has(i), tokenizer)),
+          problem: null,
+        };
+      } catch (err) {
+        if (!(err instanceof DataError)) throw err;
+        return { path: req.path, format: null, stats: null, longestTokens: 0, examples: [], problem: { message: err.message } };
+      }
+    },
+  };
+}
+
+/**
+ * Cuts an example where its label mask changes, and decodes each run of tokens. Segments
+ * are tokenized on their own, so every such cut falls between characters.
+ */
+function previewExample(example: Example, truncated: boolean, tokenizer: TextTokenizer): PreviewExample {
+  const parts: PreviewExample['parts'] = [];
+  let trainedTokens = 0;
+  let start = 0;
+  for (let i = 1; i <= example.labels.length; i++) {
+    const trained = example.labels[i - 1] !== IGNORE_INDEX;
+    if (trained) trainedTokens++;
+    if (i < example.labels.length && (example.labels[i] !== IGNORE_INDEX) === trained) continue;
+    parts.push({ text: tokenizer.decode(example.input_ids.slice(start, i)), trained });
+    start = i;
+  }
+  return { parts, tokens: example.input_ids.length, trainedTokens, truncated };
+}

@@ -1,0 +1,164 @@
+// The wizard's read-only questions: what a model folder is, and how a data file will be
+// templated and tokenized, with problems reported rather than thrown.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { DataPreviewRequest } from '../core/api/contract';
+import { createDataMethods } from '../core/app/data-methods';
+import { loadDataset } from '../core/data/dataset';
+import { IGNORE_INDEX } from '../core/data/records';
+import { loadModel } from '../core/models/load';
+import { loadTokenizer } from '../core/tokenizer/tokenizer';
+import { copyFixture, fixture, tempDir } from './helpers';
+
+const ALPACA = path.resolve(import.meta.dirname, '../examples/data/alpaca-train.json');
+const GPT2 = fixture('gpt2-tiny');
+const tokenizer = loadTokenizer(GPT2);
+const EOS_TEXT = tokenizer.decode([tokenizer.special.eos!]);
+
+const methods = createDataMethods({
+  modelDir(source) {
+    if (!path.isAbsolute(source)) throw new Error(`model "${source}" is not downloaded`);
+    return source;
+  },
+});
+
+function request(over: Partial<DataPreviewRequest> = {}): DataPreviewRequest {
+  return { path: ALPACA, model: GPT2, format: null, template: 'human_assistant', maxLength: 128, trainOnPrompt: false, packing: false, ...over };
+}
+
+const rows = JSON.parse(fs.readFileSync(ALPACA, 'utf8')) as { instruction: string; input: string; output: string }[];
+
+test('previewData: each example is the Human/Assistant prompt, untrained, then the answer and EOS, trained, as the label mask says', async () => {
+  const preview = await methods.previewData(request({ limit: 8 }));
+  const dataset = loadDataset({ path: ALPACA, template: 'human_assistant', max_length: 128 }, tokenizer);
+  assert.equal(preview.problem, null);
+  assert.equal(preview.format, 'alpaca');
+  assert.deepEqual(preview.stats, dataset.stats);
+  assert.equal(preview.longestTokens, Math.max(...dataset.examples.map((e) => e.input_ids.length)));
+  assert.equal(preview.examples.length, 8);
+  preview.examples.forEach((example, i) => {
+    const { instruction, input, output } = rows[i];
+    // The reference recipe's prompt: "Human: {instruction}\n{input}".strip() + "\n\nAssistant: ".
+    const prompt = `${`Human: ${instruction}\n${input}`.trim()}\n\nAssistant: `;
+    assert.deepEqual(example.parts, [
+      { text: prompt, trained: false },
+      { text: output + EOS_TEXT, trained: true },
+    ]);
+    const labels = dataset.examples[i].labels;
+    assert.equal(example.tokens, labels.length);
+    assert.equal(example.trainedTokens, labels.filter((l) => l !== IGNORE_INDEX).length);
+    assert.equal(example.truncated, false);
+  });
+});
+
+test('previewData: prompt and answer are cut between characters, also in Chinese text', async () => {
+  const file = path.resolve(import.meta.dirname, '../examples/data/zh-alpaca.json');
+  const preview = await methods.previewData(request({ path: file, template: 'alpaca', maxLength: 1024, limit: 20 }));
+  const dataset = loadDataset({ path: file, template: 'alpaca', max_length: 1024 }, tokenizer);
+  assert.equal(preview.examples.length, dataset.examples.length);
+  assert.equal(preview.stats!.truncated, 0);
+  preview.examples.forEach((example, i) => {
+    assert.ok(example.parts.every((p) => !p.text.includes('\uFFFD')), `example ${i}`);
+    assert.equal(example.parts.map((p) => p.text).join(''), tokenizer.decode(dataset.examples[i].input_ids));
+  });
+});
+
+test('previewData: training on the prompt makes the whole example one trained part', async () => {
+  const preview = await methods.previewData(request({ trainOnPrompt: true, limit: 3 }));
+  for (const [i, example] of preview.examples.entries()) {
+    assert.equal(example.parts.length, 1);
+    assert.equal(example.parts[0].trained, true);
+    assert.equal(example.trainedTokens, example.tokens);
+    assert.ok(example.parts[0].text.endsWith(rows[i].output + EOS_TEXT));
+  }
+});
+
+test('previewData: examples cut at maxLength are marked and counted', async () => {
+  const full = loadDataset({ path: ALPACA, template: 'human_assistant', max_length: 1024 }, tokenizer).examples;
+  // Room for the longest prompt and one answer token: no row is skipped, so indices line up.
+  const maxLength = Math.max(...full.map((e) => e.labels.filter((l) => l === IGNORE_INDEX).length)) + 1;
+  const preview = await methods.previewData(request({ maxLength, limit: rows.length }));
+  assert.equal(preview.problem, null);
+  assert.equal(preview.stats!.skipped, 0);
+  assert.equal(preview.examples.length, rows.length);
+  assert.equal(preview.longestTokens, maxLength);
+  assert.ok(preview.examples.some((e) => e.truncated) && preview.examples.some((e) => !e.truncated));
+  preview.examples.forEach((example, i) => {
+    assert.equal(example.truncated, full[i].input_ids.length > maxLength, `example ${i}`);
+    assert.equal(example.tokens, Math.min(maxLength, full[i].input_ids.length));
+  });
+  assert.equal(preview.stats!.truncated, full.filter((e) => e.input_ids.length > maxLength).length);
+});
+
+test('previewData: a malformed JSONL line is the problem, naming the line', async (t) => {
+  const file = path.join(tempDir(t), 'broken.jsonl');
+  const good = JSON.stringify(rows[0]);
+  fs.writeFileSync(file, `${good}\n${good}\n{"instruction": "unfinished"\n${good}\n`);
+  const preview = await methods.previewData(request({ path: file }));
+  assert.match(preview.problem!.message, new RegExp(`^${file}:3: not valid JSON`));
+  assert.deepEqual([preview.format, preview.stats, preview.examples], [null, null, []]);
+});
+
+test('previewData: a CSV row with too many columns is the problem, naming the row', async (t) => {
+  const file = path.join(tempDir(t), 'broken.csv');
+  fs.writeFileSync(file, 'instruction,output\nSay hi,hi\nSay bye,bye,extra\n');
+  const preview = await methods.previewData(request({ path: file }));
+  assert.equal(preview.problem!.message, `${file}: row 3 has 3 columns, the header has 2`);
+});
+
+test('previewData: a missing model is an error, not a data problem', async () => {
+  await assert.rejects(methods.previewData(request({ model: 'gpt2' })), /model "gpt2" is not downloaded/);
+});
+
+test('previewData stays fast on a large file (2 MB, 9000 rows) and renders at most 20 examples', async (t) => {
+  const file = path.join(tempDir(t), 'big.json');
+  fs.writeFileSync(file, JSON.stringify(Array.from({ length: 500 }, () => rows).flat()));
+  const started = performance.now();
+  const preview = await methods.previewData(request({ path: file, limit: 100 }));
+  const seconds = (performance.now() - started) / 1000;
+  t.diagnostic(`${fs.statSync(file).size} bytes, ${preview.stats!.tokens} tokens in ${seconds.toFixed(2)} s`);
+  assert.equal(preview.stats!.examples, 500 * rows.length);
+  assert.equal(preview.examples.length, 20);
+  assert.ok(seconds < 10, `took ${seconds} s`);
+});
+
+test('inspectModel: the summary comes from config.json, and the parameter count equals the loaded weights', async () => {
+  const summary = await methods.inspectModel({ source: GPT2 });
+  const config = JSON.parse(fs.readFileSync(path.join(GPT2, 'config.json'), 'utf8'));
+  const loaded = loadModel(GPT2).model;
+  assert.deepEqual(summary, {
+    source: GPT2,
+    dir: GPT2,
+    architecture: 'gpt2',
+    parameters: loaded.parameterCount(),
+    layers: config.n_layer,
+    hiddenSize: config.n_embd,
+    heads: config.n_head,
+    vocabSize: config.vocab_size,
+    maxPositions: config.n_positions,
+    hasChatTemplate: false,
+  });
+  loaded.dispose();
+});
+
+test('inspectModel: BLOOM has no position limit, and a chat template in tokenizer_config.json is seen', async (t) => {
+  const dir = copyFixture('bloom-tiny', tempDir(t));
+  const configFile = path.join(dir, 'tokenizer_config.json');
+  fs.chmodSync(configFile, 0o644);
+  const tokenizerConfig = JSON.parse(fs.readFileSync(configFile, 'utf8'));
+  fs.writeFileSync(configFile, JSON.stringify({ ...tokenizerConfig, chat_template: '{{ messages[0].content }}' }));
+  const summary = await methods.inspectModel({ source: dir });
+  assert.equal(summary.architecture, 'bloom');
+  assert.equal(summary.maxPositions, null);
+  assert.equal(summary.hasChatTemplate, true);
+});
+
+test('inspectModel: errors name the missing file', async (t) => {
+  const dir = copyFixture('gpt2-tiny', tempDir(t));
+  fs.rmSync(path.join(dir, 'model.safetensors'));
+  await assert.rejects(methods.inspectModel({ source: dir }), new RegExp(`^Error: ${dir}: no weights found`));
+  fs.rmSync(path.join(dir, 'config.json'));
+  await assert.rejects(methods.inspectModel({ source: dir }), { message: `${path.join(dir, 'config.json')}: missing; a model folder needs config.json next to its weights` });
+});
