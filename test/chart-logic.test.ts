@@ -46,6 +46,18 @@ test('a nice axis covers the data with evenly spaced ticks at its ends', () => {
   }
 });
 
+test('an unwidened axis keeps its exact range, with every tick inside it', () => {
+  const next = random(5);
+  for (let i = 0; i < 200; i++) {
+    const min = Math.round(next() * 50);
+    const max = min + 1 + Math.round(next() * 10 ** (next() * 5));
+    const { domain, ticks, step } = niceAxis({ min, max }, 5, false);
+    assert.deepEqual(domain, { min, max });
+    assert.ok(ticks.length >= 1 && ticks.every((t) => t >= min - step * 1e-6 && t <= max + step * 1e-6), `${ticks} in [${min}, ${max}]`);
+    assert.ok(ticks[0] - min < step && max - ticks[ticks.length - 1] < step, 'no room for another tick at either end');
+  }
+});
+
 test('a flat series gets a band around its value instead of a zero-height axis', () => {
   for (const value of [0, 2.5, -40]) {
     const { domain } = niceAxis({ min: value, max: value });

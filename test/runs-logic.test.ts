@@ -53,6 +53,8 @@ test('the time left is the remaining steps at the pace of the recent steps', () 
   assert.equal(etaSeconds(pace, 100), null);
   recordPace(pace, 10, 5_000);
   assert.equal(etaSeconds(pace, 100), null, 'one step gives no pace');
+  recordPace(pace, 11, 5_000);
+  assert.equal(etaSeconds(pace, 100), null, 'steps that arrive together give no pace');
   recordPace(pace, 12, 8_000);
   assert.equal(etaSeconds(pace, 100), (100 - 12) * ((8_000 - 5_000) / 1000 / (12 - 10)));
   // Only the last twenty steps count: an early slow patch stops weighing on the estimate.

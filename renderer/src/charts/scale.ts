@@ -28,10 +28,11 @@ export function tickStep(span: number, count: number): number {
 }
 
 /**
- * The domain widened to whole ticks, with the ticks inside it. A flat series (min = max)
- * gets a band around its value, so a constant line still sits mid-chart.
+ * Ticks on 1/2/5 steps inside the domain. `widen` stretches the domain out to whole ticks, as
+ * value axes read best; an x axis keeps its exact range so lines span the plot. A flat series
+ * (min = max) gets a band around its value, so a constant line still sits mid-chart.
  */
-export function niceAxis(domain: Domain, count = 5): { domain: Domain; ticks: number[]; step: number } {
+export function niceAxis(domain: Domain, count = 5, widen = true): { domain: Domain; ticks: number[]; step: number } {
   let { min, max } = domain;
   if (min === max) {
     const pad = min === 0 ? 1 : Math.abs(min) * 0.1;
@@ -39,11 +40,12 @@ export function niceAxis(domain: Domain, count = 5): { domain: Domain; ticks: nu
     max += pad;
   }
   const step = tickStep(max - min, count);
-  const lo = Math.floor(min / step + 1e-9) * step;
-  const hi = Math.ceil(max / step - 1e-9) * step;
+  // The epsilon keeps a bound that is a tick up to float noise from gaining or losing a tick.
+  const lo = widen ? Math.floor(min / step + 1e-9) * step : Math.ceil(min / step - 1e-9) * step;
+  const hi = widen ? Math.ceil(max / step - 1e-9) * step : Math.floor(max / step + 1e-9) * step;
   const ticks: number[] = [];
   for (let i = 0; lo + i * step <= hi + step * 1e-9; i++) ticks.push(lo + i * step);
-  return { domain: { min: lo, max: hi }, ticks, step };
+  return { domain: widen ? { min: lo, max: hi } : { min, max }, ticks, step };
 }
 
 /** Maps the domain linearly onto [from, to] (to may be smaller, as the y axis grows upwards). */

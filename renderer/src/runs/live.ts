@@ -20,11 +20,13 @@ export function recordPace(pace: PaceSample[], step: number, at: number): void {
   if (pace.length > PACE_WINDOW) pace.splice(0, pace.length - PACE_WINDOW);
 }
 
-/** Seconds left at the pace of the recent steps; null until two steps have been seen. */
+/** Seconds left at the pace of the recent steps; null until two steps some time apart have been seen. */
 export function etaSeconds(pace: readonly PaceSample[], totalSteps: number): number | null {
   if (pace.length < 2 || totalSteps <= 0) return null;
   const first = pace[0];
   const last = pace[pace.length - 1];
+  // Steps that arrived together (a burst after a stall) say nothing about the pace.
+  if (last.at <= first.at) return null;
   const secondsPerStep = (last.at - first.at) / 1000 / (last.step - first.step);
   return Math.max(0, totalSteps - last.step) * secondsPerStep;
 }

@@ -46,6 +46,11 @@ export function filterRuns(runs: readonly RunSummary[], text: string, status: Ru
   );
 }
 
+/** Date and time without seconds or a long year: the table has many columns to fit. */
+export function shortDate(ms: number): string {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+}
+
 /** A local folder's last part (the rest is in the tooltip); Hub ids such as `bigscience/bloom-560m` stay whole. */
 export function shortModel(source: string | null): string {
   if (!source) return '—';
