@@ -8,7 +8,7 @@ import { toPoints } from '../renderer/src/charts/series';
 import { canExtend, canResume } from '../renderer/src/runs/actions';
 import { comparisonSeries, formatConfigValue } from '../renderer/src/runs/compare-view';
 import { orderMetrics } from '../renderer/src/runs/labels';
-import { applyTrainEvent, applyTrainEventToSummary, etaSeconds, recordPace, type PaceSample } from '../renderer/src/runs/live';
+import { applyTrainEvent, applyTrainEventToSummary, etaSeconds, recordPace, stepDomain, type PaceSample } from '../renderer/src/runs/live';
 import { samplesByStep } from '../renderer/src/runs/samples';
 import { evalLoss, filterRuns, shortModel, sortRuns, trainLoss, type SortKey } from '../renderer/src/runs/table';
 import { tempDir } from './helpers';
@@ -77,6 +77,19 @@ test('a step event sets progress and, from the second one, the time left', (t) =
   applyTrainEvent(detail, stepEvent(8, BASE.floor, 950), pace, 4_000);
   assert.equal(detail.live?.etaSeconds, (50 - 8) * (3 / 2));
   assert.equal(detail.live?.tokensPerSecond, 950);
+  store.close();
+});
+
+test('all the charts of a run share one step range: the total while training, else the last step logged', (t) => {
+  const store = openTestStore(tempDir(t));
+  const id = recordRun(store, { ...BASE, steps: 27, evalEvery: 10 });
+  const detail = detailOf(store, id);
+  const lastLogged = Math.max(...Object.values(detail.curves).map((c) => Math.max(...c.steps)));
+  assert.deepEqual(stepDomain(detail), { min: 0, max: lastLogged });
+  assert.ok(lastLogged > Math.max(...detail.curves.eval_loss.steps), 'the eval curve ends earlier but is drawn on the same range');
+  detail.live = { step: 27, totalSteps: 90, epoch: 1, tokensPerSecond: 1, etaSeconds: null };
+  assert.deepEqual(stepDomain(detail), { min: 0, max: 90 });
+  assert.equal(stepDomain(detailOf(store, recordRun(store, { ...BASE, steps: 0 }))), undefined);
   store.close();
 });
 

@@ -118,6 +118,14 @@ test('the run page draws the loss curve and appends a point for each new step ev
   await eventually(() => plot.getAttribute('aria-valuetext'), (v) => /^step \d+: \d/.test(v ?? ''), 'hover readout');
   await ui.screenshot('run-page-hover');
   await ui.page.mouse.move(0, 0);
+  // The keyboard reads the same values: End jumps to the last step, Left walks back one.
+  const curve = store.runCurves(id).loss;
+  await plot.focus();
+  await plot.press('End');
+  await plot.press('ArrowLeft');
+  const lastSteps = [...curve.steps, RUNNING.steps + 1, RUNNING.steps + 2, RUNNING.steps + 3];
+  await eventually(() => plot.getAttribute('aria-valuenow'), (v) => v === String(lastSteps[lastSteps.length - 2]), 'keyboard cursor one before the last step');
+  await plot.blur();
   await ui.screenshot('run-page');
 });
 

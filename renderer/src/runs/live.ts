@@ -3,6 +3,7 @@
 import type { LiveProgress, RunDetail, RunSummary } from '../../../core/api/contract';
 import type { Series } from '../../../core/store/types';
 import type { TrainEvent } from '../../../core/train/events';
+import type { Domain } from '../charts/scale';
 
 /** When each recent step arrived (ms), to estimate the time left from the observed pace. */
 export interface PaceSample {
@@ -42,6 +43,16 @@ function append(curves: Record<string, Series>, step: number, values: Record<str
     series.steps.push(step);
     series.values.push(value);
   }
+}
+
+/**
+ * The step range every chart of a run shares, so their x axes line up: up to the total steps
+ * while it trains (the lines grow into a fixed frame), else up to the last step logged.
+ */
+export function stepDomain(detail: RunDetail): Domain | undefined {
+  const last = Math.max(0, ...Object.values(detail.curves).map((c) => c.steps[c.steps.length - 1] ?? 0));
+  const max = detail.live?.totalSteps || last;
+  return max > 0 ? { min: 0, max } : undefined;
 }
 
 /** Progress after `event`. The ETA is left as it was: only the run page tracks the pace it comes from. */
