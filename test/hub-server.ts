@@ -15,14 +15,19 @@ export interface LoggedRequest {
 }
 
 export interface Faults {
-  /** Cut the connection once this many bytes of the named file went out, the next `times` requests for it. */
-  drop?: { file: string; atByte: number; times: number };
+  /**
+   * Once this many bytes of the named file went out, cut the connection (`cut`) or keep it
+   * open sending nothing more (`stall`), for the next `times` requests for it.
+   */
+  drop?: { file: string; atByte: number; times: number; mode?: 'cut' | 'stall' };
   /** Served with one byte changed (the listing keeps the true hash). */
   corrupt?: Set<string>;
   /** Listed, but `resolve` answers 404 for them. */
   missing?: Set<string>;
   /** Pause between 64 KiB chunks, to have time to cancel. */
   chunkDelayMs?: number;
+  /** Headers `resolve` sends instead of the true ones, as a Hub whose answers disagree would. */
+  resolveHeaders?: Record<string, string>;
   /** `resolve` needs `Authorization: Bearer <token>` (a gated model). */
   token?: string;
 }
@@ -121,9 +126,11 @@ export async function startHubServer(repos: Record<string, string>, faults: Faul
       const end = Math.min(at + CHUNK, data.length, drop ? drop.atByte : Infinity);
       const ok = res.write(data.subarray(at, end));
       if (drop && end === drop.atByte) {
-        // Let the bytes reach the client, then cut the connection without ending the response.
+        // Let the bytes reach the client, then cut the connection without ending the response,
+        // or wait for the client to give up on it.
         await new Promise<void>((r) => res.write('', () => r()));
-        res.socket?.destroy();
+        if (drop.mode === 'stall') await new Promise((r) => res.once('close', r));
+        else res.socket?.destroy();
         return;
       }
       if (!ok) await new Promise((r) => res.once('drain', r));
@@ -164,14 +171,15 @@ export async function startHubServer(repos: Record<string, string>, faults: Faul
     const name = decodeURIComponent(m[3]);
     const file = repo.files.get(name);
     if (!file || state.faults.missing?.has(name)) return error(res, 404, 'EntryNotFound', 'Entry not found');
-    const headers = { 'x-repo-commit': commit };
-    if (!file.lfs) return sendFile(req, res, file, { ...headers, etag: `"${file.etag}"` });
+    const override = state.faults.resolveHeaders ?? {};
+    if (!file.lfs) return sendFile(req, res, file, { 'x-repo-commit': commit, etag: `"${file.etag}"`, ...override });
     res.writeHead(302, {
-      ...headers,
+      'x-repo-commit': commit,
       location: `http://${req.headers.host}/cdn/${file.etag}`,
       etag: `"${sha('sha1', file.etag)}"`,
       'x-linked-etag': `"${file.etag}"`,
       'x-linked-size': String(file.data.length),
+      ...override,
     });
     res.end();
   }

@@ -139,6 +139,19 @@ describe('downloads', () => {
     assert.equal(etagOf(path.join(pulled.dir, WEIGHTS), true), etagOf(fixture(`gpt2-tiny/${WEIGHTS}`), true));
   });
 
+  test('a connection that stops sending counts as dropped after stallMs, and is resumed', async (t) => {
+    server.faults = { drop: { file: WEIGHTS, atByte: 1_000_000, times: 1, mode: 'stall' } };
+    t.after(() => (server.faults = {}));
+    const mark = server.requests.length;
+    const started = performance.now();
+    const pulled = await pull('tiny/gpt2', hub(t), { retry: { ...QUICK_RETRY, stallMs: 300 } });
+    assert.ok(performance.now() - started >= 300);
+    const cdn = since(mark).filter((r) => r.path.startsWith('/cdn/'));
+    assert.equal(cdn.length, 2);
+    assert.match(cdn[1].range ?? '', /^bytes=[1-9]\d*-$/);
+    assert.equal(etagOf(path.join(pulled.dir, WEIGHTS), true), etagOf(fixture(`gpt2-tiny/${WEIGHTS}`), true));
+  });
+
   test('a pull that fails mid-file leaves the partial file, and the next pull resumes it', async (t) => {
     const config = hub(t);
     server.faults = { drop: { file: WEIGHTS, atByte: 3_000_000, times: 1 } };
@@ -207,6 +220,18 @@ describe('downloads', () => {
     // Small files are checked by their git blob id.
     server.faults = { corrupt: new Set(['tokenizer.json']) };
     await assert.rejects(pull('tiny/gpt2', config), /tokenizer\.json: .*\(git blob sha1 [0-9a-f]{40} instead of [0-9a-f]{40}\)/);
+  });
+
+  test("the Hub's resolve headers contradicting its file list stop the download", async (t) => {
+    t.after(() => (server.faults = {}));
+    const other = 'f'.repeat(40);
+    server.faults = { resolveHeaders: { 'x-repo-commit': other } };
+    await assert.rejects(pull('tiny/gpt2', hub(t)), new RegExp(`tiny/gpt2: config\\.json: the Hub served commit ${other}, expected [0-9a-f]{40}`));
+    server.faults = { resolveHeaders: { 'x-linked-etag': `"${'0'.repeat(64)}"` } };
+    await assert.rejects(pull('tiny/gpt2', hub(t)), /config\.json: the Hub's ETag 0{64} differs from its file list's [0-9a-f]{40}/);
+    server.faults = { resolveHeaders: { 'x-linked-size': '5' } };
+    const size = fs.statSync(fixture('gpt2-tiny/config.json')).size;
+    await assert.rejects(pull('tiny/gpt2', hub(t)), new RegExp(`config\\.json: the Hub says 5 bytes, its file list ${size}`));
   });
 
   test('optional files the repo lacks or will not serve are skipped; required ones are not', async (t) => {

@@ -45,14 +45,13 @@ export function writeRef(repo: string, revision: string, commit: string): void {
 }
 
 /**
- * Puts a blob into a snapshot as a relative symlink (as huggingface_hub does, so the cache
+ * Puts a blob into a snapshot (replacing what is there) as a relative symlink (as huggingface_hub does, so the cache
  * can be moved), or a copy where the OS refuses links (Windows without developer mode).
  */
 export function linkIntoSnapshot(repo: string, commit: string, file: string, etag: string): void {
   const pointer = path.join(snapshotDir(repo, commit), file);
-  if (fs.existsSync(pointer)) return;
   fs.mkdirSync(path.dirname(pointer), { recursive: true });
-  // A dangling link left by a deleted blob would make symlinkSync fail.
+  // Whatever is there is wrong: a dangling link to a deleted blob, or a copy cut short.
   fs.rmSync(pointer, { force: true });
   const blob = blobPath(repo, etag);
   try {

@@ -122,16 +122,19 @@ export async function fetchRevision(config: HubConfig, ref: ModelRef, signal?: A
  */
 export async function openFile(config: HubConfig, ref: ModelRef, commit: string, file: string, start: number, signal?: AbortSignal): Promise<OpenedFile> {
   let url = `${config.endpoint}/${ref.id}/resolve/${commit}/${encodePath(file)}`;
-  const hubOrigin = new URL(config.endpoint).origin;
-  const hub: FileHeaders = { commit: null, etag: null, size: null };
+  let hub: FileHeaders = { commit: null, etag: null, size: null };
   const headers = start > 0 ? { range: `bytes=${start}-` } : undefined;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const res = await request(config, url, { signal, headers });
-    if (new URL(url).origin === hubOrigin) {
-      const size = res.headers.get('x-linked-size');
-      hub.commit = res.headers.get('x-repo-commit') ?? hub.commit;
-      hub.etag = bareEtag(res.headers.get('x-linked-etag') ?? res.headers.get('etag')) ?? hub.etag;
-      hub.size = size === null ? hub.size : Number(size);
+    // The answer that names the commit is the Hub's own; a renamed repo's redirect and the CDN's answer do not.
+    const repoCommit = res.headers.get('x-repo-commit');
+    if (repoCommit) {
+      const linkedSize = res.headers.get('x-linked-size');
+      hub = {
+        commit: repoCommit,
+        etag: bareEtag(res.headers.get('x-linked-etag') ?? res.headers.get('etag')),
+        size: linkedSize === null ? null : Number(linkedSize),
+      };
     }
     const location = res.headers.get('location');
     if (res.status >= 300 && res.status < 400 && location) {

@@ -86,8 +86,6 @@ class SnapshotFetcher {
       this.tracker?.cached(file.size);
       return pointer;
     }
-    // A pointer of the wrong size is a copy left by an interrupted Python download.
-    fs.rmSync(pointer, { force: true });
     if (hasSize(blob)) {
       this.tracker?.cached(file.size);
     } else {
