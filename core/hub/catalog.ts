@@ -70,7 +70,7 @@ export function publishedWeightBytes(entry: CatalogModel): number {
 }
 
 /** Bytes of a snapshot's files as downloaded (links followed). */
-export function snapshotBytes(dir: string): number {
+function snapshotBytes(dir: string): number {
   return fs.readdirSync(dir).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
 }
 

@@ -17,7 +17,7 @@ export interface RetryPolicy {
   stallMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { retries: 3, retryDelayMs: 1000, stallMs: 30_000 };
+const DEFAULT_RETRY: RetryPolicy = { retries: 3, retryDelayMs: 1000, stallMs: 30_000 };
 
 export interface BlobDownload {
   modelId: string;

@@ -53,7 +53,7 @@ async function request(config: HubConfig, url: string, init: { signal?: AbortSig
 }
 
 /** ETags come quoted, sometimes weak (`W/"..."`); the cache names blobs by the bare value. */
-export function bareEtag(value: string | null): string | null {
+function bareEtag(value: string | null): string | null {
   return value ? value.replace(/^W\//, '').replace(/^"|"$/g, '') : null;
 }
 
