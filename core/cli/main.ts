@@ -3,6 +3,8 @@ import { forward, generateCommand, info, tokenize, type Flags } from './commands
 import { UsageError } from './args';
 import { estimateCommand } from './estimate-command';
 import { exportCommand } from './export-command';
+import { modelsCommand } from './models-command';
+import { pullCommand } from './pull-command';
 import { runsCommand } from './runs-command';
 import { StoppedBySignal } from './stop-signals';
 import { trainCommand } from './train-command';
@@ -21,8 +23,14 @@ commands:
   estimate  --model DIR | --random-init NAME --method full|lora [--lora-r R] [--lora-targets a,b]
             --batch B --seq S [--grad-accum N] [--ram BYTES] [--json]
   runs      list|show ID|compare ID ID [...]|delete ID [--yes]|tag ID TAG [--json] [--store FILE]
+  pull      MODEL_ID [--revision R]
+  models    [--json]
 
 Runs are recorded in --store FILE, by default $TUNESMITH_HOME/tunesmith.db or ~/.tunesmith/tunesmith.db.
+
+pull downloads a Hub model (gpt2, bigscience/bloom-560m...) into the Hugging Face cache
+($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub), which models lists. HF_ENDPOINT,
+HF_TOKEN and HF_HUB_OFFLINE=1 work as in Python's huggingface_hub.
 
 --random-init gpt2|gpt2-medium|bloom-560m builds a model of that shape with random weights.
 --debug prints stack traces.`;
@@ -63,12 +71,15 @@ const OPTIONS = {
   'grad-accum': { type: 'string' },
   ram: { type: 'string' },
   out: { type: 'string' },
+  revision: { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 const COMMANDS = {
   runs: (f: Flags, words: string[]) => runsCommand(words, f, print),
+  pull: (f: Flags, words: string[]) => pullCommand(words, f, print, (chunk) => process.stderr.write(chunk), process.stderr.isTTY === true),
+  models: (f: Flags) => modelsCommand(f, print),
   info: (f: Flags) => info(f, print),
   tokenize: (f: Flags) => tokenize(f, print),
   forward: (f: Flags) => forward(f, print),
@@ -93,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
       return command || values.help ? 0 : 2;
     }
     if (!(command in COMMANDS)) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
-    if (extra.length && command !== 'runs') throw new UsageError(`unexpected argument "${extra[0]}"`);
+    if (extra.length && command !== 'runs' && command !== 'pull') throw new UsageError(`unexpected argument "${extra[0]}"`);
     await COMMANDS[command as keyof typeof COMMANDS](values as Flags, extra);
     return 0;
   } catch (err) {
