@@ -66,9 +66,11 @@ export class TrainingManager {
    */
   start(runId: string, config: TrainConfig, resume: boolean): void {
     if (this.closing) throw apiError({ message: 'Tunesmith is shutting down; no run can start now' });
-    const log = (line: string) => {
-      appendRunLog(config.output_dir, line);
-      this.ctx.emit({ type: 'run-log', runId, line });
+    const log = (text: string) => {
+      for (const line of text.split('\n')) {
+        appendRunLog(config.output_dir, line);
+        this.ctx.emit({ type: 'run-log', runId, line });
+      }
     };
     log(`${new Date().toISOString()} ${resume ? 'resuming' : 'starting'} training`);
     const worker = this.ctx.launcher('training');
