@@ -209,7 +209,7 @@ test('Extend trains a finished run for more epochs from its last checkpoint; ref
   assert.deepEqual(detail.curves.loss.steps, Array.from({ length: 10 }, (_, i) => i + 1));
 });
 
-test('warmup times a few steps of the draft in a scratch process and records nothing', async (t) => {
+test('warmup times a few steps of the draft in a scratch process and records nothing; its failures name the field', async (t) => {
   const h = open(t);
   const config = draft({ num_train_epochs: 3 });
   const warm = await h.service.measureWarmup({ config });
@@ -218,6 +218,12 @@ test('warmup times a few steps of the draft in a scratch process and records not
   assert.equal(warm.totalSteps, totalOptimizerSteps(resolved, examples));
   assert.ok(warm.secondsPerStep > 0 && warm.tokensPerSecond > 0, JSON.stringify(warm));
   assert.ok(Math.abs(warm.etaSeconds - warm.secondsPerStep * warm.totalSteps) < 1e-9);
+  // A problem the trainer finds only in the data comes back naming the field.
+  const long = path.join(tempDir(t), 'long.json');
+  fs.writeFileSync(long, JSON.stringify([{ instruction: 'Write at length.', input: '', output: 'and so on '.repeat(100) }]));
+  const tooLong = await failure(h.service.measureWarmup({ config: draft({ data: { train: long, max_length: 512 } }) }));
+  assert.equal(tooLong.field, 'config.data.max_length');
+  assert.match(tooLong.message, /only 128 positions/);
   assert.deepEqual(await h.service.listRuns(), []);
   assert.ok(!fs.existsSync(path.join(h.home, 'runs')), 'no run folder');
   assert.deepEqual(h.events, []);

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ApiErrorInfo, LiveProgress, WarmupResult } from '../api/contract';
 import { apiError } from '../api/errors';
-import { readTrainerState } from '../train/checkpoint';
+import { listCheckpoints } from '../train/checkpoint';
 import { totalOptimizerSteps, type TrainConfig } from '../train/config';
 import { eventLine } from '../train/event-lines';
 import type { TrainEvent } from '../train/events';
@@ -73,6 +73,8 @@ export class TrainingManager {
       }
     };
     log(`${new Date().toISOString()} ${resume ? 'resuming' : 'starting'} training`);
+    // The checkpoint the worker will pick, read now: by the time its start event is handled here it may have been pruned.
+    const resumedStep = resume ? (listCheckpoints(config.output_dir).at(-1)?.step ?? 0) : 0;
     const worker = this.ctx.launcher('training');
     const run: ActiveRun = { worker, progress: loadingProgress(), outcome: null, stderrTail: [], ended: Promise.resolve() };
     this.runs.set(runId, run);
@@ -84,7 +86,6 @@ export class TrainingManager {
         return;
       }
       const { event } = report;
-      const resumedStep = event.event === 'start' && event.resumed_from ? readTrainerState(event.resumed_from).step : 0;
       run.progress = advanceProgress(run.progress, event, Date.now(), resumedStep);
       this.ctx.emit({ type: 'run-event', runId, event });
       log(eventLine(event));
