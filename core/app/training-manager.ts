@@ -76,7 +76,19 @@ export class TrainingManager {
     // The checkpoint the worker will pick, read now: by the time its start event is handled here it may have been pruned.
     const resumedStep = resume ? (listCheckpoints(config.output_dir).at(-1)?.step ?? 0) : 0;
     const worker = this.ctx.launcher('training');
-    const run: ActiveRun = { worker, progress: loadingProgress(), outcome: null, stderrTail: [], ended: Promise.resolve() };
+    const run: ActiveRun = {
+      worker,
+      progress: loadingProgress(),
+      outcome: null,
+      stderrTail: [],
+      ended: new Promise((resolve) => {
+        worker.onExit((code) => {
+          this.runs.delete(runId);
+          this.settle(runId, run, code, log);
+          resolve();
+        });
+      }),
+    };
     this.runs.set(runId, run);
     worker.onMessage((message) => {
       const report = message as TrainingReport;
@@ -93,13 +105,6 @@ export class TrainingManager {
     worker.onStderrLine((line) => {
       keepTail(run.stderrTail, line);
       log(line);
-    });
-    run.ended = new Promise((resolve) => {
-      worker.onExit((code) => {
-        this.runs.delete(runId);
-        this.settle(runId, run, code, log);
-        resolve();
-      });
     });
     this.ctx.emit({ type: 'run-status', runId, status: 'running', error: null });
     worker.send({ type: 'start', mode: 'run', config, runId, storeFile: this.ctx.store.file, resume } satisfies TrainingCommand);
