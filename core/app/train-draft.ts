@@ -1,14 +1,14 @@
 // The wizard's draft as the trainer's config: defaults filled, the run folder set, the
 // model found on disk, and every problem reported on the draft field it is about.
-import type { TrainConfigDraft } from '../api/contract';
+import type { ApiErrorInfo, TrainConfigDraft } from '../api/contract';
 import { apiError } from '../api/errors';
 import { ConfigFieldError, resolveTrainConfig, type TrainConfig } from '../train/config';
 import { existingFile, existingFolder, withField } from './request-checks';
 
-/** The config key a ConfigFieldError names first (they quote it), as the request's field. */
-function fieldOf(message: string): string | undefined {
-  const key = /"([\w.]+)"/.exec(message)?.[1];
-  return key && `config.${key}`;
+/** A ConfigFieldError about the request's `config`: the key it names first (they quote it) is the field. */
+export function configErrorInfo(err: ConfigFieldError): ApiErrorInfo {
+  const key = /"([\w.]+)"/.exec(err.message)?.[1];
+  return { message: err.message, field: key && `config.${key}` };
 }
 
 export function draftToConfig(draft: TrainConfigDraft, outputDir: string, modelDir: (source: string) => string): TrainConfig {
@@ -17,7 +17,7 @@ export function draftToConfig(draft: TrainConfigDraft, outputDir: string, modelD
   try {
     config = resolveTrainConfig({ ...draft, model, output_dir: outputDir }, 'training config');
   } catch (err) {
-    if (err instanceof ConfigFieldError) throw apiError({ message: err.message, field: fieldOf(err.message) });
+    if (err instanceof ConfigFieldError) throw apiError(configErrorInfo(err));
     throw err;
   }
   existingFile(config.data.train, 'config.data.train');

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ApiErrorInfo, LiveProgress, WarmupResult } from '../api/contract';
 import { apiError } from '../api/errors';
-import { readTrainerState } from '../train/checkpoint';
+import { listCheckpoints } from '../train/checkpoint';
 import { totalOptimizerSteps, type TrainConfig } from '../train/config';
 import { eventLine } from '../train/event-lines';
 import type { TrainEvent } from '../train/events';
@@ -66,13 +66,29 @@ export class TrainingManager {
    */
   start(runId: string, config: TrainConfig, resume: boolean): void {
     if (this.closing) throw apiError({ message: 'Tunesmith is shutting down; no run can start now' });
-    const log = (line: string) => {
-      appendRunLog(config.output_dir, line);
-      this.ctx.emit({ type: 'run-log', runId, line });
+    const log = (text: string) => {
+      for (const line of text.split('\n')) {
+        appendRunLog(config.output_dir, line);
+        this.ctx.emit({ type: 'run-log', runId, line });
+      }
     };
     log(`${new Date().toISOString()} ${resume ? 'resuming' : 'starting'} training`);
+    // The checkpoint the worker will pick, read now: by the time its start event is handled here it may have been pruned.
+    const resumedStep = resume ? (listCheckpoints(config.output_dir).at(-1)?.step ?? 0) : 0;
     const worker = this.ctx.launcher('training');
-    const run: ActiveRun = { worker, progress: loadingProgress(), outcome: null, stderrTail: [], ended: Promise.resolve() };
+    const run: ActiveRun = {
+      worker,
+      progress: loadingProgress(),
+      outcome: null,
+      stderrTail: [],
+      ended: new Promise((resolve) => {
+        worker.onExit((code) => {
+          this.runs.delete(runId);
+          this.settle(runId, run, code, log);
+          resolve();
+        });
+      }),
+    };
     this.runs.set(runId, run);
     worker.onMessage((message) => {
       const report = message as TrainingReport;
@@ -82,7 +98,6 @@ export class TrainingManager {
         return;
       }
       const { event } = report;
-      const resumedStep = event.event === 'start' && event.resumed_from ? readTrainerState(event.resumed_from).step : 0;
       run.progress = advanceProgress(run.progress, event, Date.now(), resumedStep);
       this.ctx.emit({ type: 'run-event', runId, event });
       log(eventLine(event));
@@ -90,13 +105,6 @@ export class TrainingManager {
     worker.onStderrLine((line) => {
       keepTail(run.stderrTail, line);
       log(line);
-    });
-    run.ended = new Promise((resolve) => {
-      worker.onExit((code) => {
-        this.runs.delete(runId);
-        this.settle(runId, run, code, log);
-        resolve();
-      });
     });
     this.ctx.emit({ type: 'run-status', runId, status: 'running', error: null });
     worker.send({ type: 'start', mode: 'run', config, runId, storeFile: this.ctx.store.file, resume } satisfies TrainingCommand);

@@ -4,8 +4,10 @@
 import { errorInfo } from '../api/errors';
 import { openStore, TrainingRecorder } from '../store/index';
 import { runRecordedTraining } from '../store/recorded-training';
+import { ConfigFieldError } from '../train/config';
 import type { TrainEvent } from '../train/events';
 import { runTraining } from '../train/trainer';
+import { configErrorInfo } from './train-draft';
 import type { TrainingCommand, TrainingOutcome, TrainingReport, TrainingStart } from './training-protocol';
 import { connectToParent } from './worker-port';
 
@@ -34,7 +36,8 @@ async function outcome(start: TrainingStart): Promise<TrainingOutcome> {
     return { status: 'completed' };
   } catch (err) {
     if (stop.signal.aborted && err === stop.signal.reason) return { status: 'stopped' };
-    return { status: 'failed', error: errorInfo(err) };
+    // The trainer finds some config problems only once the data is read (examples longer than the model's positions).
+    return { status: 'failed', error: err instanceof ConfigFieldError ? configErrorInfo(err) : errorInfo(err) };
   }
 }
 
