@@ -9,7 +9,8 @@ import type { ApiEvent, RunSummary, TrainConfigDraft } from '../core/api/contrac
 import { errorInfo } from '../core/api/errors';
 import type { ProcessLauncher } from '../core/app/context';
 import { nodeLauncher } from '../core/app/node-launcher';
-import { createAppService, type PartialAppServiceHandle } from '../core/app/service';
+import type { AppServiceHandle } from '../core/app/context';
+import { createAppService } from '../core/app/service';
 import { tf } from '../core/engine/backend';
 import { modelConfigForEstimate } from '../core/memory/model-config';
 import { estimateForTrainConfig } from '../core/memory/train-config';
@@ -45,8 +46,8 @@ function draft(extra: Partial<TrainConfigDraft> = {}): TrainConfigDraft {
 
 interface Harness {
   home: string;
-  handle: PartialAppServiceHandle;
-  service: PartialAppServiceHandle['service'];
+  handle: AppServiceHandle;
+  service: AppServiceHandle['service'];
   events: ApiEvent[];
   /** The run's TrainEvents so far, in order. */
   trainEvents(runId: string): TrainEvent[];

@@ -2,39 +2,27 @@
 // tests) creates one over a data folder and serves its members. It composes method groups,
 // each built from the same AppServiceContext.
 import fs from 'node:fs';
-import type { ApiEvent, ApiService } from '../api/contract';
+import type { ApiEvent } from '../api/contract';
 import { getAppInfo } from '../app-info';
 import { openStore } from '../store/index';
 import type { AppServiceHandle, AppServiceOptions } from './context';
 import { modelDirResolver } from './model-source';
+import { createChatMethods } from './chat-methods';
+import { createDataMethods } from './data-methods';
+import { createHubMethods } from './hub-methods';
 import { createRunMethods } from './run-methods';
 import { storeFile } from './run-folders';
 import type { AppServiceContext } from './service-context';
+import { createSettingsMethods, readSettingsFile } from './settings';
 import { TrainingManager } from './training-manager';
 import { createTrainingMethods } from './training-methods';
 
-/** Members whose groups (data, chat, settings, Hub) are composed in by their own modules. */
-export type ComposedElsewhere =
-  | 'listCatalog'
-  | 'pullModel'
-  | 'cancelPull'
-  | 'inspectModel'
-  | 'previewData'
-  | 'listChatTargets'
-  | 'chat'
-  | 'stopChat'
-  | 'listConversations'
-  | 'getConversation'
-  | 'getSettings'
-  | 'updateSettings';
-
-export type PartialAppServiceHandle = Omit<AppServiceHandle, 'service'> & { service: Omit<ApiService, ComposedElsewhere> };
-
-export function createAppService(opts: AppServiceOptions): PartialAppServiceHandle {
+export function createAppService(opts: AppServiceOptions): AppServiceHandle {
   fs.mkdirSync(opts.home, { recursive: true });
   const store = openStore(storeFile(opts.home));
   const listeners = new Set<(event: ApiEvent) => void>();
   const shutdownHooks: (() => Promise<void> | void)[] = [];
+  const hub = createHubMethods({ emit: (event) => ctx.emit(event), hubToken: () => readSettingsFile(opts.home).hubToken });
   const ctx: AppServiceContext = {
     home: opts.home,
     store,
@@ -44,10 +32,12 @@ export function createAppService(opts: AppServiceOptions): PartialAppServiceHand
     launcher: opts.launcher,
     host: opts.host,
     versions: opts.versions,
-    modelDir: modelDirResolver(opts.resolveModelDir),
+    modelDir: modelDirResolver(opts.resolveModelDir ?? hub.resolveModelDir),
     onShutdown: (hook) => shutdownHooks.push(hook),
   };
   const training = new TrainingManager(ctx);
+  const chat = createChatMethods(ctx);
+  ctx.onShutdown(() => chat.dispose());
 
   return {
     service: {
@@ -55,6 +45,16 @@ export function createAppService(opts: AppServiceOptions): PartialAppServiceHand
       pickPath: async () => null,
       ...createTrainingMethods(ctx, training),
       ...createRunMethods(ctx, training),
+      ...createDataMethods(ctx),
+      ...createSettingsMethods(ctx),
+      listCatalog: hub.listCatalog,
+      pullModel: hub.pullModel,
+      cancelPull: hub.cancelPull,
+      listChatTargets: chat.listChatTargets,
+      chat: chat.chat,
+      stopChat: chat.stopChat,
+      listConversations: chat.listConversations,
+      getConversation: chat.getConversation,
     },
     onEvent: (listener) => {
       listeners.add(listener);

@@ -14,6 +14,7 @@ import type { WorkerProcess } from './context';
 import { advanceProgress, loadingProgress, type ProgressClock } from './live-progress';
 import { appendRunLog } from './run-log';
 import type { AppServiceContext } from './service-context';
+import { backendEnv } from './settings';
 import type { TrainingCommand, TrainingOutcome, TrainingReport } from './training-protocol';
 
 /** Steps a warmup times; the median of three shrugs off the first step's one-off setup. */
@@ -75,7 +76,7 @@ export class TrainingManager {
     log(`${new Date().toISOString()} ${resume ? 'resuming' : 'starting'} training`);
     // The checkpoint the worker will pick, read now: by the time its start event is handled here it may have been pruned.
     const resumedStep = resume ? (listCheckpoints(config.output_dir).at(-1)?.step ?? 0) : 0;
-    const worker = this.ctx.launcher('training');
+    const worker = this.ctx.launcher('training', backendEnv(this.ctx.home));
     const run: ActiveRun = {
       worker,
       progress: loadingProgress(),
@@ -144,7 +145,7 @@ export class TrainingManager {
   async warmup(config: TrainConfig): Promise<WarmupResult> {
     if (this.closing) throw apiError({ message: 'Tunesmith is shutting down' });
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tunesmith-warmup-'));
-    const worker = this.ctx.launcher('training');
+    const worker = this.ctx.launcher('training', backendEnv(this.ctx.home));
     this.warmups.add(worker);
     const exited = new Promise<number | null>((resolve) => worker.onExit(resolve));
     try {
