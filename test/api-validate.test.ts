@@ -2,12 +2,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { test } from 'node:test';
-import { API_METHODS, type ApiErrorInfo, type ApiMethod, type ApiRequest, type ApiService } from '../core/api/contract';
+import { API_METHODS, type ApiErrorInfo, type ApiMethod, type ApiRequest } from '../core/api/contract';
 import { handleApiRequest } from '../core/api/dispatch';
 import { apiError, errorInfo } from '../core/api/errors';
 import { validateRequest } from '../core/api/validate';
 import { DataError } from '../core/data/errors';
 import { ConfigFieldError } from '../core/train/config';
+import { fakeHandle } from './fake-service';
 
 const DRAFT = {
   model: '/models/gpt2',
@@ -146,34 +147,19 @@ test('the root must be an object where a request is expected', () => {
 
 // ---------------------------------------------------------------- dispatch
 
-/** A service whose members record their calls; one member may be given a behaviour. */
-function recordingService(behaviour: Partial<Record<ApiMethod, (req: unknown) => unknown>> = {}) {
-  const calls: { method: string; request: unknown }[] = [];
-  const service = Object.fromEntries(
-    API_METHODS.map((method) => [
-      method,
-      async (request: unknown) => {
-        calls.push({ method, request });
-        return behaviour[method]?.(request);
-      },
-    ]),
-  ) as unknown as ApiService;
-  return { service, calls };
-}
-
 test('dispatch calls the member with the checked request and carries its value', async () => {
-  const { service, calls } = recordingService({ getRun: (req) => ({ echoed: req }) });
+  const { service, calls } = fakeHandle({ getRun: (req) => ({ echoed: req }) });
   assert.deepEqual(await handleApiRequest(service, 'getRun', { runId: 'r1' }), { ok: true, value: { echoed: { runId: 'r1' } } });
   assert.deepEqual(calls, [{ method: 'getRun', request: { runId: 'r1' } }]);
 });
 
 test('a void answer travels as null', async () => {
-  const { service } = recordingService();
+  const { service } = fakeHandle();
   assert.deepEqual(await handleApiRequest(service, 'stopRun', { runId: 'r1' }), { ok: true, value: null });
 });
 
 test('an unknown method or a malformed payload never reaches the service', async () => {
-  const { service, calls } = recordingService();
+  const { service, calls } = fakeHandle();
   for (const method of ['deleteEverything', 'constructor', '__proto__']) {
     const result = await handleApiRequest(service, method, {});
     assert.equal(result.ok, false);
@@ -187,14 +173,14 @@ test('errors written for users keep their message; the stack is the detail', asy
   const dataError = new DataError('/data/a.json line 3: missing "output"');
   const configError = new ConfigFieldError('config: "lora.r" must be a whole number > 0 (got 0)');
   for (const thrown of [dataError, configError]) {
-    const { service } = recordingService({ previewData: () => Promise.reject(thrown) });
+    const { service } = fakeHandle({ previewData: () => Promise.reject(thrown) });
     const result = await handleApiRequest(service, 'previewData', VALID.previewData);
     assert.deepEqual(result, { ok: false, error: { message: thrown.message, detail: thrown.stack } });
   }
 });
 
 test('a bug in a service reads as an internal error, its own text kept in the detail', async () => {
-  const { service } = recordingService({
+  const { service } = fakeHandle({
     listRuns: () => (undefined as unknown as { x: number }).x,
   });
   const result = await handleApiRequest(service, 'listRuns', undefined);
@@ -204,7 +190,7 @@ test('a bug in a service reads as an internal error, its own text kept in the de
 });
 
 test('a missing file reads in plain words with its path', async () => {
-  const { service } = recordingService({ inspectModel: () => fs.readFile('/no/such/model/config.json') });
+  const { service } = fakeHandle({ inspectModel: () => fs.readFile('/no/such/model/config.json') });
   const result = await handleApiRequest(service, 'inspectModel', { source: '/no/such/model' });
   assert.ok(!result.ok);
   assert.equal(result.error.message, 'No such file or folder: /no/such/model/config.json');
@@ -213,6 +199,6 @@ test('a missing file reads in plain words with its path', async () => {
 
 test('an apiError from a service arrives unchanged, field included', async () => {
   const info = { message: 'That run is still training', field: 'runId' };
-  const { service } = recordingService({ deleteRun: () => Promise.reject(apiError(info)) });
+  const { service } = fakeHandle({ deleteRun: () => Promise.reject(apiError(info)) });
   assert.deepEqual(await handleApiRequest(service, 'deleteRun', { runId: 'r1', removeFiles: false }), { ok: false, error: info });
 });
