@@ -2,30 +2,18 @@
 // can navigate to, and web links handed to the system browser.
 import { app, BrowserWindow, shell, type WebContents } from 'electron';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { appPageMatcher } from './app-page';
 
 // Paths are relative to this bundle, out/main/index.js, as electron-vite lays out `out/`.
 // The preload is .cjs because a sandboxed preload cannot be an ES module.
 const PRELOAD_SCRIPT = path.join(import.meta.dirname, '../preload/index.cjs');
 const RENDERER_HTML = path.join(import.meta.dirname, '../renderer/index.html');
 
-/**
- * The dev server URL is honoured only when unpackaged, so an environment variable cannot
- * point an installed app at foreign content.
- */
-function devServerUrl(): string | undefined {
-  return app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL;
-}
+// The dev server URL is honoured only when unpackaged, so an environment variable cannot
+// point an installed app at foreign content.
+const DEV_SERVER_URL = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL;
 
-/** Whether a frame shows our page: the built file, or in development the dev server. */
-export function isAppPage(frameUrl: string): boolean {
-  const url = new URL(frameUrl);
-  const dev = devServerUrl();
-  if (dev) return url.origin === new URL(dev).origin;
-  url.hash = '';
-  url.search = '';
-  return url.href === pathToFileURL(RENDERER_HTML).href;
-}
+export const isAppPage = appPageMatcher(RENDERER_HTML, DEV_SERVER_URL);
 
 export function createMainWindow(): BrowserWindow {
   const window = new BrowserWindow({
@@ -42,8 +30,7 @@ export function createMainWindow(): BrowserWindow {
   });
   // Showing only once painted avoids a blank white flash, which is glaring in dark mode.
   window.once('ready-to-show', () => window.show());
-  const dev = devServerUrl();
-  if (dev) void window.loadURL(dev);
+  if (DEV_SERVER_URL) void window.loadURL(DEV_SERVER_URL);
   else void window.loadFile(RENDERER_HTML);
   return window;
 }

@@ -6,9 +6,11 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { getAppInfo } from '../core/app-info';
 import { BACKEND_ORDER } from '../core/engine/backend';
 import { BRIDGE_SCRIPT } from '../core/web/protocol';
+import { appPageMatcher } from '../main/app-page';
 
 const OUT = path.resolve(import.meta.dirname, '../out');
 
@@ -59,6 +61,21 @@ test('electron-builder accepts the packaging config, and it unpacks native libra
   await validateConfiguration(config, new DebugLogger(false));
   assert.equal(config.productName, 'Tunesmith');
   assert.ok(Array.isArray(config.asarUnpack) && config.asarUnpack.includes('**/*.node'));
+});
+
+test('the main process answers IPC from its own page only', () => {
+  const html = path.join(OUT, 'renderer/index.html');
+  const built = appPageMatcher(html, undefined);
+  const page = pathToFileURL(html).href;
+  assert.ok(built(page));
+  assert.ok(built(`${page}#/runs/r1?tab=log`));
+  for (const other of [pathToFileURL(path.join(OUT, 'renderer/other.html')).href, 'https://example.com/', 'about:blank', '', 'devtools://devtools/bundled/inspector.html']) {
+    assert.equal(built(other), false, other);
+  }
+  const dev = appPageMatcher(html, 'http://localhost:5173/');
+  assert.ok(dev('http://localhost:5173/#/settings'));
+  assert.equal(dev('http://localhost:5174/'), false);
+  assert.equal(dev(page), false, 'the built file is not the page while the dev server is');
 });
 
 test('the app reports its name, version and engine', async () => {
