@@ -136,6 +136,15 @@ test('events reach every connected socket', async () => {
   for (const ws of sockets) ws.close();
 });
 
+test('a page that sends too much on the events socket is cut off, and the host serves on', async () => {
+  const ws = await connectEvents(`?token=${token}`);
+  const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+  ws.on('error', () => undefined);
+  ws.send(Buffer.alloc(64 * 1024));
+  assert.equal(await closed, 1009, 'closed as "message too big"');
+  assert.equal((await apiCall('listRuns', 'null')).status, 200);
+});
+
 test('malformed payloads are answered with the field at fault, and never reach the service', async () => {
   const before = handle.calls.length;
   assert.deepEqual(resultOf(await apiCall('getRun', JSON.stringify({ runId: 42 }))), { ok: false, error: { message: 'runId must be a string', field: 'runId' } });

@@ -13,6 +13,8 @@ export interface EventSocket {
 
 export function createEventSocket(subscribe: (listener: (event: ApiEvent) => void) => () => void): EventSocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+  // Oversized or malformed frames end that one connection, never the host.
+  wss.on('connection', (ws) => ws.on('error', () => ws.terminate()));
   const unsubscribe = subscribe((event) => {
     const message = JSON.stringify(event);
     for (const client of wss.clients) if (client.readyState === WebSocket.OPEN) client.send(message);

@@ -111,7 +111,9 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       return;
     }
     res.writeHead(200, { ...pageHeaders(), 'content-type': found.contentType });
-    fs.createReadStream(found.file).pipe(res);
+    fs.createReadStream(found.file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   }
 
   async function serveApi(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
@@ -167,6 +169,8 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A client that resets mid-handshake must not take the host down with an unhandled error.
+    socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', `http://${LOOPBACK}`);
     const refused = url.pathname === EVENTS_PATH ? refusal(req, url) : { status: 404, message: 'Not found' };
     if (!refused) return events.accept(req, socket, head);
