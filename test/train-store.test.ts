@@ -184,7 +184,7 @@ test('a run killed with SIGKILL is interrupted on the next open; --resume contin
   });
 });
 
-test('SIGTERM stops the run between steps: status stopped, every reported step stored, exit code 143', async (t) => {
+test('SIGTERM stops the run between steps: status stopped, every reported step stored, a checkpoint there, exit code 143', async (t) => {
   const s = setup(t, { max_steps: 5000, save_steps: 0 });
   const run = startTraining(['--config', s.config, '--store', s.db]);
   t.after(() => run.child.kill('SIGKILL'));
@@ -194,10 +194,13 @@ test('SIGTERM stops the run between steps: status stopped, every reported step s
   assert.equal(code, 143, run.stderr());
   assert.match(run.stderr(), /training stopped by SIGTERM/);
   const events = run.events();
-  assert.ok(events.at(-1)!.event === 'step' && events.at(-1)!.step < 5000);
+  const lastStep = events.filter((e) => e.event === 'step').at(-1)!.step;
+  assert.ok(lastStep < 5000);
+  assert.deepEqual(events.at(-1), { event: 'checkpoint', step: lastStep, path: path.join(s.out, `checkpoint-${lastStep}`), eval_loss: null, is_best: false }, 'saved where it stopped');
   withStore(s.db, (store) => {
     const [stored] = store.listRuns();
     assert.equal(stored.status, 'stopped');
+    assert.equal(store.lastCheckpoint(stored.id)?.step, lastStep);
     assert.ok(stored.endedAt);
     assert.deepEqual(stepCurves(store, stored.id), expectedCurves(events));
   });

@@ -1,13 +1,14 @@
 import path from 'node:path';
 import { readJsonFile } from '../checkpoint/model-folder';
 import { openStore, TrainingRecorder } from '../store/index';
+import { runRecordedTraining } from '../store/recorded-training';
 import { readTrainerState, resolveCheckpoint } from '../train/checkpoint';
 import { resolveTrainConfig } from '../train/config';
+import { eventLine, formatDuration } from '../train/event-lines';
 import type { TrainEvent } from '../train/events';
-import { runTraining } from '../train/trainer';
 import { UsageError } from './args';
 import type { Flags, Print } from './commands';
-import { StoppedBySignal, stopOnSignals } from './stop-signals';
+import { stopOnSignals } from './stop-signals';
 
 /** Paths in a config file are relative to the file, so a config travels with its data. */
 function resolvePaths(raw: Record<string, unknown>, dir: string): void {
@@ -19,48 +20,26 @@ function resolvePaths(raw: Record<string, unknown>, dir: string): void {
   if (lora && typeof lora === 'object' && 'init_adapter' in lora) lora.init_adapter = abs(lora.init_adapter);
 }
 
-function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '--:--';
-  const s = Math.round(seconds);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
-
-/** A one-line progress bar for terminals: step, loss, tokens/s and ETA. */
+/** A one-line progress bar for terminals (step, loss, tokens/s and ETA); other events on lines of their own. */
 function progressPrinter(write: (s: string) => void, print: Print): (e: TrainEvent) => void {
   let total = 0;
   let started = 0;
   return (e) => {
-    switch (e.event) {
-      case 'start':
-        total = e.total_steps;
-        started = performance.now();
-        print(`training ${e.method} on ${e.backend}: ${e.train.examples} examples (${e.train.label_tokens} label tokens, ${e.train.truncated} truncated, ${e.train.skipped} skipped), ${e.total_steps} steps, ${e.trainable_parameters} trainable parameters`);
-        break;
-      case 'step': {
-        const width = 24;
-        const filled = Math.round((e.step / total) * width);
-        const elapsed = (performance.now() - started) / 1000;
-        const eta = (elapsed / e.step) * (total - e.step);
-        write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${e.step}/${total} loss ${e.loss.toFixed(4)} ${e.tokens_per_second.toFixed(1)} tok/s ETA ${formatDuration(eta)}`);
-        break;
-      }
-      case 'eval':
-        write(`\r\x1b[2K`);
-        print(`step ${e.step}: eval loss ${e.eval_loss.toFixed(4)}, perplexity ${e.perplexity.toFixed(2)}`);
-        break;
-      case 'sample':
-        write(`\r\x1b[2K`);
-        print(`step ${e.step}: ${JSON.stringify(e.prompt)} → ${JSON.stringify(e.output)}`);
-        break;
-      case 'checkpoint':
-        write(`\r\x1b[2K`);
-        print(`step ${e.step}: checkpoint saved to ${e.path}`);
-        break;
-      case 'done':
-        write(`\r\x1b[2K`);
-        print(`done in ${formatDuration(e.seconds)}: ${e.step} steps, mean train loss ${e.train_loss.toFixed(4)}, peak memory ${(e.measured_peak_bytes / 2 ** 20).toFixed(0)} MiB; saved to ${e.output_dir}`);
-        break;
+    if (e.event === 'step') {
+      const width = 24;
+      const filled = Math.round((e.step / total) * width);
+      const elapsed = (performance.now() - started) / 1000;
+      const eta = (elapsed / e.step) * (total - e.step);
+      write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${e.step}/${total} loss ${e.loss.toFixed(4)} ${e.tokens_per_second.toFixed(1)} tok/s ETA ${formatDuration(eta)}`);
+      return;
     }
+    if (e.event === 'start') {
+      total = e.total_steps;
+      started = performance.now();
+    } else {
+      write(`\r\x1b[2K`);
+    }
+    print(eventLine(e));
   };
 }
 
@@ -89,17 +68,7 @@ export async function trainCommand(flags: Flags, print: Print, write: (s: string
   try {
     const recorder = TrainingRecorder.begin(store, config, { resume: resume !== undefined });
     if (!json) print(`run ${recorder.runId}, recorded in ${store.file}`);
-    // Recorded before shown, so every step a user has seen is in the store once the run ends.
-    const sink = (e: TrainEvent) => {
-      recorder.record(e);
-      show(e);
-    };
-    try {
-      await runTraining(config, sink, { resumeFrom: resume, signal: stop.signal });
-    } catch (err) {
-      recorder.end(err instanceof StoppedBySignal ? { status: 'stopped' } : { status: 'failed', error: (err as Error).message });
-      throw err;
-    }
+    await runRecordedTraining(recorder, config, show, { resumeFrom: resume, signal: stop.signal });
   } finally {
     stop.dispose();
     store.close();

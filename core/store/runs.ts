@@ -71,8 +71,8 @@ function checkStatus(status: string): asserts status is RunStatus {
   }
 }
 
-/** Sortable by time and readable in a terminal, unlike a UUID. */
-function newRunId(now: number): string {
+/** Sortable by time and readable in a terminal, unlike a UUID. Callers that must know a run's id before creating it (its folder is named after it) take one here. */
+export function newRunId(now = Date.now()): string {
   const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }

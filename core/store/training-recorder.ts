@@ -40,10 +40,7 @@ export class TrainingRecorder {
   /** A new running run, or with `resume` the run that last wrote into the same output_dir, running again. */
   static begin(store: ExperimentStore, config: TrainConfig, opts: { resume: boolean }): TrainingRecorder {
     const earlier = opts.resume ? store.findRunByOutputDir(config.output_dir) : undefined;
-    if (earlier) {
-      store.resumeRun(earlier.id, config);
-      return new TrainingRecorder(store, config, earlier.id, store.lastMetricStep(earlier.id) ?? 0, store.lastSampleStep(earlier.id) ?? 0);
-    }
+    if (earlier) return TrainingRecorder.attach(store, config, earlier.id);
     const run = store.createRun({
       name: path.basename(config.output_dir),
       method: config.method,
@@ -53,6 +50,15 @@ export class TrainingRecorder {
       status: 'running',
     });
     return new TrainingRecorder(store, config, run.id);
+  }
+
+  /**
+   * Records into an existing run (one the app created before starting its worker, or one
+   * being resumed), which becomes running in this process with `config`.
+   */
+  static attach(store: ExperimentStore, config: TrainConfig, runId: string): TrainingRecorder {
+    store.resumeRun(runId, config);
+    return new TrainingRecorder(store, config, runId, store.lastMetricStep(runId) ?? 0, store.lastSampleStep(runId) ?? 0);
   }
 
   /** The trainer's event sink. Metrics are committed a logging step at a time, and at every checkpoint. */

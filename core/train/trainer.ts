@@ -40,7 +40,7 @@ class SeededDropout {
   readonly apply = (x: tf.Tensor, rate: number): tf.Tensor => tf.dropout(x, rate, undefined, this.seed * 1_000_003 + this.calls++);
 }
 
-interface Data {
+export interface TrainingData {
   format: Dataset['format'];
   train: Dataset['examples'];
   validation: Dataset['examples'];
@@ -48,7 +48,8 @@ interface Data {
   validationStats: DatasetStats | null;
 }
 
-function loadData(config: TrainConfig, tokenizer: TextTokenizer): Data {
+/** The config's data as the trainer reads it: templated, tokenized and split (the memory estimate measures it too). */
+export function loadTrainingData(config: TrainConfig, tokenizer: TextTokenizer): TrainingData {
   const options = {
     format: config.data.format,
     template: config.data.template,
@@ -74,7 +75,7 @@ function loadData(config: TrainConfig, tokenizer: TextTokenizer): Data {
   };
 }
 
-function countTokens(examples: Data['train']): Pick<DatasetStats, 'examples' | 'tokens' | 'label_tokens'> {
+function countTokens(examples: TrainingData['train']): Pick<DatasetStats, 'examples' | 'tokens' | 'label_tokens'> {
   return {
     examples: examples.length,
     tokens: examples.reduce((n, e) => n + e.input_ids.length, 0),
@@ -83,7 +84,7 @@ function countTokens(examples: Data['train']): Pick<DatasetStats, 'examples' | '
 }
 
 /** Token-weighted mean loss over a whole set, without dropout. */
-function evaluate(model: CausalLM, examples: Data['validation'], batchSize: number, padId: number, forward: ForwardOptions): number {
+function evaluate(model: CausalLM, examples: TrainingData['validation'], batchSize: number, padId: number, forward: ForwardOptions): number {
   let sum = 0;
   let tokens = 0;
   for (const idx of batches(examples.map((_, i) => i), batchSize)) {
@@ -104,7 +105,7 @@ function evaluate(model: CausalLM, examples: Data['validation'], batchSize: numb
 export interface RunOptions {
   /** A checkpoint folder (or a run folder: its latest checkpoint) to continue from. */
   resumeFrom?: string;
-  /** Stops the run between optimizer steps; the run then rejects with the signal's reason. */
+  /** Stops the run between optimizer steps, saving a checkpoint there; the run then rejects with the signal's reason. */
   signal?: AbortSignal;
 }
 
@@ -120,7 +121,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   applyDropoutOverride(model, config.dropout);
   const tokenizer = loadTokenizer(config.model);
   const padId = tokenizer.padId ?? model.config.eosTokenId ?? 0;
-  const data = loadData(config, tokenizer);
+  const data = loadTrainingData(config, tokenizer);
   // Found now, not at the first long batch minutes into the run.
   const positions = model.config.maxPositions;
   const longest = [...data.train, ...data.validation].reduce((n, e) => Math.max(n, e.input_ids.length), 0);
@@ -186,13 +187,17 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     return dir;
   };
   let stoppedEarly = false;
-  let savedAt = -1;
+  let savedAt = checkpoint ? state.step : -1;
   const evalForward: ForwardOptions = { ...forward, dropout: undefined };
   const epochBatches = { epoch: -1, micro: [] as number[][] };
   while (state.step < totalSteps && !stoppedEarly) {
     // Lets signal handlers (and the app's stop button) run between steps.
     await new Promise(setImmediate);
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) {
+      // A stop is a pause: the steps done since the last checkpoint are kept for a resume.
+      if (state.step > 0 && savedAt !== state.step) save();
+      options.signal.throwIfAborted();
+    }
     const epoch = state.epoch;
     if (epochBatches.epoch !== epoch) {
       Object.assign(epochBatches, { epoch, micro: batches(epochOrder(data.train.length, epoch, config.seed, config.shuffle), config.per_device_train_batch_size) });

@@ -1,0 +1,59 @@
+// The wizard's memory check: the estimate for the draft at the length its data needs, and
+// each suggestion as the config fields to change.
+import fs from 'node:fs';
+import type { EstimateSuggestion, MemoryEstimateView } from '../api/contract';
+import { defaultBackend } from '../memory/coefficients';
+import type { TrainingShape } from '../memory/estimate';
+import { modelConfigForEstimate } from '../memory/model-config';
+import { estimateForTrainConfig } from '../memory/train-config';
+import { loadTokenizer } from '../tokenizer/tokenizer';
+import type { TrainConfig } from '../train/config';
+import { loadTrainingData } from '../train/trainer';
+import { withField } from './request-checks';
+
+/** Up to this much data is tokenized to find its longest example; beyond, it would keep the wizard waiting. */
+const QUICK_DATA_BYTES = 4 * 2 ** 20;
+
+/** Tokens in the longest example (after truncation), or null when the data is too big to read now. */
+function longestExample(config: TrainConfig): number | null {
+  const files = [config.data.train, config.data.validation].filter((f): f is string => f !== null);
+  if (files.reduce((n, f) => n + fs.statSync(f).size, 0) > QUICK_DATA_BYTES) return null;
+  const data = withField('config.data.train', () => loadTrainingData(config, loadTokenizer(config.model)));
+  // No examples leaves nothing to measure; the run itself will say why.
+  return [...data.train, ...data.validation].reduce((n, e) => Math.max(n, e.input_ids.length), 0) || null;
+}
+
+type ShapeKnobs = Pick<TrainingShape, 'method' | 'batch' | 'seq' | 'gradientAccumulation'>;
+
+/** The config fields (dotted) that turn `from` into `to`. */
+export function suggestionPatch(from: ShapeKnobs, to: ShapeKnobs): Record<string, string | number> {
+  const patch: Record<string, string | number> = {};
+  if (to.method !== from.method) patch.method = to.method;
+  if (to.batch !== from.batch) patch.per_device_train_batch_size = to.batch;
+  if ((to.gradientAccumulation ?? 1) !== (from.gradientAccumulation ?? 1)) patch.gradient_accumulation_steps = to.gradientAccumulation ?? 1;
+  if (to.seq !== from.seq) patch['data.max_length'] = to.seq;
+  return patch;
+}
+
+export function estimateConfigMemory(config: TrainConfig): MemoryEstimateView {
+  const model = withField('config.model', () => modelConfigForEstimate(config.model));
+  const seq = Math.min(config.data.max_length, longestExample(config) ?? Infinity, model.maxPositions ?? Infinity);
+  const e = estimateForTrainConfig({ ...config, data: { ...config.data, max_length: seq } }, model, { backend: defaultBackend() });
+  const asked: ShapeKnobs = { method: config.method, batch: config.per_device_train_batch_size, seq, gradientAccumulation: config.gradient_accumulation_steps };
+  const suggestions: EstimateSuggestion[] = e.suggestions.map((s) => ({
+    change: s.change,
+    patch: suggestionPatch(asked, s.shape),
+    totalBytes: s.estimate.totalBytes,
+    band: s.estimate.band,
+  }));
+  return {
+    backend: e.backend,
+    band: e.band,
+    totalBytes: e.totalBytes,
+    ramBytes: e.ramBytes,
+    components: e.components,
+    trainableParameters: e.trainableParameters,
+    seq,
+    suggestions,
+  };
+}

@@ -1,0 +1,45 @@
+// The meaning checks of requests from the renderer (their shapes were checked by the host):
+// paths must be absolute and present, and each failure names the request field when given.
+import fs from 'node:fs';
+import path from 'node:path';
+import { apiError, errorInfo } from '../api/errors';
+
+/** Runs `fn`; whatever it throws comes back as an apiError about `field`. */
+export function withField<T>(field: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw apiError({ ...errorInfo(err), field });
+  }
+}
+
+function absolute(value: string, field?: string): string {
+  if (value.includes('\0')) throw apiError({ message: `${JSON.stringify(value)} is not a usable path (it contains a NUL character)`, field });
+  if (!path.isAbsolute(value)) throw apiError({ message: `"${value}" is not an absolute path`, field });
+  return path.normalize(value);
+}
+
+export function existingFile(value: string, field?: string): string {
+  const file = absolute(value, field);
+  if (!fs.existsSync(file)) throw apiError({ message: `${file}: no such file`, field });
+  if (!fs.statSync(file).isFile()) throw apiError({ message: `${file}: is a folder, not a file`, field });
+  return file;
+}
+
+export function existingFolder(value: string, field?: string): string {
+  const dir = absolute(value, field);
+  if (!fs.existsSync(dir)) throw apiError({ message: `${dir}: no such folder`, field });
+  if (!fs.statSync(dir).isDirectory()) throw apiError({ message: `${dir}: is a file, not a folder`, field });
+  return dir;
+}
+
+/** A folder to write into: an empty one, or a new one inside an existing folder. */
+export function newOrEmptyFolder(value: string, field: string): string {
+  const dir = absolute(value, field);
+  if (!fs.existsSync(dir)) {
+    existingFolder(path.dirname(dir), field);
+    return dir;
+  }
+  if (fs.readdirSync(existingFolder(dir, field)).length > 0) throw apiError({ message: `${dir}: is not empty; choose a new or empty folder`, field });
+  return dir;
+}

@@ -1,0 +1,207 @@
+// Runs training workers for the app: one process per training run, and short scratch runs
+// that time a draft's steps. Turns their reports into ApiEvents, live progress and the
+// run's log, and makes sure a run's row never stays "running" after its process is gone.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ApiErrorInfo, LiveProgress, WarmupResult } from '../api/contract';
+import { apiError } from '../api/errors';
+import { readTrainerState } from '../train/checkpoint';
+import { totalOptimizerSteps, type TrainConfig } from '../train/config';
+import { eventLine } from '../train/event-lines';
+import type { TrainEvent } from '../train/events';
+import type { WorkerProcess } from './context';
+import { advanceProgress, loadingProgress, type ProgressClock } from './live-progress';
+import { appendRunLog } from './run-log';
+import type { AppServiceContext } from './service-context';
+import type { TrainingCommand, TrainingOutcome, TrainingReport } from './training-protocol';
+
+/** Steps a warmup times; the median of three shrugs off the first step's one-off setup. */
+export const WARMUP_STEPS = 3;
+/** How long shutdown waits for each run's checkpoint before ending its process. */
+export const SHUTDOWN_WAIT_MS = 30_000;
+/** Stderr lines kept to explain a worker that died. */
+const STDERR_TAIL = 40;
+
+interface ActiveRun {
+  worker: WorkerProcess;
+  progress: ProgressClock;
+  outcome: TrainingOutcome | null;
+  stderrTail: string[];
+  /** Settles once the worker has exited and the run's row says how it ended. */
+  ended: Promise<void>;
+}
+
+function keepTail(tail: string[], line: string): void {
+  tail.push(line);
+  if (tail.length > STDERR_TAIL) tail.shift();
+}
+
+const errorText = (e: ApiErrorInfo) => (e.detail ? `${e.message}\n${e.detail}` : e.message);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export class TrainingManager {
+  private readonly runs = new Map<string, ActiveRun>();
+  private readonly warmups = new Set<WorkerProcess>();
+  private closing = false;
+
+  constructor(private readonly ctx: AppServiceContext) {}
+
+  isTraining(runId: string): boolean {
+    return this.runs.has(runId);
+  }
+
+  live(runId: string): LiveProgress | null {
+    return this.runs.get(runId)?.progress.live ?? null;
+  }
+
+  /**
+   * Trains the run whose row is already `running` with `config`; with `resume`, from the
+   * latest checkpoint in its output folder.
+   */
+  start(runId: string, config: TrainConfig, resume: boolean): void {
+    if (this.closing) throw apiError({ message: 'Tunesmith is shutting down; no run can start now' });
+    const log = (line: string) => {
+      appendRunLog(config.output_dir, line);
+      this.ctx.emit({ type: 'run-log', runId, line });
+    };
+    log(`${new Date().toISOString()} ${resume ? 'resuming' : 'starting'} training`);
+    const worker = this.ctx.launcher('training');
+    const run: ActiveRun = { worker, progress: loadingProgress(), outcome: null, stderrTail: [], ended: Promise.resolve() };
+    this.runs.set(runId, run);
+    worker.onMessage((message) => {
+      const report = message as TrainingReport;
+      if (report.type === 'ended') {
+        const { type: _, ...outcome } = report;
+        run.outcome = outcome;
+        return;
+      }
+      const { event } = report;
+      const resumedStep = event.event === 'start' && event.resumed_from ? readTrainerState(event.resumed_from).step : 0;
+      run.progress = advanceProgress(run.progress, event, Date.now(), resumedStep);
+      this.ctx.emit({ type: 'run-event', runId, event });
+      log(eventLine(event));
+    });
+    worker.onStderrLine((line) => {
+      keepTail(run.stderrTail, line);
+      log(line);
+    });
+    run.ended = new Promise((resolve) => {
+      worker.onExit((code) => {
+        this.runs.delete(runId);
+        this.settle(runId, run, code, log);
+        resolve();
+      });
+    });
+    this.ctx.emit({ type: 'run-status', runId, status: 'running', error: null });
+    worker.send({ type: 'start', mode: 'run', config, runId, storeFile: this.ctx.store.file, resume } satisfies TrainingCommand);
+  }
+
+  /** After the worker exited: a row it could not end itself is ended here, and everyone hears how. */
+  private settle(runId: string, run: ActiveRun, code: number | null, log: (line: string) => void): void {
+    const failure: ApiErrorInfo | null =
+      run.outcome === null
+        ? { message: `the training process ended unexpectedly (exit code ${code})`, detail: run.stderrTail.join('\n') || undefined }
+        : run.outcome.status === 'failed'
+          ? run.outcome.error
+          : null;
+    if (failure) log(`failed: ${errorText(failure)}`);
+    const row = this.ctx.store.getRun(runId);
+    if (row?.status === 'running') {
+      // Ended by shutdown before it could checkpoint: resumable from its last checkpoint.
+      if (this.closing && run.outcome === null) this.ctx.store.setRunStatus(runId, 'interrupted');
+      else this.ctx.store.finishRun(runId, { status: 'failed', error: errorText(failure ?? { message: 'training ended without saying how' }) });
+    }
+    const final = this.ctx.store.getRun(runId);
+    if (final) this.ctx.emit({ type: 'run-status', runId, status: final.status, error: final.error });
+  }
+
+  /** Resolves once the run has stopped after its current step, with a checkpoint there. */
+  async stop(runId: string): Promise<void> {
+    const run = this.runs.get(runId);
+    if (!run) throw apiError({ message: `run "${runId}" is not training`, field: 'runId' });
+    run.worker.send({ type: 'stop' } satisfies TrainingCommand);
+    await run.ended;
+  }
+
+  /**
+   * Times WARMUP_STEPS steps of `config` in a scratch folder (nothing recorded) and
+   * extrapolates to the whole run: median seconds per step × its total steps.
+   */
+  async warmup(config: TrainConfig): Promise<WarmupResult> {
+    if (this.closing) throw apiError({ message: 'Tunesmith is shutting down' });
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tunesmith-warmup-'));
+    const worker = this.ctx.launcher('training');
+    this.warmups.add(worker);
+    const exited = new Promise<number | null>((resolve) => worker.onExit(resolve));
+    try {
+      const timed = await this.timeSteps(worker, exited, {
+        ...config,
+        output_dir: scratch,
+        max_steps: WARMUP_STEPS,
+        logging_steps: 1,
+        eval_steps: 0,
+        save_steps: 0,
+        early_stopping_patience: null,
+        sample_prompts: [],
+      });
+      const secondsPerStep = median(timed.intervals);
+      const totalSteps = totalOptimizerSteps(config, timed.trainExamples);
+      return { secondsPerStep, tokensPerSecond: median(timed.tokensPerSecond), totalSteps, etaSeconds: secondsPerStep * totalSteps };
+    } finally {
+      // Its steps are timed; whatever it does next (the final evaluation, the export) is not needed.
+      worker.kill();
+      await exited;
+      this.warmups.delete(worker);
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+
+  private timeSteps(worker: WorkerProcess, exited: Promise<number | null>, config: TrainConfig) {
+    return new Promise<{ intervals: number[]; tokensPerSecond: number[]; trainExamples: number }>((resolve, reject) => {
+      const arrivals: number[] = [];
+      const tokensPerSecond: number[] = [];
+      const tail: string[] = [];
+      let trainExamples = 0;
+      worker.onStderrLine((line) => keepTail(tail, line));
+      worker.onMessage((message) => {
+        const report = message as TrainingReport;
+        if (report.type === 'ended') {
+          if (report.status === 'failed') reject(apiError(report.error));
+          return;
+        }
+        const e: TrainEvent = report.event;
+        if (e.event === 'start') trainExamples = e.train.examples;
+        if (e.event !== 'start' && e.event !== 'step') return;
+        arrivals.push(performance.now());
+        if (e.event === 'step') tokensPerSecond.push(e.tokens_per_second);
+        if (tokensPerSecond.length === WARMUP_STEPS) {
+          resolve({ intervals: arrivals.slice(1).map((t, i) => (t - arrivals[i]) / 1000), tokensPerSecond, trainExamples });
+        }
+      });
+      void exited.then((code) =>
+        reject(apiError({ message: `the warmup process ended before ${WARMUP_STEPS} steps (exit code ${code})`, detail: tail.join('\n') || undefined })),
+      );
+      worker.send({ type: 'start', mode: 'warmup', config } satisfies TrainingCommand);
+    });
+  }
+
+  /** Stops every run so each leaves a checkpoint; a run that takes longer than `waitMs` is ended. */
+  async shutdown(waitMs = SHUTDOWN_WAIT_MS): Promise<void> {
+    this.closing = true;
+    for (const w of this.warmups) w.kill();
+    const runs = [...this.runs.values()];
+    for (const r of runs) r.worker.send({ type: 'stop' } satisfies TrainingCommand);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+    await Promise.race([Promise.all(runs.map((r) => r.ended)), timeout]);
+    clearTimeout(timer);
+    for (const r of this.runs.values()) r.worker.kill();
+    await Promise.all(runs.map((r) => r.ended));
+  }
+}

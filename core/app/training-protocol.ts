@@ -1,0 +1,17 @@
+// The messages between the app and a training worker (core/app/training-worker.ts).
+import type { ApiErrorInfo } from '../api/contract';
+import type { TrainConfig } from '../train/config';
+import type { TrainEvent } from '../train/events';
+
+export type TrainingStart =
+  /** A run recorded in the store; the app has created (or resumed) its row already. */
+  | { type: 'start'; mode: 'run'; config: TrainConfig; runId: string; storeFile: string; resume: boolean }
+  /** Steps timed for an ETA: nothing recorded, the output folder is scratch. */
+  | { type: 'start'; mode: 'warmup'; config: TrainConfig };
+
+/** A stop ends training after the current step, with a checkpoint there. */
+export type TrainingCommand = TrainingStart | { type: 'stop' };
+
+export type TrainingOutcome = { status: 'completed' | 'stopped' } | { status: 'failed'; error: ApiErrorInfo };
+
+export type TrainingReport = { type: 'event'; event: TrainEvent } | ({ type: 'ended' } & TrainingOutcome);

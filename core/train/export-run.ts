@@ -1,0 +1,47 @@
+// A finished run's result written where the user wants it: the HF folder of a full
+// fine-tune, the PEFT adapter of a LoRA run, or that adapter folded into its base model.
+// The CLI's `export` and the app's Export button both call this.
+import fs from 'node:fs';
+import path from 'node:path';
+import { readJsonFile } from '../checkpoint/model-folder';
+import { initBackend, tf } from '../engine/backend';
+import { CausalLM } from '../models/causal-lm';
+import { loadAdapter, mergeAdapter } from '../models/lora';
+import { loadModel } from '../models/load';
+import { exportModelFolder } from './export';
+
+export const EXPORT_KINDS = ['hf', 'peft', 'merged'] as const;
+export type ExportKind = (typeof EXPORT_KINDS)[number];
+
+const finalDir = (runDir: string) => path.join(runDir, 'final');
+const adapterConfig = (runDir: string) => path.join(finalDir(runDir), 'adapter_config.json');
+
+/** The kinds a run folder can export: none until it has finished. */
+export function exportKinds(runDir: string): ExportKind[] {
+  if (!fs.existsSync(finalDir(runDir))) return [];
+  return fs.existsSync(adapterConfig(runDir)) ? ['peft', 'merged'] : ['hf'];
+}
+
+/** Writes `kind` of the run in `runDir` to `out`, which must be new or empty. */
+export async function exportRun(runDir: string, kind: ExportKind, out: string): Promise<void> {
+  const kinds = exportKinds(runDir);
+  if (kinds.length === 0) throw new Error(`${finalDir(runDir)}: not found; has the run finished?`);
+  if (fs.existsSync(out) && fs.readdirSync(out).length > 0) throw new Error(`${out}: already exists and is not empty; choose a new folder`);
+  if (!kinds.includes(kind)) {
+    const what = kinds.includes('hf') ? 'a full fine-tuning run: it has no adapter' : 'a LoRA run';
+    throw new Error(`${runDir} is ${what}; it exports as ${kinds.join(' or ')}, not ${kind}`);
+  }
+  if (kind !== 'merged') {
+    fs.cpSync(finalDir(runDir), out, { recursive: true });
+    return;
+  }
+  await initBackend();
+  const base = (readJsonFile(adapterConfig(runDir)) as { base_model_name_or_path?: string }).base_model_name_or_path;
+  if (!base || !fs.existsSync(base)) throw new Error(`${adapterConfig(runDir)}: base model folder "${base}" not found`);
+  // Tidied: the app exports from its long-lived main process.
+  tf.tidy(() => {
+    const { model } = loadModel(base);
+    const merged = new CausalLM(model.config, mergeAdapter(model.weights, loadAdapter(finalDir(runDir), model)));
+    exportModelFolder(merged, base, out);
+  });
+}
