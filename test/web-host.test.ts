@@ -6,14 +6,18 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
-import type { ApiEvent, ApiResult } from '../core/api/contract';
+import type { ApiEvent, ApiResult, RunSummary } from '../core/api/contract';
 import { MAX_BODY_BYTES, startWebHost, type WebHost } from '../core/web/server';
 import { fakeHandle } from './fake-service';
+import { fixture, tempDir } from './helpers';
 import { openUrl } from './ui/harness';
 
-const RENDERER = path.resolve(import.meta.dirname, '../out/renderer');
+const ROOT = path.resolve(import.meta.dirname, '..');
+const RENDERER = path.join(ROOT, 'out/renderer');
+const START = path.join(ROOT, 'core/web/start.ts');
 
 const APP_INFO = { name: 'Tunesmith', version: '0.0.0-test', backend: 'fake-engine', platform: 'test', versions: { node: '20' }, host: 'web' };
 const SETTINGS = { dataDir: '/tmp/tunesmith-test', backend: 'auto', theme: 'system', hasHubToken: false };
@@ -145,6 +149,26 @@ test('a page that sends too much on the events socket is cut off, and the host s
   assert.equal((await apiCall('listRuns', 'null')).status, 200);
 });
 
+/** The status line of a hand-written request, for what http.request will not send. */
+function rawStatus(lines: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port: host.port }, () => socket.write(lines.join('\r\n') + '\r\n\r\n'));
+    socket.once('data', (data) => {
+      resolve(String(data).split('\r\n')[0]);
+      socket.destroy();
+    });
+    socket.on('error', reject);
+  });
+}
+
+test('an unreadable request URL is refused, for plain requests and upgrades alike', async () => {
+  const hostLine = `Host: 127.0.0.1:${host.port}`;
+  assert.equal(await rawStatus(['GET http://[:: HTTP/1.1', hostLine]), 'HTTP/1.1 400 Bad Request');
+  const upgrade = ['Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='];
+  assert.equal(await rawStatus([`GET http://[::/events?token=${token} HTTP/1.1`, hostLine, ...upgrade]), 'HTTP/1.1 404 Not Found');
+  assert.equal((await apiCall('listRuns', 'null')).status, 200, 'the host serves on');
+});
+
 test('malformed payloads are answered with the field at fault, and never reach the service', async () => {
   const before = handle.calls.length;
   assert.deepEqual(resultOf(await apiCall('getRun', JSON.stringify({ runId: 42 }))), { ok: false, error: { message: 'runId must be a string', field: 'runId' } });
@@ -217,4 +241,66 @@ test('in a browser, the page shows the app shell and the bridge carries calls, e
   } finally {
     await ui.close();
   }
+});
+
+test('the `npm run web` entry refuses a bad port, naming the flag', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', START, '--port', 'eighty'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--port must be a whole number; got "eighty"/);
+});
+
+test('the `npm run web` entry serves the real service: a run started over HTTP streams over the WebSocket, and Ctrl+C stops the host', async (t) => {
+  const home = tempDir(t);
+  const child = spawn(process.execPath, ['--import', 'tsx', START, '--port', '0', '--home', home], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let stdout = '';
+  const url = await new Promise<URL>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const found = /http:\/\/127\.0\.0\.1:\d+\/\?token=\S+/.exec(stdout);
+      if (found) resolve(new URL(found[0]));
+    });
+    void exited.then((code) => reject(new Error(`the web host exited (${code}) before printing its address:\n${stdout}`)));
+  });
+  const realToken = url.searchParams.get('token') ?? '';
+  const call = async (method: string, request: unknown) => {
+    const res = await fetch(new URL(`/api/${method}`, url), { method: 'POST', headers: { 'x-tunesmith-token': realToken }, body: JSON.stringify(request) });
+    return (await res.json()) as ApiResult<unknown>;
+  };
+
+  const info = await call('appInfo', null);
+  assert.ok(info.ok && (info.value as { host: string }).host === 'web', JSON.stringify(info));
+
+  const events: ApiEvent[] = [];
+  const ws = new WebSocket(`ws://127.0.0.1:${url.port}/events?token=${realToken}`);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  ws.on('message', (data) => events.push(JSON.parse(String(data)) as ApiEvent));
+
+  const draft = { model: fixture('gpt2-tiny'), data: { train: path.join(ROOT, 'examples/data/alpaca-train.json'), max_length: 32 }, max_steps: 2, per_device_train_batch_size: 2, logging_steps: 1 };
+  const started = await call('startRun', { name: 'over the web', config: draft });
+  assert.ok(started.ok, JSON.stringify(started));
+  const runId = (started.value as RunSummary).id;
+  const ended = await new Promise<ApiEvent>((resolve) => {
+    const poll = setInterval(() => {
+      const end = events.find((e) => e.type === 'run-status' && e.runId === runId && e.status !== 'running' && e.status !== 'queued');
+      if (end) {
+        clearInterval(poll);
+        resolve(end);
+      }
+    }, 50);
+  });
+  assert.deepEqual(ended, { type: 'run-status', runId, status: 'completed', error: null });
+  const steps = events.flatMap((e) => (e.type === 'run-event' && e.runId === runId && e.event.event === 'step' ? [e.event.step] : []));
+  assert.deepEqual(steps, Array.from({ length: draft.max_steps }, (_, i) => i + 1), 'every step, as logging_steps is 1');
+  const listed = await call('listRuns', null);
+  assert.ok(listed.ok);
+  assert.deepEqual(
+    (listed.value as RunSummary[]).map((r) => [r.id, r.status]),
+    [[runId, 'completed']],
+  );
+  ws.close();
+
+  child.kill('SIGINT');
+  assert.equal(await exited, 0);
 });

@@ -148,8 +148,8 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // The Host header is checked before use, so the URL's own host part never matters.
-    const url = new URL(req.url ?? '/', `http://${LOOPBACK}`);
+    const url = requestUrl(req);
+    if (!url) return sendError(res, 400, { message: 'The request URL cannot be read' });
     const refused = refusal(req, url);
     if (refused) return sendError(res, refused.status, { message: refused.message });
     if (url.pathname.startsWith(API_PREFIX)) return serveApi(req, res, url.pathname.slice(API_PREFIX.length));
@@ -171,8 +171,8 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // A client that resets mid-handshake must not take the host down with an unhandled error.
     socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', `http://${LOOPBACK}`);
-    const refused = url.pathname === EVENTS_PATH ? refusal(req, url) : { status: 404, message: 'Not found' };
+    const url = requestUrl(req);
+    const refused = url?.pathname === EVENTS_PATH ? refusal(req, url) : { status: 404, message: 'Not found' };
     if (!refused) return events.accept(req, socket, head);
     socket.end(`HTTP/1.1 ${refused.status} ${http.STATUS_CODES[refused.status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   });
@@ -193,6 +193,15 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
         server.closeAllConnections();
       }),
   };
+}
+
+/** Only path and query are read: the Host header is checked on its own, so the URL's host never matters. */
+function requestUrl(req: IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', `http://${LOOPBACK}`);
+  } catch {
+    return null;
+  }
 }
 
 function isPagePath(pathname: string): boolean {
