@@ -2,6 +2,7 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'electron-vite';
 import type { Plugin } from 'vite';
 import { resolve } from 'node:path';
+import { BRIDGE_SCRIPT } from './core/web/protocol';
 
 const root = import.meta.dirname;
 
@@ -21,7 +22,12 @@ export default defineConfig({
   main: {
     build: {
       rolldownOptions: {
-        input: { index: resolve(root, 'main/index.ts') },
+        // Workers run in utilityProcess.fork from out/main/<name>-worker.js (main/utility-launcher.ts).
+        input: {
+          index: resolve(root, 'main/index.ts'),
+          'training-worker': resolve(root, 'core/app/training-worker.ts'),
+          'inference-worker': resolve(root, 'core/app/inference-worker.ts'),
+        },
       },
     },
   },
@@ -39,7 +45,10 @@ export default defineConfig({
     root: resolve(root, 'renderer'),
     build: {
       rolldownOptions: {
-        input: { index: resolve(root, 'renderer/index.html') },
+        // The web host's bridge (renderer/web-bridge.ts) is built beside the page under a fixed
+        // name, so the host can load it without reading a manifest; Electron never loads it.
+        input: { index: resolve(root, 'renderer/index.html'), 'web-bridge': resolve(root, 'renderer/web-bridge.ts') },
+        output: { entryFileNames: (chunk) => (chunk.name === 'web-bridge' ? BRIDGE_SCRIPT : 'assets/[name]-[hash].js') },
       },
     },
     plugins: [svelte(), allowInlineStylesInDev()],

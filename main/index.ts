@@ -1,63 +1,45 @@
-// Electron main process. It owns the window and the security policy; every
-// answer to the renderer comes from core/ so the future web host can give the same ones.
-import { app, BrowserWindow, ipcMain, shell, type WebContents } from 'electron';
+// Electron main process: the app's lifecycle. The window and its security policy live in
+// window.ts, the API over IPC in api-ipc.ts; every answer comes from core/ so the web host
+// gives the same ones.
+import { app, BrowserWindow } from 'electron';
 import path from 'node:path';
-import { CHANNEL_PREFIX } from '../core/api/contract';
-import { getAppInfo } from '../core/app-info';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { AppServiceHandle } from '../core/app/context';
+import { createAppService } from '../core/app/service';
+import { defaultStorePath } from '../core/store/open';
+import { serveApiOverIpc } from './api-ipc';
+import { utilityLauncher } from './utility-launcher';
+import { createMainWindow, keepContentsInApp } from './window';
 
-// Paths are relative to this bundle, out/main/index.js, as electron-vite lays out `out/`.
-// The preload is .cjs because a sandboxed preload cannot be an ES module.
-const PRELOAD_SCRIPT = path.join(import.meta.dirname, '../preload/index.cjs');
-const RENDERER_HTML = path.join(import.meta.dirname, '../renderer/index.html');
+/** Long enough for a training step to finish and its checkpoint to be written; quitting never hangs past it. */
+const SHUTDOWN_LIMIT_MS = 20_000;
 
-function createMainWindow(): void {
-  const window = new BrowserWindow({
-    title: 'Tunesmith',
-    width: 1100,
-    height: 760,
-    show: false,
-    webPreferences: {
-      preload: PRELOAD_SCRIPT,
-      contextIsolation: true,
-      nodeIntegration: false,
-      sandbox: true,
-    },
-  });
-  // Showing only once painted avoids a blank white flash, which is glaring in dark mode.
-  window.once('ready-to-show', () => window.show());
-
-  // The dev server URL is honoured only when unpackaged, so an environment variable
-  // cannot point an installed app at foreign content.
-  const devServerUrl = process.env.ELECTRON_RENDERER_URL;
-  if (!app.isPackaged && devServerUrl) void window.loadURL(devServerUrl);
-  else void window.loadFile(RENDERER_HTML);
+/**
+ * A .node file cannot be loaded from inside app.asar, so packaging unpacks it
+ * (electron-builder.yml asarUnpack), and the bundled engine code, no longer next to
+ * core/native, is told where. Workers inherit it from this process's environment.
+ */
+function pointAtNativeAddon(): void {
+  const appRoot = app.getAppPath().replace(/app\.asar$/, 'app.asar.unpacked');
+  process.env.TUNESMITH_NATIVE_ADDON ??= path.join(appRoot, 'core', 'native', 'build', 'Release', 'tunesmith_kernels.node');
 }
 
-/** Only web links go to the OS: file: or custom schemes handed to it could launch programs. */
-function openInBrowser(url: string): void {
-  const { protocol } = new URL(url);
-  if (protocol === 'https:' || protocol === 'http:') void shell.openExternal(url);
-}
-
-/** The app is one page; anything that would replace it opens in the browser instead. */
-function keepContentsInApp(contents: WebContents): void {
-  contents.setWindowOpenHandler(({ url }) => {
-    openInBrowser(url);
-    return { action: 'deny' };
-  });
-  contents.on('will-navigate', (event) => {
-    // Reloading the current page (the dev server's full reload) is not leaving the app.
-    if (event.url === contents.getURL()) return;
+/** Holds the quit until running trainings have stopped at a checkpoint, or the limit passes. */
+function shutDownBeforeQuit(handle: AppServiceHandle): void {
+  let stopping = false;
+  let stopped = false;
+  app.on('before-quit', (event) => {
+    if (stopped) return;
     event.preventDefault();
-    openInBrowser(event.url);
+    if (stopping) return;
+    stopping = true;
+    void Promise.race([handle.shutdown(), delay(SHUTDOWN_LIMIT_MS)])
+      .catch((error: unknown) => console.error('Tunesmith: shutdown failed', error))
+      .finally(() => {
+        stopped = true;
+        app.quit();
+      });
   });
-}
-
-function registerApiHandlers(): void {
-  ipcMain.handle(CHANNEL_PREFIX + 'appInfo', async () => ({
-    ok: true,
-    value: await getAppInfo({ node: process.versions.node, electron: process.versions.electron, chrome: process.versions.chrome }, 'electron'),
-  }));
 }
 
 // Applied to every web contents, not just our window, so nothing created later escapes the policy.
@@ -73,6 +55,15 @@ app.on('activate', () => {
 });
 
 void app.whenReady().then(() => {
-  registerApiHandlers();
+  pointAtNativeAddon();
+  const handle = createAppService({
+    // The CLI's data folder too, so runs trained from either show up in both.
+    home: path.dirname(defaultStorePath()),
+    host: 'electron',
+    versions: { node: process.versions.node, electron: process.versions.electron, chrome: process.versions.chrome },
+    launcher: utilityLauncher,
+  });
+  shutDownBeforeQuit(handle);
+  serveApiOverIpc(handle);
   createMainWindow();
 });

@@ -3,16 +3,23 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { getAppInfo } from '../core/app-info';
 import { BACKEND_ORDER } from '../core/engine/backend';
+import { BRIDGE_SCRIPT } from '../core/web/protocol';
+import { appPageMatcher } from '../main/app-page';
 
 const OUT = path.resolve(import.meta.dirname, '../out');
 
-test('the main bundle parses as a module', () => {
-  const r = spawnSync(process.execPath, ['--check', path.join(OUT, 'main/index.js')], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
+test('the main bundle and the worker bundles beside it parse as modules', () => {
+  // main/utility-launcher.ts forks out/main/<name>-worker.js.
+  for (const bundle of ['index', 'training-worker', 'inference-worker']) {
+    const r = spawnSync(process.execPath, ['--check', path.join(OUT, `main/${bundle}.js`)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${bundle}: ${r.stderr}`);
+  }
 });
 
 test('the preload is CommonJS that requires only electron, as a sandboxed preload must', () => {
@@ -32,6 +39,43 @@ test('the renderer page loads only local assets under a strict CSP', () => {
     assert.doesNotMatch(ref, /^(https?:)?\/\//, ref);
     assert.ok(fs.existsSync(path.join(OUT, 'renderer', ref)), `${ref} exists`);
   }
+});
+
+test('the web bridge is built beside the page, and the app never loads it itself', () => {
+  const bridge = path.join(OUT, 'renderer', BRIDGE_SCRIPT);
+  assert.ok(fs.existsSync(bridge), `${bridge} exists`);
+  const rendererFiles = fs.readdirSync(path.join(OUT, 'renderer'), { recursive: true, encoding: 'utf8' }).filter((f) => /\.(js|html)$/.test(f) && f !== BRIDGE_SCRIPT);
+  for (const file of rendererFiles) {
+    assert.ok(!fs.readFileSync(path.join(OUT, 'renderer', file), 'utf8').includes(BRIDGE_SCRIPT), `${file} refers to the bridge`);
+  }
+  for (const [, ref] of fs.readFileSync(bridge, 'utf8').matchAll(/from\s*"([^"]+)"/g)) {
+    assert.ok(fs.existsSync(path.join(OUT, 'renderer', ref)), `the bridge's import ${ref} exists`);
+  }
+});
+
+test('electron-builder accepts the packaging config, and it unpacks native libraries', async () => {
+  const require = createRequire(import.meta.url);
+  const { getConfig, validateConfiguration } = require('app-builder-lib/out/util/config/config') as typeof import('app-builder-lib/out/util/config/config');
+  const { DebugLogger } = require('builder-util') as typeof import('builder-util');
+  const config = await getConfig(path.resolve(OUT, '..'), null, null);
+  await validateConfiguration(config, new DebugLogger(false));
+  assert.equal(config.productName, 'Tunesmith');
+  assert.ok(Array.isArray(config.asarUnpack) && config.asarUnpack.includes('**/*.node'));
+});
+
+test('the main process answers IPC from its own page only', () => {
+  const html = path.join(OUT, 'renderer/index.html');
+  const built = appPageMatcher(html, undefined);
+  const page = pathToFileURL(html).href;
+  assert.ok(built(page));
+  assert.ok(built(`${page}#/runs/r1?tab=log`));
+  for (const other of [pathToFileURL(path.join(OUT, 'renderer/other.html')).href, 'https://example.com/', 'about:blank', '', 'devtools://devtools/bundled/inspector.html']) {
+    assert.equal(built(other), false, other);
+  }
+  const dev = appPageMatcher(html, 'http://localhost:5173/');
+  assert.ok(dev('http://localhost:5173/#/settings'));
+  assert.equal(dev('http://localhost:5174/'), false);
+  assert.equal(dev(page), false, 'the built file is not the page while the dev server is');
 });
 
 test('the app reports its name, version and engine', async () => {
