@@ -30,7 +30,7 @@ export function lossAt(step: number, floor: number): number {
 }
 
 export function stepEvent(step: number, floor: number, tokensPerSecond = 1500): Extract<TrainEvent, { event: 'step' }> {
-  return { event: 'step', step, epoch: step / 40, loss: lossAt(step, floor), grad_norm: 1 + 0.5 * Math.cos(step / 5), learning_rate: 2e-4 * Math.min(1, step / 10), tokens_per_second: tokensPerSecond };
+  return { event: 'step', step, epoch: step / 40, loss: lossAt(step, floor), grad_norm: 1 + 0.5 * Math.cos(step / 5), learning_rate: 2e-4 * Math.min(1, step / 10), tokens_per_second: tokensPerSecond, tokens_seen: 512 * step };
 }
 
 export function openTestStore(dir: string): ExperimentStore {

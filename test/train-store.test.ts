@@ -39,7 +39,7 @@ function withStore<T>(file: string, fn: (store: ExperimentStore) => T): T {
   }
 }
 
-const STEP_METRICS = ['loss', 'grad_norm', 'learning_rate', 'tokens_per_second'] as const;
+const STEP_METRICS = ['loss', 'grad_norm', 'learning_rate', 'tokens_per_second', 'tokens_seen'] as const;
 
 /** Every stored point of each step metric, to compare with the step events. */
 function stepCurves(store: ExperimentStore, runId: string) {
@@ -127,6 +127,9 @@ test('a finished run is in the store: step and eval metrics, checkpoints, sample
     });
 
     assert.deepEqual(stepCurves(store, run.id), expectedCurves(events));
+    // Compare's by-tokens axis: each step adds that step's non-padding tokens.
+    const seen = stepCurves(store, run.id).tokens_seen.map(([, v]) => v);
+    assert.ok(seen.every((v, i) => v > (seen[i - 1] ?? 0)), `tokens seen grow every step: ${seen}`);
     const curves = store.runCurves(run.id, { names: ['eval_loss', 'perplexity'] });
     assert.deepEqual(curves.eval_loss, { steps: evals.map((e) => e.step), values: evals.map((e) => e.eval_loss) });
     assert.deepEqual(curves.perplexity, { steps: evals.map((e) => e.step), values: evals.map((e) => e.perplexity) });

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TrainConfig } from '../train/config';
 import type { TrainEvent } from '../train/events';
+import { TOKENS_METRIC } from './compare';
 import type { MetricsWriter } from './metrics';
 import type { RunResult } from './runs';
 import type { ExperimentStore } from './store';
@@ -72,7 +73,7 @@ export class TrainingRecorder {
       }
       case 'step':
         if (e.step > this.metricsThrough) {
-          this.metrics.log(e.step, { loss: e.loss, grad_norm: e.grad_norm, learning_rate: e.learning_rate, tokens_per_second: e.tokens_per_second }, e.epoch);
+          this.metrics.log(e.step, { loss: e.loss, grad_norm: e.grad_norm, learning_rate: e.learning_rate, tokens_per_second: e.tokens_per_second, [TOKENS_METRIC]: e.tokens_seen }, e.epoch);
         }
         break;
       case 'eval':

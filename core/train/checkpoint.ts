@@ -20,6 +20,8 @@ export interface TrainerState {
   lossSum: number;
   best: { step: number; evalLoss: number } | null;
   evalsWithoutImprovement: number;
+  /** Non-padding tokens trained on so far (absent in checkpoints written before it was kept). */
+  tokensSeen?: number;
   config: TrainConfig;
 }
 

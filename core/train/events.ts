@@ -4,7 +4,8 @@ import type { DatasetStats } from '../data/dataset';
 
 export type TrainEvent =
   | { event: 'start'; backend: string; resumed_from: string | null; method: 'full' | 'lora'; total_steps: number; trainable_parameters: number; data_format: string; train: DatasetStats; validation: DatasetStats | null }
-  | { event: 'step'; step: number; epoch: number; loss: number; grad_norm: number; learning_rate: number; tokens_per_second: number }
+  /** tokens_seen: non-padding tokens trained on since the run began, resumed parts included. */
+  | { event: 'step'; step: number; epoch: number; loss: number; grad_norm: number; learning_rate: number; tokens_per_second: number; tokens_seen: number }
   | { event: 'eval'; step: number; epoch: number; eval_loss: number; perplexity: number }
   | { event: 'sample'; step: number; prompt: string; output: string }
   /** eval_loss when this step was evaluated; is_best when that is the run's best so far. */

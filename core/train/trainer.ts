@@ -135,7 +135,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   const checkpoint = options.resumeFrom ? resolveCheckpoint(options.resumeFrom) : null;
   const state: TrainerState = checkpoint
     ? { ...readTrainerState(checkpoint), config }
-    : { step: 0, epoch: 0, microIndex: 0, dropoutCalls: 0, lossSum: 0, best: null, evalsWithoutImprovement: 0, config };
+    : { step: 0, epoch: 0, microIndex: 0, dropoutCalls: 0, lossSum: 0, best: null, evalsWithoutImprovement: 0, tokensSeen: 0, config };
   const dropout = new SeededDropout(config.seed, state.dropoutCalls);
   const forward: ForwardOptions = { dropout: dropout.apply };
   let adapterSpec: AdapterSpec | undefined;
@@ -222,6 +222,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     state.microIndex = i + config.gradient_accumulation_steps;
     const step = state.step;
     const tokens = group.reduce((n, b) => n + b.attention_mask.flat().reduce((a, m) => a + m, 0), 0);
+    state.tokensSeen = (state.tokensSeen ?? 0) + tokens;
     window.push({ loss, norm, tokens, seconds: (performance.now() - t0) / 1000 });
     const fractionalEpoch = epoch + Math.min(1, (i / config.gradient_accumulation_steps + 1) / stepsPerEpoch);
     if (step % config.logging_steps === 0 || step === totalSteps) {
@@ -234,6 +235,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
         grad_norm: window.reduce((s, w) => s + w.norm, 0) / n,
         learning_rate: lr,
         tokens_per_second: window.reduce((s, w) => s + w.tokens, 0) / window.reduce((s, w) => s + w.seconds, 0),
+        tokens_seen: state.tokensSeen,
       });
       window.length = 0;
     }
