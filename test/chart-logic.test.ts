@@ -88,6 +88,8 @@ test('tick labels read back as the tick values, with the decimals the step needs
   assert.equal(formatTick(0.1 + 0.2, 0.1), '0.3');
   assert.equal(formatTick(12000, 2000), '12k');
   assert.equal(formatTick(5e-5, 5e-5), '5e-5');
+  // A loss axis zoomed in to tiny steps keeps its values readable.
+  assert.equal(formatTick(10.82565, 5e-6), '10.825650');
 });
 
 test('toPoints pairs x and y, leaving out missing and non-finite values', () => {

@@ -60,13 +60,17 @@ const SUFFIXES: [number, string][] = [
   [1e3, 'k'],
 ];
 
-/** A tick label with as many decimals as the step needs: 0.5, 12k, 2M, 5e-5. */
+/**
+ * A tick label with as many decimals as the step needs: 0.5, 12k, 2M, 5e-5. Exponent form is
+ * for small values only; a zoomed-in axis over large ones (a loss of 10.8256 to 10.8259)
+ * reads better as decimals than as 1.08256e+1.
+ */
 export function formatTick(value: number, step: number): string {
   if (Math.abs(value) < step * 1e-6) return '0';
   for (const [size, suffix] of SUFFIXES) {
     if (step >= size || Math.abs(value) >= size * 10) return `${trimmed(value / size, step / size)}${suffix}`;
   }
-  if (step < 1e-3) return Number(value.toPrecision(6)).toExponential();
+  if (step < 1e-3 && Math.abs(value) < step * 1000) return Number(value.toPrecision(6)).toExponential();
   return trimmed(value, step);
 }
 
