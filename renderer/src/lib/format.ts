@@ -30,10 +30,14 @@ export function formatCount(n: number): string {
   return String(n);
 }
 
-/** Losses and rates: four significant digits, exponent form for tiny learning rates. */
+/**
+ * Losses and rates: four significant digits, exponent form for tiny learning rates. Large
+ * values (an untrained model's perplexity of 50,289) are whole numbers, not 5.029e+4.
+ */
 export function formatMetric(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
   if (value !== 0 && Math.abs(value) < 1e-3) return value.toExponential(2);
+  if (Math.abs(value) >= 1e4) return Math.round(value).toLocaleString();
   return value.toPrecision(4);
 }
 
