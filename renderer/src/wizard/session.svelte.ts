@@ -50,12 +50,14 @@ export class WizardSession {
 
   starting = $state(false);
   startError: unknown = $state(null);
+  /** The config the failed start sent: its error stops mattering once the config changes. */
+  #refused: string | null = $state(null);
 
   check = $derived(checkForm(this.form));
 
   problems: Problems = $derived({
     ...hostFieldProblem(this.estimate.error),
-    ...hostFieldProblem(this.startError),
+    ...(this.#refused === JSON.stringify(this.check.draft) ? hostFieldProblem(this.startError) : {}),
     ...this.check.problems,
     name: runNameProblem(this.form.name) ?? undefined,
   });
@@ -173,7 +175,7 @@ export class WizardSession {
     }
   }
 
-  /** Starts the run; its summary, or null when the host refused (the reason is in startError). */
+  /** Starts the run; its id, or null when the host refused (the reason is in startError). */
   async start(): Promise<string | null> {
     const config = this.check.draft;
     if (!config || this.starting) return null;
@@ -184,6 +186,7 @@ export class WizardSession {
       return run.id;
     } catch (error) {
       this.startError = error;
+      this.#refused = JSON.stringify(config);
       return null;
     } finally {
       this.starting = false;
