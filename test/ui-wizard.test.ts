@@ -150,7 +150,7 @@ const SECONDS_PER_STEP = 0.5;
 /** Batches above this are refused at start, as a host that measured the machine might. */
 const START_BATCH_LIMIT = 4;
 
-function host(opts: { host?: 'web' | 'electron'; picked?: string; strictStart?: boolean } = {}) {
+function host(opts: { host?: 'web' | 'electron'; picked?: string; strictStart?: boolean; warmupMs?: number } = {}) {
   return (method: ApiMethod, request: unknown): unknown => {
     switch (method) {
       case 'appInfo':
@@ -174,7 +174,8 @@ function host(opts: { host?: 'web' | 'electron'; picked?: string; strictStart?: 
       case 'measureWarmup': {
         const { config } = request as { config: TrainConfigDraft };
         const totalSteps = config.max_steps && config.max_steps > 0 ? config.max_steps : 300;
-        return { secondsPerStep: SECONDS_PER_STEP, tokensPerSecond: 812, totalSteps, etaSeconds: totalSteps * SECONDS_PER_STEP };
+        const result = { secondsPerStep: SECONDS_PER_STEP, tokensPerSecond: 812, totalSteps, etaSeconds: totalSteps * SECONDS_PER_STEP };
+        return new Promise((resolve) => setTimeout(() => resolve(result), opts.warmupMs ?? 0));
       }
       case 'startRun': {
         const { name, config } = request as { name: string; config: TrainConfigDraft };
@@ -540,4 +541,22 @@ test('a start the host refuses points at the setting, and a fix lets it start', 
   const started = await waitForCall<{ config: TrainConfigDraft }>(ui, 'startRun', (r) => r.config.per_device_train_batch_size === START_BATCH_LIMIT);
   assert.equal(started.config.per_device_train_batch_size, START_BATCH_LIMIT);
   await page.waitForFunction(() => location.hash === '#/runs/run-42');
+});
+
+test('leaving the review drops a warm-up still measuring, and coming back measures again', async (t) => {
+  const ui = await open(t, { warmupMs: 1500 });
+  const { page } = ui;
+  await chooseGpt2AndData(page, '/data/alpaca-train.json');
+  await next(page).click();
+  await next(page).click();
+  const measuring = page.getByText('Measuring the speed with a short warm-up');
+  await measuring.waitFor();
+  await shoot(ui, 'wizard-review-measuring');
+  await page.getByRole('button', { name: /^Back/ }).click();
+  await page.waitForTimeout(2000);
+  await next(page).click();
+  // The first answer came while the step was gone, so it was dropped and the review asks again.
+  await measuring.waitFor();
+  await page.getByText('Measured on this computer').waitFor();
+  assert.equal(ui.calls.filter((c) => c.method === 'measureWarmup').length, 2);
 });

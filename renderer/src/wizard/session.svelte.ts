@@ -113,13 +113,13 @@ export class WizardSession {
 
   #modelBlockers(): string[] {
     const { form, entry } = this;
-    if (!form.model.trim()) return [form.modelOrigin === 'folder' ? 'Enter the folder that holds the model' : 'Choose a model'];
+    if (!form.model.trim()) return [form.modelOrigin === 'folder' ? 'Enter the folder that holds the model' : (FIELDS.model.empty as string)];
     if (entry && !entry.cachedDir) {
       return [this.downloads[entry.id]?.state === 'running' ? `Wait for ${entry.id} to finish downloading` : `Download ${entry.id} first, or choose a downloaded model`];
     }
     if (this.inspect.error && this.inspect.answers(this.inspectSource)) return [errorInfo(this.inspect.error).message];
     if (!this.model) return ['Reading the model…'];
-    return [];
+    return stepProblems(this.problems, 'model');
   }
 
   #previewBlockers(): string[] {
