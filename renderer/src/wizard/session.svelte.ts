@@ -1,0 +1,206 @@
+// Everything the wizard knows while someone fills it in: the form, the host's answers
+// about it, and what stops each step from going on. It lives beyond the Wizard
+// component, so a visit to another screen does not throw away a half-made run.
+import type {
+  CatalogEntry,
+  DataPreviewRequest,
+  DownloadProgress,
+  MemoryEstimateView,
+  ModelSummary,
+  TrainConfigDraft,
+  WarmupResult,
+} from '../../../core/api/contract';
+import { errorInfo, hostApi } from '../lib/api';
+import { FIELDS, isConfigField, STEPS, type ConfigField, type StepId } from './fields';
+import { initialForm, type WizardForm } from './form';
+import { LiveQuery } from './live-query.svelte';
+import { withPatch, type FormPatch } from './paths';
+import { checkForm, runNameProblem, stepProblems, type Problems } from './validation';
+
+/** How long typing may pause before the host is asked again. */
+const QUIET_MS = 350;
+/** Examples the data step renders. */
+const PREVIEW_EXAMPLES = 3;
+
+/** `config.lora.r` → `lora.r`: where a host error about the sent config belongs in the form. */
+function hostFieldProblem(error: unknown): Problems {
+  if (!error) return {};
+  const info = errorInfo(error);
+  const field = info.field?.replace(/^config\./, '');
+  return field && isConfigField(field) ? { [field]: info.message } : {};
+}
+
+export class WizardSession {
+  form: WizardForm = $state(initialForm());
+  step: StepId = $state('model');
+  /** The furthest step visited, so the step list marks only what was seen as done. */
+  furthest = $state(0);
+  /** Only Electron can show a native file dialog; the web host gets path fields alone. */
+  canBrowse = $state(false);
+
+  catalog: CatalogEntry[] | null = $state(null);
+  catalogError: unknown = $state(null);
+  /** The latest progress of each model's download, by model id. */
+  downloads: Record<string, DownloadProgress> = $state({});
+
+  inspect = new LiveQuery((source: string) => hostApi().inspectModel({ source }), QUIET_MS);
+  preview = new LiveQuery((req: DataPreviewRequest) => hostApi().previewData(req), QUIET_MS);
+  estimate = new LiveQuery((config: TrainConfigDraft) => hostApi().estimateMemory({ config }), QUIET_MS);
+  warmup = new LiveQuery((config: TrainConfigDraft) => hostApi().measureWarmup({ config }), 0);
+
+  starting = $state(false);
+  startError: unknown = $state(null);
+  /** The config the failed start sent: its error stops mattering once the config changes. */
+  #refused: string | null = $state(null);
+
+  check = $derived(checkForm(this.form));
+
+  problems: Problems = $derived({
+    ...hostFieldProblem(this.estimate.error),
+    ...(this.#refused === JSON.stringify(this.check.draft) ? hostFieldProblem(this.startError) : {}),
+    ...this.check.problems,
+    name: runNameProblem(this.form.name) ?? undefined,
+  });
+
+  /** The chosen catalog entry; null for a local folder. */
+  entry: CatalogEntry | null = $derived(
+    this.form.modelOrigin === 'catalog' ? (this.catalog?.find((e) => e.id === this.form.model) ?? null) : null,
+  );
+
+  /** What inspectModel can read now: a folder, or a catalog model once it is downloaded. */
+  inspectSource: string | null = $derived(
+    this.form.modelOrigin === 'folder' ? this.form.model.trim() || null : this.entry?.cachedDir ? this.entry.id : null,
+  );
+
+  model: ModelSummary | null = $derived(this.inspect.answers(this.inspectSource) ? this.inspect.value : null);
+
+  previewRequest: DataPreviewRequest | null = $derived(
+    this.model && this.form.data.train.trim() && !this.problems['data.max_length'] && !this.problems['data.format']
+      ? {
+          path: this.form.data.train.trim(),
+          model: this.model.source,
+          format: this.form.data.format || null,
+          template: this.form.data.template,
+          maxLength: this.form.data.max_length as number,
+          trainOnPrompt: this.form.data.train_on_prompt,
+          packing: this.form.data.packing,
+          limit: PREVIEW_EXAMPLES,
+        }
+      : null,
+  );
+
+  /** The estimate, and whether it was made for the settings as they are now. */
+  memory: { view: MemoryEstimateView | null; current: boolean } = $derived({
+    view: this.estimate.value,
+    current: this.estimate.answers(this.check.draft) && !this.estimate.pending,
+  });
+
+  warmupResult: WarmupResult | null = $derived(this.warmup.answers(this.check.draft) ? this.warmup.value : null);
+
+  blockers: Record<StepId, string[]> = $derived({
+    model: this.#modelBlockers(),
+    data: [...stepProblems(this.problems, 'data'), ...this.#previewBlockers()],
+    method: stepProblems(this.problems, 'method'),
+    settings: stepProblems(this.problems, 'settings'),
+    review: stepProblems(this.problems, 'review'),
+  });
+
+  /** The furthest step reachable: every step before it is complete. */
+  reachable: number = $derived.by(() => {
+    const blocked = STEPS.findIndex((s) => this.blockers[s.id].length > 0);
+    return blocked === -1 ? STEPS.length - 1 : blocked;
+  });
+
+  #modelBlockers(): string[] {
+    const { form, entry } = this;
+    if (!form.model.trim()) return [form.modelOrigin === 'folder' ? 'Enter the folder that holds the model' : (FIELDS.model.empty as string)];
+    if (entry && !entry.cachedDir) {
+      return [this.downloads[entry.id]?.state === 'running' ? `Wait for ${entry.id} to finish downloading` : `Download ${entry.id} first, or choose a downloaded model`];
+    }
+    if (this.inspect.error && this.inspect.answers(this.inspectSource)) return [errorInfo(this.inspect.error).message];
+    if (!this.model) return ['Reading the model…'];
+    return stepProblems(this.problems, 'model');
+  }
+
+  #previewBlockers(): string[] {
+    const request = this.previewRequest;
+    if (!request) return [];
+    if (!this.preview.answers(request) || this.preview.pending) return ['Reading the data…'];
+    if (this.preview.error) return [errorInfo(this.preview.error).message];
+    const preview = this.preview.value;
+    if (preview?.problem) return ['Fix the problem in the data file, shown above'];
+    if (preview?.stats?.examples === 0) return ['The data file has no examples to train on'];
+    return [];
+  }
+
+  /** A setting's label and current problem, spread onto its input. */
+  at(field: ConfigField): { label: string; problem: string | undefined } {
+    return { label: FIELDS[field].label, problem: this.problems[field] };
+  }
+
+  applyPatch(patch: FormPatch): void {
+    this.form = withPatch(this.form, patch);
+  }
+
+  async loadCatalog(): Promise<void> {
+    this.catalogError = null;
+    try {
+      this.catalog = await hostApi().listCatalog();
+    } catch (error) {
+      this.catalogError = error;
+    }
+  }
+
+  async download(modelId: string): Promise<void> {
+    const idle: DownloadProgress = { downloadId: '', modelId, state: 'running', file: null, bytes: 0, totalBytes: 0, bytesPerSecond: 0, etaSeconds: null };
+    this.downloads[modelId] = idle;
+    try {
+      const { downloadId } = await hostApi().pullModel({ modelId });
+      // Progress events may have come before the reply; only the id is news.
+      this.downloads[modelId] = { ...this.downloads[modelId], downloadId };
+    } catch (error) {
+      this.downloads[modelId] = { ...idle, state: 'failed', error: errorInfo(error) };
+    }
+  }
+
+  async cancelDownload(modelId: string): Promise<void> {
+    const progress = this.downloads[modelId];
+    if (progress?.downloadId) await hostApi().cancelPull({ downloadId: progress.downloadId });
+  }
+
+  onDownload(progress: DownloadProgress): void {
+    this.downloads[progress.modelId] = progress;
+    if (progress.state === 'done' && progress.dir && this.catalog) {
+      this.catalog = this.catalog.map((e) => (e.id === progress.modelId ? { ...e, cachedDir: progress.dir ?? null } : e));
+    }
+  }
+
+  /** Starts the run; its id, or null when the host refused (the reason is in startError). */
+  async start(): Promise<string | null> {
+    const config = this.check.draft;
+    if (!config || this.starting) return null;
+    this.starting = true;
+    this.startError = null;
+    try {
+      const run = await hostApi().startRun({ name: this.form.name.trim(), config });
+      return run.id;
+    } catch (error) {
+      this.startError = error;
+      this.#refused = JSON.stringify(config);
+      return null;
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  reset(): void {
+    this.form = initialForm();
+    this.step = 'model';
+    this.furthest = 0;
+    this.startError = null;
+    for (const query of [this.inspect, this.preview, this.estimate, this.warmup]) query.ask(null);
+  }
+}
+
+/** The one wizard, kept while the app is open. */
+export const session = new WizardSession();

@@ -1,0 +1,215 @@
+// The wizard's pure parts: the form, its checks against the trainer's own resolver, the
+// presets and the review summary. The resolver (core/train/config.ts) is the reference
+// throughout: whatever the wizard accepts, it must accept, and the other way round.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigFieldError, resolveTrainConfig } from '../core/train/config';
+import { FIELDS, STEPS, type ConfigField } from '../renderer/src/wizard/fields';
+import { draftFields, initialForm, TRAINER_DEFAULTS, type WizardForm } from '../renderer/src/wizard/form';
+import { getPath, withPatch } from '../renderer/src/wizard/paths';
+import { activePreset, PRESET_NAMES, presetPatch } from '../renderer/src/wizard/presets';
+import { describeValue, reviewSections, roughDuration, suggestedRunName } from '../renderer/src/wizard/review';
+import { checkForm, plainWords, stepProblems } from '../renderer/src/wizard/validation';
+
+function filled(patch: Record<string, unknown> = {}): WizardForm {
+  return withPatch(initialForm(), { model: 'gpt2', 'data.train': '/data/alpaca-train.json', ...patch });
+}
+
+function resolverAccepts(form: WizardForm): boolean {
+  try {
+    resolveTrainConfig({ ...draftFields(form), output_dir: '/runs/x' });
+    return true;
+  } catch (error) {
+    if (error instanceof ConfigFieldError) return false;
+    throw error;
+  }
+}
+
+test('a new form needs only a model and a data file, and then is what the trainer resolves', () => {
+  const fresh = checkForm(initialForm());
+  assert.deepEqual(Object.keys(fresh.problems).sort(), ['data.train', 'model']);
+  assert.equal(fresh.problems.model, FIELDS.model.empty);
+  assert.equal(fresh.problems['data.train'], FIELDS['data.train'].empty);
+  assert.equal(fresh.draft, null);
+
+  const { problems, draft } = checkForm(filled());
+  assert.deepEqual(problems, {});
+  assert.ok(draft);
+  const resolved = resolveTrainConfig({ ...draft, output_dir: '/runs/x' });
+  // Every setting the Balanced preset leaves alone keeps the trainer's default.
+  const preset = presetPatch('balanced', { method: TRAINER_DEFAULTS.method, validationSource: 'none' });
+  for (const field of Object.keys(FIELDS) as ConfigField[]) {
+    if (field in preset || field === 'model' || field === 'data.train') continue;
+    assert.deepEqual(getPath(resolved, field), getPath(TRAINER_DEFAULTS, field), field);
+  }
+  assert.equal(resolved.learning_rate, preset.learning_rate);
+  assert.equal(resolved.data.validation_split, preset['data.validation_split']);
+});
+
+test('the wizard accepts exactly what the trainer accepts', () => {
+  const cases: Record<string, unknown>[] = [
+    { learning_rate: 0 },
+    { learning_rate: -1e-4 },
+    { learning_rate: 3e-4 },
+    { 'lora.r': 0 },
+    { 'lora.r': 2.5 },
+    { 'lora.r': 64 },
+    { 'lora.dropout': 1 },
+    { warmup_ratio: 0.99 },
+    { warmup_ratio: 1 },
+    { per_device_train_batch_size: 0 },
+    { seed: -3 },
+    { seed: 1.5 },
+    { adam_beta2: 1 },
+    { max_grad_norm: 0 },
+    { save_total_limit: 0 },
+    { save_total_limit: null },
+    { length: 'steps', max_steps: 0 },
+    { length: 'steps', max_steps: 10 },
+    { 'data.max_length': 0 },
+    { validationSource: 'split', 'data.validation_split': 1 },
+    { validationSource: 'none', early_stopping_patience: 2 },
+    { validationSource: 'file', 'data.validation': '/data/alpaca-test.json', early_stopping_patience: 2 },
+  ];
+  for (const patch of cases) {
+    const form = filled(patch);
+    const { problems, draft } = checkForm(form);
+    assert.equal(draft !== null, resolverAccepts(form), JSON.stringify(patch));
+    assert.equal(Object.keys(problems).length === 0, draft !== null, JSON.stringify(patch));
+  }
+});
+
+test('problems are in plain words, at the setting they are about', () => {
+  const { problems } = checkForm(filled({ learning_rate: 0, 'lora.r': 0, warmup_ratio: 1.5, seed: null }));
+  assert.deepEqual(Object.keys(problems).sort(), ['learning_rate', 'lora.r', 'seed', 'warmup_ratio']);
+  for (const [field, message] of Object.entries(problems)) {
+    assert.ok(message.startsWith(FIELDS[field as ConfigField].label), message);
+    assert.doesNotMatch(message, /"|got |[<>≥[\]]/, message);
+  }
+  assert.equal(problems.seed, `${FIELDS.seed.label} needs a value`);
+});
+
+test('a rule spanning two settings is shown at the one that breaks it', () => {
+  const none = checkForm(filled({ validationSource: 'none', early_stopping_patience: 2 }));
+  assert.deepEqual(Object.keys(none.problems), ['early_stopping_patience']);
+  assert.match(none.problems.early_stopping_patience ?? '', new RegExp(`${FIELDS['data.validation_split'].label}`));
+  assert.deepEqual(checkForm(filled({ validationSource: 'split', 'data.validation_split': 0.2, early_stopping_patience: 2 })).problems, {});
+  const emptyFile = checkForm(filled({ validationSource: 'file', 'data.validation': '  ' }));
+  assert.equal(emptyFile.problems['data.validation'], FIELDS['data.validation'].empty);
+});
+
+test('plainWords swaps config keys for labels and symbols for words', () => {
+  try {
+    resolveTrainConfig({ model: 'm', output_dir: 'o', data: { train: 't' }, lora: { dropout: 2 } });
+    assert.fail('the resolver accepted a dropout of 2');
+  } catch (error) {
+    const words = plainWords((error as Error).message);
+    assert.ok(words.startsWith(FIELDS['lora.dropout'].label), words);
+    assert.doesNotMatch(words, /\[|\)$|got/);
+  }
+});
+
+test('a full fine-tune ignores the LoRA settings', () => {
+  const { problems, draft } = checkForm(filled({ method: 'full', 'lora.r': 0 }));
+  assert.deepEqual(problems, {});
+  assert.equal(draft?.lora, undefined);
+  assert.ok(checkForm(filled({ method: 'lora', 'lora.r': 0 })).problems['lora.r']);
+});
+
+test('the draft turns text inputs into the config shapes', () => {
+  const fields = draftFields(
+    filled({
+      'lora.target_modules': ' c_attn, c_proj ,',
+      'lora.init_adapter': '  ',
+      sample_prompts: 'Hello\n\n  What is LoRA?  \n',
+      'data.format': '',
+      validationSource: 'file',
+      'data.validation': ' /data/val.json ',
+      'data.validation_split': 0.3,
+      length: 'epochs',
+      max_steps: 40,
+    }),
+  );
+  assert.deepEqual((fields.lora as { target_modules: string[] }).target_modules, ['c_attn', 'c_proj']);
+  assert.equal((fields.lora as { init_adapter: string | null }).init_adapter, null);
+  assert.deepEqual(fields.sample_prompts, ['Hello', 'What is LoRA?']);
+  const data = fields.data as Record<string, unknown>;
+  assert.equal(data.format, null);
+  assert.equal(data.validation, '/data/val.json');
+  assert.equal(data.validation_split, 0, 'the split is not sent with a file');
+  assert.equal(fields.max_steps, -1, 'epochs decide');
+  assert.equal(draftFields(filled({ length: 'steps', max_steps: 40 })).max_steps, 40);
+  for (const uiOnly of ['name', 'modelOrigin', 'validationSource', 'length']) assert.ok(!(uiOnly in fields), uiOnly);
+});
+
+test('withPatch sets dotted keys on a copy and refuses keys the form lacks', () => {
+  const form = filled();
+  const patched = withPatch(form, { 'data.max_length': 128, per_device_train_batch_size: 2 });
+  assert.equal(patched.data.max_length, 128);
+  assert.equal(patched.per_device_train_batch_size, 2);
+  assert.equal(form.data.max_length, TRAINER_DEFAULTS.data.max_length);
+  assert.equal(patched.lora, form.lora, 'untouched parts are shared');
+  assert.throws(() => withPatch(form, { 'data.max_len': 1 }), /Unknown setting "data\.max_len"/);
+});
+
+test('every preset is valid for both methods and is recognised until a setting changes', () => {
+  for (const method of ['lora', 'full'] as const) {
+    for (const name of PRESET_NAMES) {
+      const base = filled({ method });
+      const form = withPatch(base, presetPatch(name, base));
+      assert.deepEqual(checkForm(form).problems, {}, `${name} with ${method}`);
+      assert.equal(activePreset(form), name);
+      assert.equal(activePreset(withPatch(form, { learning_rate: 0.123 })), null);
+    }
+  }
+  for (const name of PRESET_NAMES) {
+    const lora = presetPatch(name, { method: 'lora', validationSource: 'none' }).learning_rate as number;
+    const full = presetPatch(name, { method: 'full', validationSource: 'none' }).learning_rate as number;
+    assert.ok(lora > full, `${name}: LoRA takes a higher rate`);
+  }
+  const withFile = filled({ validationSource: 'file', 'data.validation': '/data/val.json' });
+  const thorough = withPatch(withFile, presetPatch('thorough', withFile));
+  assert.equal(thorough.validationSource, 'file', 'a chosen validation file stays');
+  assert.deepEqual(checkForm(thorough).problems, {});
+});
+
+test('stepProblems keeps each step to its own settings', () => {
+  const { problems } = checkForm(withPatch(initialForm(), { 'data.train': '', learning_rate: 0, 'lora.r': 0 }));
+  assert.deepEqual(stepProblems(problems, 'model'), [FIELDS.model.empty]);
+  assert.deepEqual(stepProblems(problems, 'data'), [FIELDS['data.train'].empty]);
+  assert.deepEqual(stepProblems(problems, 'method'), [problems['lora.r']]);
+  assert.deepEqual(stepProblems(problems, 'settings'), [problems.learning_rate]);
+  assert.deepEqual(stepProblems({ ...problems, name: 'Give the run a name' }, 'review'), ['Give the run a name']);
+});
+
+test('the review lists every setting the run will use, once, under its step', () => {
+  for (const method of ['lora', 'full'] as const) {
+    const draft = checkForm(filled({ method })).draft;
+    assert.ok(draft);
+    const sections = reviewSections(draft);
+    const labels = sections.flatMap((s) => s.rows.map(([label]) => label));
+    const expected = (Object.keys(FIELDS) as ConfigField[]).filter((f) => getPath(draft, f) !== undefined).map((f) => FIELDS[f].label);
+    assert.deepEqual([...labels].sort(), [...expected].sort());
+    assert.equal(labels.some((l) => l === FIELDS['lora.r'].label), method === 'lora');
+    assert.deepEqual(
+      sections.map((s) => s.step),
+      STEPS.map((s) => s.id).filter((id) => id !== 'review'),
+    );
+  }
+  assert.equal(describeValue('save_total_limit', null), 'keep all');
+  assert.equal(describeValue('shuffle', false), 'no');
+  assert.equal(describeValue('seed', 7), '7');
+});
+
+test('durations are rounded the way a person says them', () => {
+  assert.equal(roughDuration(59), 'under a minute');
+  assert.equal(roughDuration(89), 'about 1 minute');
+  assert.equal(roughDuration(150), 'about 3 minutes');
+  assert.equal(roughDuration(3600), 'about 1 hour');
+  assert.equal(roughDuration(2 * 3600 + 10 * 60), 'about 2 hours 10 minutes');
+});
+
+test('a run is named after its model, data and method', () => {
+  assert.equal(suggestedRunName({ model: 'bigscience/bloom-560m', method: 'full', data: { train: 'C:\\data\\chat.jsonl' } }), 'bloom-560m · chat · full');
+  assert.equal(suggestedRunName({ model: '/models/gpt2/', method: 'lora', data: { train: '/d/alpaca-train.json' } }), 'gpt2 · alpaca-train · LoRA');
+});
