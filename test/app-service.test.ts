@@ -268,7 +268,8 @@ test('estimate: the draft at its data\'s longest example; suggestions are patche
     [{ data: { train: 'relative.json' } }, 'config.data.train', /not an absolute path/],
     [{ data: { train: path.join(dir, 'missing.json') } }, 'config.data.train', /no such file/],
     [{ model: path.join(dir, 'no-model') }, 'config.model', /no such folder/],
-    [{ model: 'gpt2' }, 'config.model', /not a folder/],
+    // A Hub id that is not in the download cache (an id no cache holds).
+    [{ model: 'tunesmith-tests/never-downloaded' }, 'config.model', /not downloaded yet/],
   ];
   for (const [change, field, message] of cases) {
     const info = await failure(h.service.estimateMemory({ config: draft(change) }));

@@ -3,7 +3,7 @@
 // the preview's problem from the path sent. So each test checks that the page sends the
 // right thing and shows what comes back. Needs `npm run build` first.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
 import type {
   ApiMethod,
@@ -17,6 +17,7 @@ import type {
 } from '../core/api/contract';
 import { apiError } from '../core/api/errors';
 import { memoryBand } from '../core/memory/band';
+import { FIELDS, type ConfigField, type FieldInfo } from '../renderer/src/wizard/fields';
 import { openStubbedUi, type UiSession } from './ui/harness';
 
 const GiB = 1024 ** 3;
@@ -146,7 +147,10 @@ function estimate(config: TrainConfigDraft): MemoryEstimateView {
 
 const SECONDS_PER_STEP = 0.5;
 
-function host(opts: { host?: 'web' | 'electron'; picked?: string } = {}) {
+/** Batches above this are refused at start, as a host that measured the machine might. */
+const START_BATCH_LIMIT = 4;
+
+function host(opts: { host?: 'web' | 'electron'; picked?: string; strictStart?: boolean; warmupMs?: number } = {}) {
   return (method: ApiMethod, request: unknown): unknown => {
     switch (method) {
       case 'appInfo':
@@ -170,10 +174,15 @@ function host(opts: { host?: 'web' | 'electron'; picked?: string } = {}) {
       case 'measureWarmup': {
         const { config } = request as { config: TrainConfigDraft };
         const totalSteps = config.max_steps && config.max_steps > 0 ? config.max_steps : 300;
-        return { secondsPerStep: SECONDS_PER_STEP, tokensPerSecond: 812, totalSteps, etaSeconds: totalSteps * SECONDS_PER_STEP };
+        const result = { secondsPerStep: SECONDS_PER_STEP, tokensPerSecond: 812, totalSteps, etaSeconds: totalSteps * SECONDS_PER_STEP };
+        return new Promise((resolve) => setTimeout(() => resolve(result), opts.warmupMs ?? 0));
       }
       case 'startRun': {
-        const { name } = request as { name: string };
+        const { name, config } = request as { name: string; config: TrainConfigDraft };
+        const batch = config.per_device_train_batch_size ?? 8;
+        if (opts.strictStart && batch > START_BATCH_LIMIT) {
+          throw apiError({ message: `Batch size ${batch} is more than this computer can train (at most ${START_BATCH_LIMIT})`, field: 'config.per_device_train_batch_size' });
+        }
         return { id: 'run-42', name, status: 'running', lastMetrics: {}, live: null };
       }
       case 'listRuns':
@@ -198,14 +207,10 @@ async function shoot(ui: UiSession, name: string): Promise<void> {
   await ui.page.setViewportSize(viewport);
 }
 
-const sessions: UiSession[] = [];
-after(async () => {
-  for (const s of sessions) await s.close();
-});
-
-async function open(opts: Parameters<typeof host>[0] = {}): Promise<UiSession> {
+/** Opens the wizard on a stub host; the browser closes when the test ends, passed or not. */
+async function open(t: TestContext, opts: Parameters<typeof host>[0] = {}): Promise<UiSession> {
   const ui = await openStubbedUi(host(opts), { hash: '/new' });
-  sessions.push(ui);
+  t.after(() => ui.close());
   await ui.page.getByRole('heading', { name: '1. Model' }).waitFor();
   return ui;
 }
@@ -257,8 +262,8 @@ async function chooseGpt2AndData(page: Page, dataPath: string) {
   await next(page).click();
 }
 
-test('each step explains why Next is disabled, in plain words at the field', async () => {
-  const ui = await open();
+test('each step explains why Next is disabled, in plain words at the field', async (t) => {
+  const ui = await open(t);
   const { page } = ui;
 
   assert.equal(await next(page).isDisabled(), true);
@@ -311,8 +316,8 @@ test('each step explains why Next is disabled, in plain words at the field', asy
   assert.equal(await next(page).isEnabled(), true);
 });
 
-test('the estimate bar follows the settings and applies a suggestion', async () => {
-  const ui = await open();
+test('the estimate bar follows the settings and applies a suggestion', async (t) => {
+  const ui = await open(t);
   const { page } = ui;
   await chooseGpt2AndData(page, '/data/alpaca-train.json');
 
@@ -357,8 +362,8 @@ test('the estimate bar follows the settings and applies a suggestion', async () 
   assert.equal(await page.getByLabel('Batch size', { exact: true }).inputValue(), String(suggestion.patch.per_device_train_batch_size));
 });
 
-test('a catalog model downloads with progress, then can be used', async () => {
-  const ui = await open();
+test('a catalog model downloads with progress, then can be used', async (t) => {
+  const ui = await open(t);
   const { page } = ui;
   const bloom = CATALOG[1];
   await page.getByRole('button', { name: new RegExp(`^Download ${bloom.id}`) }).click();
@@ -385,13 +390,13 @@ test('a catalog model downloads with progress, then can be used', async () => {
   assert.equal(await next(page).isEnabled(), true);
 });
 
-test('Browse… opens the native dialog only in the desktop app', async () => {
-  const web = await open({ host: 'web' });
+test('Browse… opens the native dialog only in the desktop app', async (t) => {
+  const web = await open(t, { host: 'web' });
   await web.page.getByRole('radio', { name: 'A model folder on this computer' }).check();
   await web.page.getByLabel('Model folder', { exact: true }).waitFor();
   assert.equal(await web.page.getByRole('button', { name: 'Browse…' }).count(), 0);
 
-  const desktop = await open({ host: 'electron', picked: '/models/my-gpt2' });
+  const desktop = await open(t, { host: 'electron', picked: '/models/my-gpt2' });
   await desktop.page.getByRole('radio', { name: 'A model folder on this computer' }).check();
   await desktop.page.getByRole('button', { name: 'Browse…' }).click();
   assert.deepEqual(await waitForCall(desktop, 'pickPath', () => true), { kind: 'folder', title: 'Model folder' });
@@ -399,8 +404,8 @@ test('Browse… opens the native dialog only in the desktop app', async () => {
   await waitForCall(desktop, 'inspectModel', (r: { source: string }) => r.source === '/models/my-gpt2');
 });
 
-test('the happy path starts a run with exactly the settings entered', async () => {
-  const ui = await open();
+test('the happy path starts a run with exactly the settings entered', async (t) => {
+  const ui = await open(t);
   const { page } = ui;
   await page.getByRole('radio', { name: /^gpt2/ }).check();
   await page.getByText('Hidden size').waitFor();
@@ -465,12 +470,93 @@ test('the happy path starts a run with exactly the settings entered', async () =
   await page.waitForFunction(() => location.hash === '#/runs/run-42');
 });
 
-test('the wizard reads well in the dark theme', async () => {
-  const ui = await open();
+test('the wizard reads well in the dark theme', async (t) => {
+  const ui = await open(t);
   await ui.page.emulateMedia({ colorScheme: 'dark' });
   await chooseGpt2AndData(ui.page, '/data/alpaca-train.json');
   await ui.page.getByRole('region', { name: 'Memory estimate' }).getByText('Fits comfortably').waitFor();
   await ui.page.getByRole('button', { name: /^Back/ }).click();
   await ui.page.getByText('Trained tokens').waitFor();
   await shoot(ui, 'wizard-data-dark');
+});
+
+test('every setting has a labelled input, reached by keyboard in a sensible order', async (t) => {
+  const ui = await open(t);
+  const { page } = ui;
+  const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.getAttribute('name') || '');
+  const labelsOf = (step: string) => (Object.entries(FIELDS) as [ConfigField, FieldInfo][]).filter(([, f]) => f.step === step).map(([, f]) => f.label);
+  async function assertLabelled(labels: string[]) {
+    for (const label of labels) assert.ok((await page.getByLabel(label, { exact: true }).count()) > 0, `an input labelled "${label}"`);
+  }
+
+  await page.getByRole('radio', { name: /^gpt2/ }).focus();
+  await page.keyboard.press('Space');
+  assert.equal(await page.getByRole('radio', { name: /^gpt2/ }).isChecked(), true);
+  assert.equal(await page.getByRole('radiogroup', { name: FIELDS.model.label }).count(), 1);
+  await page.getByText('Hidden size').waitFor();
+  await next(page).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: '2. Data' }).waitFor();
+  assert.equal(await focused(), 'step-heading', 'a new step starts at its heading');
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(), await page.getByLabel('Training data file', { exact: true }).getAttribute('id'), 'then its first input');
+  await page.keyboard.type('/data/alpaca-train.json');
+  await assertLabelled(labelsOf('data'));
+  await page.getByText('Trained tokens').waitFor();
+  await next(page).click();
+
+  assert.equal(await page.getByRole('radiogroup', { name: FIELDS.method.label }).count(), 1);
+  await assertLabelled(labelsOf('method').filter((l) => l !== FIELDS.method.label));
+  await next(page).click();
+
+  await page.getByText('Advanced settings').click();
+  const conditional = new Set([FIELDS.max_steps.label, FIELDS['data.validation'].label]);
+  await assertLabelled(labelsOf('settings').filter((l) => !conditional.has(l)));
+  await page.getByLabel('A number of steps', { exact: true }).check();
+  await page.getByLabel('A separate file', { exact: true }).check();
+  await assertLabelled([...conditional]);
+});
+
+test('a start the host refuses points at the setting, and a fix lets it start', async (t) => {
+  const ui = await open(t, { strictStart: true });
+  const { page } = ui;
+  await chooseGpt2AndData(page, '/data/alpaca-train.json');
+  await next(page).click();
+  const batch = Number(await page.getByLabel('Batch size', { exact: true }).inputValue());
+  assert.ok(batch > START_BATCH_LIMIT, 'the default batch is one the host refuses');
+  await next(page).click();
+  await page.getByRole('button', { name: 'Start training' }).click();
+
+  await page.getByRole('alert').filter({ hasText: 'The run could not start' }).waitFor();
+  const refusal = `Batch size ${batch} is more than this computer can train (at most ${START_BATCH_LIMIT})`;
+  assert.equal((await reason(page).textContent())?.trim(), `Settings: ${refusal}`);
+  assert.equal(await page.getByRole('button', { name: 'Start training' }).isDisabled(), true);
+  await shoot(ui, 'wizard-review-refused');
+
+  await page.getByRole('button', { name: 'Edit settings' }).click();
+  assert.equal(await problemAt(page, 'Batch size'), refusal);
+  await page.getByLabel('Batch size', { exact: true }).fill(String(START_BATCH_LIMIT));
+  await next(page).click();
+  await page.getByRole('button', { name: 'Start training' }).click();
+  const started = await waitForCall<{ config: TrainConfigDraft }>(ui, 'startRun', (r) => r.config.per_device_train_batch_size === START_BATCH_LIMIT);
+  assert.equal(started.config.per_device_train_batch_size, START_BATCH_LIMIT);
+  await page.waitForFunction(() => location.hash === '#/runs/run-42');
+});
+
+test('leaving the review drops a warm-up still measuring, and coming back measures again', async (t) => {
+  const ui = await open(t, { warmupMs: 1500 });
+  const { page } = ui;
+  await chooseGpt2AndData(page, '/data/alpaca-train.json');
+  await next(page).click();
+  await next(page).click();
+  const measuring = page.getByText('Measuring the speed with a short warm-up');
+  await measuring.waitFor();
+  await shoot(ui, 'wizard-review-measuring');
+  await page.getByRole('button', { name: /^Back/ }).click();
+  await page.waitForTimeout(2000);
+  await next(page).click();
+  // The first answer came while the step was gone, so it was dropped and the review asks again.
+  await measuring.waitFor();
+  await page.getByText('Measured on this computer').waitFor();
+  assert.equal(ui.calls.filter((c) => c.method === 'measureWarmup').length, 2);
 });

@@ -187,7 +187,7 @@ test('the review lists every setting the run will use, once, under its step', ()
     const draft = checkForm(filled({ method })).draft;
     assert.ok(draft);
     const sections = reviewSections(draft);
-    const labels = sections.flatMap((s) => s.rows.map((r) => r.label));
+    const labels = sections.flatMap((s) => s.rows.map(([label]) => label));
     const expected = (Object.keys(FIELDS) as ConfigField[]).filter((f) => getPath(draft, f) !== undefined).map((f) => FIELDS[f].label);
     assert.deepEqual([...labels].sort(), [...expected].sort());
     assert.equal(labels.some((l) => l === FIELDS['lora.r'].label), method === 'lora');

@@ -3,12 +3,13 @@
 // `config.lora.r` and a suggestion patching `data.max_length` land on the right input.
 import type { TrainConfig } from '../../../core/train/config';
 
+/** The wizard's steps in order, each with the sentence that opens it. */
 export const STEPS = [
-  { id: 'model', title: 'Model' },
-  { id: 'data', title: 'Data' },
-  { id: 'method', title: 'Method' },
-  { id: 'settings', title: 'Settings' },
-  { id: 'review', title: 'Review' },
+  { id: 'model', title: 'Model', lead: 'Pick the model to teach. Smaller models train faster and need less memory; you can always try a bigger one later.' },
+  { id: 'data', title: 'Data', lead: 'Choose the examples to learn from. Each one becomes a prompt and the answer the model should learn to give.' },
+  { id: 'method', title: 'Method', lead: 'How much of the model to change.' },
+  { id: 'settings', title: 'Settings', lead: 'Start from a preset; change anything under Advanced.' },
+  { id: 'review', title: 'Review', lead: 'Check the settings, name the run, and start. You can follow it live on the run’s page.' },
 ] as const;
 
 export type StepId = (typeof STEPS)[number]['id'];

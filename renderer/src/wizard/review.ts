@@ -37,7 +37,8 @@ export function describeValue(field: ConfigField, value: unknown): string {
 export interface ReviewSection {
   step: StepId;
   title: string;
-  rows: { label: string; value: string }[];
+  /** Label and value of each setting. */
+  rows: [string, string][];
 }
 
 /** One section per step that holds settings, each listing the settings the draft has. */
@@ -48,7 +49,7 @@ export function reviewSections(draft: TrainConfigDraft): ReviewSection[] {
     title,
     rows: fields
       .filter((field) => FIELDS[field].step === id && getPath(draft, field) !== undefined)
-      .map((field) => ({ label: FIELDS[field].label, value: describeValue(field, getPath(draft, field)) })),
+      .map((field): [string, string] => [FIELDS[field].label, describeValue(field, getPath(draft, field))]),
   })).filter((section) => section.rows.length > 0);
 }
 

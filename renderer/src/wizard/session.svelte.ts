@@ -50,12 +50,14 @@ export class WizardSession {
 
   starting = $state(false);
   startError: unknown = $state(null);
+  /** The config the failed start sent: its error stops mattering once the config changes. */
+  #refused: string | null = $state(null);
 
   check = $derived(checkForm(this.form));
 
   problems: Problems = $derived({
     ...hostFieldProblem(this.estimate.error),
-    ...hostFieldProblem(this.startError),
+    ...(this.#refused === JSON.stringify(this.check.draft) ? hostFieldProblem(this.startError) : {}),
     ...this.check.problems,
     name: runNameProblem(this.form.name) ?? undefined,
   });
@@ -111,13 +113,13 @@ export class WizardSession {
 
   #modelBlockers(): string[] {
     const { form, entry } = this;
-    if (!form.model.trim()) return [form.modelOrigin === 'folder' ? 'Enter the folder that holds the model' : 'Choose a model'];
+    if (!form.model.trim()) return [form.modelOrigin === 'folder' ? 'Enter the folder that holds the model' : (FIELDS.model.empty as string)];
     if (entry && !entry.cachedDir) {
       return [this.downloads[entry.id]?.state === 'running' ? `Wait for ${entry.id} to finish downloading` : `Download ${entry.id} first, or choose a downloaded model`];
     }
     if (this.inspect.error && this.inspect.answers(this.inspectSource)) return [errorInfo(this.inspect.error).message];
     if (!this.model) return ['Reading the model…'];
-    return [];
+    return stepProblems(this.problems, 'model');
   }
 
   #previewBlockers(): string[] {
@@ -173,7 +175,7 @@ export class WizardSession {
     }
   }
 
-  /** Starts the run; its summary, or null when the host refused (the reason is in startError). */
+  /** Starts the run; its id, or null when the host refused (the reason is in startError). */
   async start(): Promise<string | null> {
     const config = this.check.draft;
     if (!config || this.starting) return null;
@@ -184,6 +186,7 @@ export class WizardSession {
       return run.id;
     } catch (error) {
       this.startError = error;
+      this.#refused = JSON.stringify(config);
       return null;
     } finally {
       this.starting = false;
