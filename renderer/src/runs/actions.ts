@@ -12,7 +12,12 @@ export function canResume(detail: RunDetail): boolean {
   return ['stopped', 'interrupted', 'failed'].includes(detail.run.status) && detail.checkpoints.length > 0;
 }
 
-/** A finished run trains more epochs from the checkpoint the trainer writes at the end. */
+/**
+ * A finished run trains more epochs from the checkpoint the trainer writes at the end. One
+ * limited by max_steps counts steps, not epochs, so the host refuses to extend it.
+ */
 export function canExtend(detail: RunDetail): boolean {
-  return detail.run.status === 'completed' && detail.checkpoints.length > 0;
+  const maxSteps = (detail.run.config as { max_steps?: unknown } | null)?.max_steps;
+  const limitedBySteps = typeof maxSteps === 'number' && maxSteps > 0;
+  return detail.run.status === 'completed' && detail.checkpoints.length > 0 && !limitedBySteps;
 }
