@@ -42,7 +42,7 @@ const FULL: WizardRun = {
 };
 
 /** Long enough that Stop lands mid-run on any machine. */
-const STOPPED: WizardRun = { ...LORA, name: 'stop-and-resume', maxSteps: 80, evalSteps: 40 };
+const STOPPED: WizardRun = { ...LORA, name: 'stop-and-resume', maxSteps: 50, evalSteps: 25 };
 
 let app: WebApp;
 before(async () => {
@@ -219,6 +219,9 @@ test('a stopped run resumes from its checkpoint and completes, each step recorde
   assert.deepEqual(resumed.curves.loss.steps, range(1, STOPPED.maxSteps), 'every step once, none repeated after the resume');
   assert.deepEqual(await linePoints(page, metricLabel('loss')), [STOPPED.maxSteps]);
   assert.ok(resumed.log.some((line) => /resuming training/.test(line)), 'the log says it resumed');
+  // It trained to max_steps, which the host will not extend by epochs, so no Extend is offered.
+  await page.getByRole('link', { name: 'Open in chat' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Extend' }).count(), 0);
   await app.screenshot('run-resumed');
 });
 

@@ -47,6 +47,8 @@ export async function startRunWithWizard(app: WebApp, run: WizardRun, shoot?: st
   await page.getByRole('radio', { name: /^A model folder on this computer/ }).check();
   await page.getByRole('textbox', { name: 'Model folder' }).fill(run.model);
   await page.getByText('Architecture').waitFor({ timeout: STEP_TIMEOUT_MS });
+  // The window's view from the top: the steps and the catalog.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot('model');
   await next(page, 'Data');
 
@@ -58,7 +60,7 @@ export async function startRunWithWizard(app: WebApp, run: WizardRun, shoot?: st
 
   await page.getByRole('radio', { name: run.method === 'lora' ? /^LoRA/ : /^Full fine-tune/ }).check();
   await estimateSettled(page);
-  await page.getByRole('region', { name: 'Memory estimate' }).scrollIntoViewIfNeeded();
+  await page.getByRole('region', { name: 'Memory estimate' }).evaluate((el) => el.scrollIntoView({ block: 'center' }));
   await shot('method');
   await next(page, 'Settings');
 
