@@ -10,7 +10,7 @@ import { formatMetric } from '../renderer/src/lib/format';
 import { formatConfigValue } from '../renderer/src/runs/compare-view';
 import { formatFinalMetric, metricLabel, RUN_PAGE_METRICS } from '../renderer/src/runs/labels';
 import { noSamplesText } from '../renderer/src/runs/samples';
-import { linePoints, range, runDetail, RUN_TIMEOUT_MS, waitForStatus, waitForStep } from './e2e/run-page';
+import { linePoints, loneMarks, range, runDetail, RUN_TIMEOUT_MS, waitForStatus, waitForStep } from './e2e/run-page';
 import { startWebApp, type WebApp } from './e2e/web-app';
 import { startRunWithWizard, type WizardRun } from './e2e/wizard';
 import { fixture } from './helpers';
@@ -37,6 +37,8 @@ const FULL: WizardRun = {
   data: path.join(EXAMPLES, 'english-text.txt'),
   method: 'full',
   maxSteps: 20,
+  // One evaluation, at the end: a chart of a single point must still show it.
+  evalSteps: 20,
   learningRate: 1e-4,
   samplePrompt: 'The weather today',
 };
@@ -81,7 +83,9 @@ async function checkFinishedRunPage(run: WizardRun, runId: string): Promise<void
   assert.deepEqual(detail.curves.loss.steps, range(1, run.maxSteps), 'a train loss at every step (logging_steps 1)');
   assert.deepEqual(detail.curves.eval_loss.steps, range(run.evalSteps, run.maxSteps, run.evalSteps), 'an evaluation every eval_steps');
   for (const name of RUN_PAGE_METRICS) {
-    assert.deepEqual(await linePoints(page, metricLabel(name)), [detail.curves[name].steps.length], `${name} chart draws every stored point`);
+    const stored = detail.curves[name].steps.length;
+    assert.deepEqual(await linePoints(page, metricLabel(name)), [stored], `${name} chart draws every stored point`);
+    assert.equal(await loneMarks(page, metricLabel(name)), stored === 1 ? 1 : 0, `${name}: a single point is marked`);
   }
 
   const { train_loss: trainLoss, eval_loss: evalLoss } = detail.run.finalMetrics ?? {};

@@ -19,6 +19,11 @@ export async function linePoints(page: Page, title: string): Promise<number[]> {
   return shapes.map((d) => (d.match(/[ML]/g) ?? []).length);
 }
 
+/** Marks drawn for series of a single point, which a line alone would leave invisible. */
+export function loneMarks(page: Page, title: string): Promise<number> {
+  return page.getByRole('figure', { name: title, exact: true }).locator('circle.point').count();
+}
+
 /** The run page's status badge, next to the run's name. */
 export async function waitForStatus(page: Page, name: string, status: RunStatus, timeout = RUN_TIMEOUT_MS): Promise<void> {
   await page.getByRole('heading', { level: 1, name }).waitFor();
