@@ -201,6 +201,7 @@ test('the Playground streams one message to a run’s result and its base model 
     await saved.getByRole('button', { name: `Open conversation with ${label}: ${message}` }).waitFor();
   }
   assert.equal(await saved.getByText('2 messages').count(), 2);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await app.screenshot('playground', { window: true });
 });
 
