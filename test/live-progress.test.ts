@@ -14,6 +14,7 @@ const start = (total: number): TrainEvent => ({
   data_format: 'alpaca',
   train: { examples: 1, tokens: 1, label_tokens: 1, truncated: 0, skipped: 0 },
   validation: null,
+  estimated_peak_bytes: 2 ** 30,
 });
 const step = (n: number, epoch: number): TrainEvent => ({ event: 'step', step: n, epoch, loss: 1, grad_norm: 1, learning_rate: 1, tokens_per_second: 250, tokens_seen: 64 * n });
 

@@ -71,7 +71,7 @@ test('a step event sets progress and, from the second one, the time left', (t) =
   const id = recordRun(store, { ...BASE, status: 'running', steps: 5 });
   const detail = detailOf(store, id);
   const pace: PaceSample[] = [];
-  applyTrainEvent(detail, { event: 'start', backend: 'cpu', resumed_from: null, method: 'lora', total_steps: 50, trainable_parameters: 1, data_format: 'alpaca', train: {} as never, validation: null }, pace, 0);
+  applyTrainEvent(detail, { event: 'start', backend: 'cpu', resumed_from: null, method: 'lora', total_steps: 50, trainable_parameters: 1, data_format: 'alpaca', train: {} as never, validation: null, estimated_peak_bytes: 3 * 2 ** 30 }, pace, 0);
   applyTrainEvent(detail, stepEvent(6, BASE.floor, 900), pace, 1_000);
   assert.deepEqual(detail.live, { step: 6, totalSteps: 50, epoch: stepEvent(6, 0).epoch, tokensPerSecond: 900, etaSeconds: null });
   applyTrainEvent(detail, stepEvent(8, BASE.floor, 950), pace, 4_000);
@@ -96,7 +96,7 @@ test('all the charts of a run share one step range: the total while training, el
 test('the runs list follows progress and the latest losses from events', (t) => {
   const store = openTestStore(tempDir(t));
   const summary = summaryOf(store, recordRun(store, { ...BASE, status: 'running', steps: 5 }));
-  applyTrainEventToSummary(summary, { event: 'start', backend: 'cpu', resumed_from: null, method: 'lora', total_steps: 80, trainable_parameters: 1, data_format: 'alpaca', train: {} as never, validation: null });
+  applyTrainEventToSummary(summary, { event: 'start', backend: 'cpu', resumed_from: null, method: 'lora', total_steps: 80, trainable_parameters: 1, data_format: 'alpaca', train: {} as never, validation: null, estimated_peak_bytes: 3 * 2 ** 30 });
   applyTrainEventToSummary(summary, stepEvent(6, BASE.floor));
   applyTrainEventToSummary(summary, { event: 'eval', step: 6, epoch: 0.1, eval_loss: 2.5, perplexity: Math.exp(2.5) });
   assert.equal(summary.live?.step, 6);

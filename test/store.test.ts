@@ -371,8 +371,8 @@ describe('compareRuns', () => {
   test('aligns curves by step and tokens, shows config differences, final metrics and samples', () => {
     const store = openStore(dbFile());
     const base = { lr: 1e-4, lora: { r: 8, alpha: 16, targets: ['c_attn'] }, seed: 1 };
-    const a = store.createRun({ name: 'a', method: 'lora', config: base });
-    const b = store.createRun({ name: 'b', method: 'lora', config: { ...base, lr: 3e-4, lora: { ...base.lora, alpha: 32 }, warmup: 10 } });
+    const a = store.createRun({ name: 'a', method: 'lora', config: { ...base, output_dir: '/runs/a' } });
+    const b = store.createRun({ name: 'b', method: 'lora', config: { ...base, lr: 3e-4, lora: { ...base.lora, alpha: 32 }, warmup: 10, output_dir: '/runs/b' } });
     const wa = store.metricsWriter(a.id);
     const wb = store.metricsWriter(b.id);
     for (let s = 1; s <= 4; s++) {
@@ -392,6 +392,8 @@ describe('compareRuns', () => {
     assert.deepEqual(c.runs.map((r) => r.name), ['a', 'b']);
     assert.deepEqual(c.config.differencesOnly.map((r) => r.key), ['lora.alpha', 'lr', 'warmup']);
     assert.deepEqual(c.config.differencesOnly.find((r) => r.key === 'warmup')?.values, [undefined, 10]);
+    // Each run's own folder differs by construction; it stays in the full table only.
+    assert.deepEqual(c.config.all.find((r) => r.key === 'output_dir')?.values, ['/runs/a', '/runs/b']);
     const same = c.config.all.filter((r) => !r.differs).map((r) => r.key);
     assert.deepEqual(same, ['lora.r', 'lora.targets', 'seed']);
     assert.ok(!c.config.differencesOnly.some((r) => same.includes(r.key)));

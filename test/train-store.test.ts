@@ -98,6 +98,7 @@ test('a finished run is in the store: step and eval metrics, checkpoints, sample
   assert.ok(done.measured_tensor_peak_bytes >= 16 * start.trainable_parameters, `${done.measured_tensor_peak_bytes} bytes`);
   assert.ok(done.measured_tensor_peak_bytes < done.measured_peak_bytes);
   // Runtime overhead dominates a tiny model; bench:memory checks the estimate's accuracy on real shapes.
+  assert.equal(start.estimated_peak_bytes, done.estimated_peak_bytes, 'the same estimate at start and end');
   const ratio = done.estimated_peak_bytes / done.measured_peak_bytes;
   assert.ok(ratio > 0.5 && ratio < 2, `estimate ${done.estimated_peak_bytes} vs measured ${done.measured_peak_bytes}`);
 
@@ -204,6 +205,8 @@ test('SIGTERM stops the run between steps: status stopped, every reported step s
     const [stored] = store.listRuns();
     assert.equal(stored.status, 'stopped');
     assert.equal(store.lastCheckpoint(stored.id)?.step, lastStep);
+    assert.equal(events[0].event, 'start');
+    assert.equal(stored.estimatedPeakBytes, events[0].estimated_peak_bytes, 'the estimate is kept from the start, with no done event');
     assert.ok(stored.endedAt);
     assert.deepEqual(stepCurves(store, stored.id), expectedCurves(events));
   });

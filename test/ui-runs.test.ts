@@ -325,7 +325,7 @@ test('the runs list tags, deletes after confirming, and follows live status and 
   const row = ui.page.getByRole('row').filter({ has: ui.page.getByRole('rowheader', { name: 'delta 10' }) });
   const total = 80;
   const step = 20;
-  await ui.emit({ type: 'run-event', runId: running, event: { event: 'start', backend: 'cpu', resumed_from: null, method: 'lora', total_steps: total, trainable_parameters: 1, data_format: 'alpaca', train: {} as never, validation: null } });
+  await ui.emit({ type: 'run-event', runId: running, event: { event: 'start', backend: 'cpu', resumed_from: null, method: 'lora', total_steps: total, trainable_parameters: 1, data_format: 'alpaca', train: {} as never, validation: null, estimated_peak_bytes: 3 * 2 ** 30 } });
   await ui.emit({ type: 'run-event', runId: running, event: stepEvent(step, RUNNING.floor) });
   await row.getByText(`${Math.round((step / total) * 100)}%`).waitFor();
   store.finishRun(running, { status: 'failed', error: 'Out of memory' });

@@ -99,7 +99,8 @@ export function compareRuns(db: Database.Database, ids: string[], opts: { maxPoi
   return {
     runs: runs.map(({ id, name, status, method, model, dataset }) => ({ id, name, status, method, model, dataset })),
     curves: { byStep, byTokens },
-    config: { all, differencesOnly: all.filter((r) => r.differs) },
+    // Every run writes to a folder of its own, so output_dir always differs and says nothing.
+    config: { all, differencesOnly: all.filter((r) => r.differs && r.key !== 'output_dir') },
     finalMetrics,
     samples,
   };

@@ -159,10 +159,12 @@ export function resumeRun(db: Database.Database, id: string, config: unknown): R
 }
 
 /** What is known once training has loaded everything: the backend, and the dataset as it was read. */
-export function recordRunStart(db: Database.Database, id: string, start: { backend: string; dataset?: DatasetInput }): void {
+export function recordRunStart(db: Database.Database, id: string, start: { backend: string; dataset?: DatasetInput; estimatedPeakBytes?: number }): void {
   db.transaction(() => {
     const datasetId = start.dataset ? upsertDataset(db, start.dataset, Date.now()) : null;
-    const info = db.prepare('UPDATE runs SET backend = ?, dataset_id = coalesce(?, dataset_id) WHERE id = ?').run(start.backend, datasetId, id);
+    const info = db
+      .prepare('UPDATE runs SET backend = ?, dataset_id = coalesce(?, dataset_id), estimated_peak_bytes = coalesce(?, estimated_peak_bytes) WHERE id = ?')
+      .run(start.backend, datasetId, start.estimatedPeakBytes ?? null, id);
     if (info.changes === 0) throw new Error(`no run with id "${id}"`);
   })();
 }

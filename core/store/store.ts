@@ -31,7 +31,7 @@ export class ExperimentStore {
   resumeRun(id: string, config: unknown) {
     return runs.resumeRun(this.db, id, config);
   }
-  recordRunStart(id: string, start: { backend: string; dataset?: DatasetInput }) {
+  recordRunStart(id: string, start: { backend: string; dataset?: DatasetInput; estimatedPeakBytes?: number }) {
     runs.recordRunStart(this.db, id, start);
   }
   getRun(id: string) {

@@ -68,7 +68,11 @@ export class TrainingRecorder {
       case 'start': {
         const file = this.config.data.train;
         const stats = { train: e.train, validation: e.validation };
-        this.store.recordRunStart(this.runId, { backend: e.backend, dataset: { path: file, format: e.data_format, contentHash: fileHash(file), stats } });
+        this.store.recordRunStart(this.runId, {
+          backend: e.backend,
+          dataset: { path: file, format: e.data_format, contentHash: fileHash(file), stats },
+          estimatedPeakBytes: e.estimated_peak_bytes,
+        });
         break;
       }
       case 'step':

@@ -3,7 +3,8 @@
 import type { DatasetStats } from '../data/dataset';
 
 export type TrainEvent =
-  | { event: 'start'; backend: string; resumed_from: string | null; method: 'full' | 'lora'; total_steps: number; trainable_parameters: number; data_format: string; train: DatasetStats; validation: DatasetStats | null }
+  /** estimated_peak_bytes: the memory estimate for this config at its longest example, known before the first step. */
+  | { event: 'start'; backend: string; resumed_from: string | null; method: 'full' | 'lora'; total_steps: number; trainable_parameters: number; data_format: string; train: DatasetStats; validation: DatasetStats | null; estimated_peak_bytes: number }
   /** tokens_seen: non-padding tokens trained on since the run began, resumed parts included. */
   | { event: 'step'; step: number; epoch: number; loss: number; grad_norm: number; learning_rate: number; tokens_per_second: number; tokens_seen: number }
   | { event: 'eval'; step: number; epoch: number; eval_loss: number; perplexity: number }

@@ -173,6 +173,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     data_format: data.format,
     train: data.trainStats,
     validation: data.validationStats,
+    estimated_peak_bytes: estimate.totalBytes,
   });
 
   const stepsPerEpoch = Math.max(1, Math.ceil(Math.ceil(data.train.length / config.per_device_train_batch_size) / config.gradient_accumulation_steps));

@@ -85,9 +85,10 @@ export function applyTrainEvent(detail: RunDetail, event: TrainEvent, pace: Pace
   switch (event.event) {
     case 'start':
       pace.length = 0;
+      detail.run.estimatedPeakBytes = event.estimated_peak_bytes;
       break;
     case 'step': {
-      append(detail.curves, event.step, { loss: event.loss, grad_norm: event.grad_norm, learning_rate: event.learning_rate, tokens_per_second: event.tokens_per_second });
+      append(detail.curves, event.step, { loss: event.loss, grad_norm: event.grad_norm, learning_rate: event.learning_rate, tokens_per_second: event.tokens_per_second, tokens_seen: event.tokens_seen });
       recordPace(pace, event.step, now);
       const live = detail.live!;
       live.etaSeconds = etaSeconds(pace, live.totalSteps) ?? live.etaSeconds;
