@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '../core/engine/backend';
 import { generate } from '../core/generate/generate';
 import { randomModel } from '../core/models/load';
-import { pytorchUnavailable, runPytorch } from './pytorch';
+import { pytorchUnavailable, runPytorch, sameBlasKernelsLine } from './pytorch';
 
 const { values } = parseArgs({
   options: {
@@ -18,6 +18,7 @@ const { values } = parseArgs({
 const promptTokens = Number(values['prompt-tokens']);
 const newTokens = Number(values['new-tokens']);
 
+console.log(sameBlasKernelsLine());
 const { name: backend } = await initBackend();
 const model = randomModel(values['random-init']!);
 const prompt = Array.from({ length: promptTokens }, (_, i) => (i * 7919) % model.config.vocabSize);

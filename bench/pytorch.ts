@@ -3,8 +3,18 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { chooseOpenblasCore } from '../core/engine/openblas-core';
 
 const PYTHON = '/usr/bin/python3';
+
+/**
+ * PyTorch here links the same OpenBLAS, so both sides get the kernels Tunesmith's loader picks
+ * (core/engine/openblas-core.ts): set once, before either starts, and inherited by both.
+ */
+export function sameBlasKernelsLine(): string {
+  const core = chooseOpenblasCore();
+  return `OpenBLAS kernels for both engines: ${core ?? 'chosen by OpenBLAS itself'}`;
+}
 const SCRIPT = path.resolve(import.meta.dirname, '../../shared/bench/pytorch_gpt2_train.py');
 
 export interface PytorchResult {

@@ -15,7 +15,7 @@ import type { ForwardOptions } from '../core/models/weights';
 import { AdamW, clipGradNorm, type TrainableParam } from '../core/train/adamw';
 import { accumulateGradients } from '../core/train/step';
 import { makeFullTrainable, makeLoraTrainable } from '../core/train/trainables';
-import { pytorchUnavailable, ratioLine, runPytorch } from './pytorch';
+import { pytorchUnavailable, ratioLine, runPytorch, sameBlasKernelsLine } from './pytorch';
 
 const { values } = parseArgs({
   options: {
@@ -34,6 +34,7 @@ const steps = Number(values.steps);
 // that dies of memory (wasm's 4 GB cap) does not take the other row with it.
 if (!process.env.TUNESMITH_BENCH_CHILD) {
   console.log(`machine load average (1, 5, 15 min): ${os.loadavg().map((l) => l.toFixed(2)).join(', ')} on ${os.cpus().length} cores`);
+  console.log(sameBlasKernelsLine());
   const methods = values.method === 'both' ? ['lora', 'full'] : [values.method!];
   const ours = new Map<string, { tokens_per_s: number; peak_rss_mib: number; batch: number }>();
   for (const method of methods) {

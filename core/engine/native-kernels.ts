@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chooseOpenblasCore } from './openblas-core';
 
 type F32 = Float32Array;
 
@@ -78,6 +79,7 @@ export function nativeAddonPath(): string {
 /** Loads the addon or throws why it cannot (not built, built for another Node ABI, ...). */
 export function loadNativeKernels(): NativeKernels {
   const file = nativeAddonPath();
+  chooseOpenblasCore();
   try {
     return requireFromHere(file) as NativeKernels;
   } catch (err) {
