@@ -375,3 +375,19 @@ test('a worker that dies marks its run failed, with the end of its stderr in the
   assert.equal(detail.run.error, ended.error);
   assert.deepEqual(detail.log.slice(-ended.error!.split('\n').length), `failed: ${ended.error}`.split('\n'), 'the log ends with the failure');
 });
+
+test('a run that cannot start (damaged settings.json) is left failed with the error, so it can be resumed or deleted', async (t) => {
+  const h = open(t);
+  fs.writeFileSync(path.join(h.home, 'settings.json'), JSON.stringify({ backend: 'gpu' }));
+  const refused = await failure(h.service.startRun({ name: 'unlaunchable', config: draft() }));
+  assert.match(refused.message, /settings\.json: "backend" must be one of/);
+  const [run] = await h.service.listRuns();
+  assert.equal(run.status, 'failed');
+  assert.equal(run.error, refused.message);
+  assert.equal((await h.ended(run.id)).error, refused.message);
+  // Resume tries again rather than calling it already training, and fails the same way.
+  assert.equal((await failure(h.service.resumeRun({ runId: run.id }))).message, refused.message);
+  assert.equal((await h.service.getRun({ runId: run.id })).run.status, 'failed');
+  await h.service.deleteRun({ runId: run.id, removeFiles: true });
+  assert.deepEqual(await h.service.listRuns(), []);
+});

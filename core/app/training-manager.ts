@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ApiErrorInfo, LiveProgress, WarmupResult } from '../api/contract';
-import { apiError } from '../api/errors';
+import { apiError, errorInfo } from '../api/errors';
 import { listCheckpoints } from '../train/checkpoint';
 import { totalOptimizerSteps, type TrainConfig } from '../train/config';
 import { eventLine } from '../train/event-lines';
@@ -63,20 +63,29 @@ export class TrainingManager {
 
   /**
    * Trains the run whose row is already `running` with `config`; with `resume`, from the
-   * latest checkpoint in its output folder.
+   * latest checkpoint in its output folder. A run that cannot start is left `failed`.
    */
   start(runId: string, config: TrainConfig, resume: boolean): void {
-    if (this.closing) throw apiError({ message: 'Tunesmith is shutting down; no run can start now' });
     const log = (text: string) => {
       for (const line of text.split('\n')) {
         appendRunLog(config.output_dir, line);
         this.ctx.emit({ type: 'run-log', runId, line });
       }
     };
-    log(`${new Date().toISOString()} ${resume ? 'resuming' : 'starting'} training`);
-    // The checkpoint the worker will pick, read now: by the time its start event is handled here it may have been pruned.
-    const resumedStep = resume ? (listCheckpoints(config.output_dir).at(-1)?.step ?? 0) : 0;
-    const worker = this.ctx.launcher('training', backendEnv(this.ctx.home));
+    let worker: WorkerProcess;
+    let resumedStep: number;
+    try {
+      if (this.closing) throw apiError({ message: 'Tunesmith is shutting down; no run can start now' });
+      log(`${new Date().toISOString()} ${resume ? 'resuming' : 'starting'} training`);
+      // The checkpoint the worker will pick, read now: by the time its start event is handled here it may have been pruned.
+      resumedStep = resume ? (listCheckpoints(config.output_dir).at(-1)?.step ?? 0) : 0;
+      worker = this.ctx.launcher('training', backendEnv(this.ctx.home));
+    } catch (err) {
+      // No worker owns the row, so nothing else would ever end it.
+      const failed = this.ctx.store.finishRun(runId, { status: 'failed', error: errorInfo(err).message });
+      this.ctx.emit({ type: 'run-status', runId, status: failed.status, error: failed.error });
+      throw err;
+    }
     const run: ActiveRun = {
       worker,
       progress: loadingProgress(),
