@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { ApiEvent, RunSummary, TrainConfigDraft } from '../core/api/contract';
 import { errorInfo } from '../core/api/errors';
-import type { ProcessLauncher } from '../core/app/context';
+import type { ProcessLauncher, WorkerProcess } from '../core/app/context';
 import { nodeLauncher } from '../core/app/node-launcher';
 import type { AppServiceHandle } from '../core/app/context';
 import { createAppService } from '../core/app/service';
@@ -390,4 +390,33 @@ test('a run that cannot start (damaged settings.json) is left failed with the er
   assert.equal((await h.service.getRun({ runId: run.id })).run.status, 'failed');
   await h.service.deleteRun({ runId: run.id, removeFiles: true });
   assert.deepEqual(await h.service.listRuns(), []);
+});
+
+/** nodeLauncher, keeping the workers that have not exited yet. */
+function countingLauncher() {
+  const alive = new Set<WorkerProcess>();
+  const launcher: ProcessLauncher = (name, env) => {
+    const worker = nodeLauncher(name, env);
+    alive.add(worker);
+    worker.onExit(() => alive.delete(worker));
+    return worker;
+  };
+  return { launcher, alive };
+}
+
+test('a new warm-up cancels the one before it, and starting a run cancels any warm-up', async (t) => {
+  const { launcher, alive } = countingLauncher();
+  const h = open(t, tempDir(t), launcher);
+  const first = h.service.measureWarmup({ config: draft() });
+  const second = h.service.measureWarmup({ config: draft({ num_train_epochs: 2 }) });
+  assert.equal((await failure(first)).message, 'superseded');
+  assert.equal(alive.size, 1, 'only the newer warm-up runs');
+  assert.ok((await second).secondsPerStep > 0);
+  assert.equal(alive.size, 0);
+
+  const third = h.service.measureWarmup({ config: draft() });
+  const run = await h.service.startRun({ name: 'run', config: draft() });
+  assert.match((await failure(third)).message, /warm-up cancelled: a run started/);
+  assert.equal(alive.size, 1, 'only the run\'s worker');
+  assert.equal((await h.ended(run.id)).status, 'completed');
 });

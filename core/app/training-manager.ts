@@ -48,7 +48,8 @@ function median(values: number[]): number {
 
 export class TrainingManager {
   private readonly runs = new Map<string, ActiveRun>();
-  private readonly warmups = new Set<WorkerProcess>();
+  /** The one warm-up being timed: a newer one or a run start makes its result stale, so it is cancelled. */
+  private currentWarmup: { worker: WorkerProcess; cancel(message: string): void } | null = null;
   private closing = false;
 
   constructor(private readonly ctx: AppServiceContext) {}
@@ -72,6 +73,7 @@ export class TrainingManager {
         this.ctx.emit({ type: 'run-log', runId, line });
       }
     };
+    this.cancelWarmup('warm-up cancelled: a run started');
     let worker: WorkerProcess;
     let resumedStep: number;
     try {
@@ -153,12 +155,21 @@ export class TrainingManager {
    */
   async warmup(config: TrainConfig): Promise<WarmupResult> {
     if (this.closing) throw apiError({ message: 'Tunesmith is shutting down' });
+    this.cancelWarmup('superseded');
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tunesmith-warmup-'));
     const worker = this.ctx.launcher('training', backendEnv(this.ctx.home));
-    this.warmups.add(worker);
     const exited = new Promise<number | null>((resolve) => worker.onExit(resolve));
+    const cancelled = new Promise<never>((_, reject) => {
+      this.currentWarmup = {
+        worker,
+        cancel: (message) => {
+          reject(apiError({ message }));
+          worker.kill();
+        },
+      };
+    });
     try {
-      const timed = await this.timeSteps(worker, exited, {
+      const timing = this.timeSteps(worker, exited, {
         ...config,
         output_dir: scratch,
         max_steps: WARMUP_STEPS,
@@ -168,6 +179,7 @@ export class TrainingManager {
         early_stopping_patience: null,
         sample_prompts: [],
       });
+      const timed = await Promise.race([timing, cancelled]);
       const secondsPerStep = median(timed.intervals);
       const totalSteps = totalOptimizerSteps(config, timed.trainExamples);
       return { secondsPerStep, tokensPerSecond: median(timed.tokensPerSecond), totalSteps, etaSeconds: secondsPerStep * totalSteps };
@@ -175,9 +187,14 @@ export class TrainingManager {
       // Its steps are timed; whatever it does next (the final evaluation, the export) is not needed.
       worker.kill();
       await exited;
-      this.warmups.delete(worker);
+      if (this.currentWarmup?.worker === worker) this.currentWarmup = null;
       fs.rmSync(scratch, { recursive: true, force: true });
     }
+  }
+
+  private cancelWarmup(message: string): void {
+    this.currentWarmup?.cancel(message);
+    this.currentWarmup = null;
   }
 
   private timeSteps(worker: WorkerProcess, exited: Promise<number | null>, config: TrainConfig) {
@@ -212,7 +229,7 @@ export class TrainingManager {
   /** Stops every run so each leaves a checkpoint; a run that takes longer than `waitMs` is ended. */
   async shutdown(waitMs = SHUTDOWN_WAIT_MS): Promise<void> {
     this.closing = true;
-    for (const w of this.warmups) w.kill();
+    this.cancelWarmup('Tunesmith is shutting down');
     const runs = [...this.runs.values()];
     for (const r of runs) r.worker.send({ type: 'stop' } satisfies TrainingCommand);
     let timer: NodeJS.Timeout | undefined;
