@@ -3,16 +3,12 @@
 // gives the same ones.
 import { app, BrowserWindow } from 'electron';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { AppServiceHandle } from '../core/app/context';
 import { createAppService } from '../core/app/service';
 import { defaultStorePath } from '../core/store/open';
 import { serveApiOverIpc } from './api-ipc';
 import { utilityLauncher } from './utility-launcher';
 import { createMainWindow, keepContentsInApp } from './window';
-
-/** Long enough for a training step to finish and its checkpoint to be written; quitting never hangs past it. */
-const SHUTDOWN_LIMIT_MS = 20_000;
 
 /**
  * A .node file cannot be loaded from inside app.asar, so packaging unpacks it
@@ -24,7 +20,7 @@ function pointAtNativeAddon(): void {
   process.env.TUNESMITH_NATIVE_ADDON ??= path.join(appRoot, 'core', 'native', 'build', 'Release', 'tunesmith_kernels.node');
 }
 
-/** Holds the quit until running trainings have stopped at a checkpoint, or the limit passes. */
+/** Holds the quit until running trainings have stopped at a checkpoint, or the service's shutdown ended them. */
 function shutDownBeforeQuit(handle: AppServiceHandle): void {
   let stopping = false;
   let stopped = false;
@@ -33,7 +29,7 @@ function shutDownBeforeQuit(handle: AppServiceHandle): void {
     event.preventDefault();
     if (stopping) return;
     stopping = true;
-    void Promise.race([handle.shutdown(), delay(SHUTDOWN_LIMIT_MS)])
+    void handle.shutdown()
       .catch((error: unknown) => console.error('Tunesmith: shutdown failed', error))
       .finally(() => {
         stopped = true;

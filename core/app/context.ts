@@ -36,6 +36,6 @@ export interface AppServiceHandle {
   /** Every request member; `pickPath` answers null (only Electron's host has dialogs and replaces it). */
   service: ApiService;
   onEvent(listener: (event: ApiEvent) => void): () => void;
-  /** Stops running trainings so each leaves a checkpoint to resume from, then closes the store. */
+  /** Stops running trainings so each leaves a checkpoint (one slower than SHUTDOWN_WAIT_MS is ended, left interrupted), then closes the store. */
   shutdown(): Promise<void>;
 }

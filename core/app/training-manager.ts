@@ -19,7 +19,10 @@ import type { TrainingCommand, TrainingOutcome, TrainingReport } from './trainin
 
 /** Steps a warmup times; the median of three shrugs off the first step's one-off setup. */
 export const WARMUP_STEPS = 3;
-/** How long shutdown waits for each run's checkpoint before ending its process. */
+/**
+ * How long shutdown waits for each run's checkpoint before ending its process: the one
+ * bound on quitting, so hosts await shutdown() with no limit of their own.
+ */
 export const SHUTDOWN_WAIT_MS = 30_000;
 /** Stderr lines kept to explain a worker that died. */
 const STDERR_TAIL = 40;

@@ -2,7 +2,6 @@
 // plain Node instead of Electron. It serves the renderer build (out/renderer), which the npm
 // script makes first; workers run under Node through tsx.
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createAppService } from '../app/service';
 import { nodeLauncher } from '../app/node-launcher';
@@ -11,8 +10,6 @@ import { defaultStorePath } from '../store/open';
 import { startWebHost } from './server';
 
 const RENDERER_DIR = path.resolve(import.meta.dirname, '../../out/renderer');
-/** Long enough for a training step to finish and its checkpoint to be written. */
-const SHUTDOWN_LIMIT_MS = 20_000;
 
 function parseOptions(argv: string[]): { port: number; home: string } {
   const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, home: { type: 'string' } } });
@@ -34,7 +31,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log('Stopping: running trainings save a checkpoint first… (Ctrl+C again to quit at once)');
     await host.close();
-    await Promise.race([handle.shutdown(), delay(SHUTDOWN_LIMIT_MS)]);
+    await handle.shutdown();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());
