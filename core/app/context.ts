@@ -28,8 +28,6 @@ export interface AppServiceOptions {
   host: AppInfo['host'];
   versions: AppInfo['versions'];
   launcher: ProcessLauncher;
-  /** A Hub id's downloaded snapshot folder, null when it is not downloaded; absent: only local folders are models. */
-  resolveModelDir?: (source: string) => string | null;
 }
 
 export interface AppServiceHandle {

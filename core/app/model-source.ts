@@ -1,5 +1,5 @@
 // Where a model the renderer names is on disk: an absolute folder as it is, a Hub id
-// through the download cache (when the host has one).
+// through the download cache.
 import fs from 'node:fs';
 import path from 'node:path';
 import { apiError } from '../api/errors';
@@ -8,17 +8,15 @@ import { existingFolder } from './request-checks';
 /** Finds a Hub id's cached snapshot folder; null when it is not downloaded. */
 export type HubResolver = (source: string) => string | null;
 
-export function modelDirResolver(resolveHub?: HubResolver): (source: string) => string {
+export function modelDirResolver(resolveHub: HubResolver): (source: string) => string {
   return (source) => {
     if (path.isAbsolute(source)) {
       const dir = existingFolder(source);
       if (!fs.existsSync(path.join(dir, 'config.json'))) throw apiError({ message: `${dir}: not a model folder (it has no config.json)` });
       return dir;
     }
-    const dir = resolveHub?.(source) ?? null;
-    if (dir === null) {
-      throw apiError({ message: `model "${source}" is ${resolveHub ? 'not downloaded yet; download it first' : 'not a folder; give the absolute path of a model folder'}` });
-    }
+    const dir = resolveHub(source);
+    if (dir === null) throw apiError({ message: `model "${source}" is not downloaded yet; download it first` });
     return dir;
   };
 }

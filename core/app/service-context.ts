@@ -14,8 +14,8 @@ export interface AppServiceContext {
   host: AppInfo['host'];
   versions: AppInfo['versions'];
   /**
-   * A model source from the renderer (an absolute local folder, or a Hub id once downloads
-   * exist) as the folder its files are in; throws an apiError naming the source otherwise.
+   * A model source from the renderer (an absolute local folder, or a downloaded Hub id) as
+   * the folder its files are in; throws an apiError naming the source otherwise.
    */
   modelDir(source: string): string;
   /** Work to finish before the store closes at shutdown (e.g. ending a worker process). */

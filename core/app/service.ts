@@ -32,7 +32,7 @@ export function createAppService(opts: AppServiceOptions): AppServiceHandle {
     launcher: opts.launcher,
     host: opts.host,
     versions: opts.versions,
-    modelDir: modelDirResolver(opts.resolveModelDir ?? hub.resolveModelDir),
+    modelDir: modelDirResolver(hub.resolveModelDir),
     onShutdown: (hook) => shutdownHooks.push(hook),
   };
   const training = new TrainingManager(ctx);
