@@ -308,8 +308,19 @@ test('export writes folders that load: the adapter, the merged model, the full m
   assert.ok(diff(logits(fullModel), plain) > 1e-4, 'the full run changed the weights');
   for (const m of [base, folded, fullModel]) m.dispose();
 
+  // A run whose folder has no result, as one that failed before finishing.
+  const unfinished = { id: 'unfinished', outputDir: tempDir(t) };
+  const store = openStore(path.join(h.home, 'tunesmith.db'));
+  store.createRun({ id: unfinished.id, name: 'unfinished', method: 'lora', config: {}, model: { source: MODEL }, outputDir: unfinished.outputDir });
+  store.finishRun(unfinished.id, { status: 'failed', error: 'stopped short' });
+  store.close();
+  const aFile = path.join(dir, 'a-file');
+  fs.writeFileSync(aFile, '');
+
   const refusals: [Parameters<typeof h.service.exportRun>[0], string, RegExp][] = [
-    [{ runId: lora.id, kind: 'peft', destination: peft.path }, 'destination', /not empty/],
+    [{ runId: lora.id, kind: 'peft', destination: peft.path }, 'destination', /already exists and is not an empty folder/],
+    [{ runId: lora.id, kind: 'peft', destination: aFile }, 'destination', /already exists and is not an empty folder/],
+    [{ runId: unfinished.id, kind: 'peft', destination: path.join(dir, 'x') }, 'runId', /final: not found; has the run finished\?/],
     [{ runId: lora.id, kind: 'hf', destination: path.join(dir, 'x') }, 'kind', /exports as peft or merged, not hf/],
     [{ runId: full.id, kind: 'peft', destination: path.join(dir, 'x') }, 'kind', /exports as hf, not peft/],
     [{ runId: lora.id, kind: 'peft', destination: 'relative' }, 'destination', /not an absolute path/],
@@ -323,6 +334,7 @@ test('export writes folders that load: the adapter, the merged model, the full m
   }
   assert.ok(!fs.existsSync(path.join(dir, 'x')));
 
+  await h.service.deleteRun({ runId: unfinished.id, removeFiles: false });
   await h.service.deleteRun({ runId: full.id, removeFiles: true });
   assert.ok(!fs.existsSync(full.outputDir!));
   assert.deepEqual((await h.service.listRuns()).map((r) => r.id), [lora.id]);

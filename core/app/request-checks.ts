@@ -33,13 +33,9 @@ export function existingFolder(value: string, field?: string): string {
   return dir;
 }
 
-/** A folder to write into: an empty one, or a new one inside an existing folder. */
-export function newOrEmptyFolder(value: string, field: string): string {
+/** An absolute folder path whose parent exists; whether the folder itself may be written is its writer's to say. */
+export function folderToCreate(value: string, field: string): string {
   const dir = absolute(value, field);
-  if (!fs.existsSync(dir)) {
-    existingFolder(path.dirname(dir), field);
-    return dir;
-  }
-  if (fs.readdirSync(existingFolder(dir, field)).length > 0) throw apiError({ message: `${dir}: is not empty; choose a new or empty folder`, field });
+  existingFolder(path.dirname(dir), field);
   return dir;
 }

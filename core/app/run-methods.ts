@@ -2,9 +2,9 @@
 // and export.
 import type { ApiService, RunDetail } from '../api/contract';
 import { apiError } from '../api/errors';
-import { exportKinds, exportRun } from '../train/export-run';
+import { ExportRefusal, exportKinds, exportRun } from '../train/export-run';
 import { readRunLog } from './run-log';
-import { newOrEmptyFolder } from './request-checks';
+import { folderToCreate } from './request-checks';
 import type { AppServiceContext } from './service-context';
 import type { TrainingManager } from './training-manager';
 import { requireRun, runSummary } from './training-methods';
@@ -13,6 +13,8 @@ export type RunMethods = Pick<ApiService, 'listRuns' | 'getRun' | 'compareRuns' 
 
 /** The run page shows the log's end; a long run's whole log would be megabytes. */
 export const LOG_LINES = 1000;
+
+const EXPORT_FIELDS: Record<ExportRefusal['about'], string> = { run: 'runId', kind: 'kind', destination: 'destination' };
 
 export function createRunMethods(ctx: AppServiceContext, training: TrainingManager): RunMethods {
   const notTraining = (runId: string, doing: string) => {
@@ -52,11 +54,14 @@ export function createRunMethods(ctx: AppServiceContext, training: TrainingManag
     exportRun: async ({ runId, kind, destination }) => {
       const run = requireRun(ctx, runId);
       notTraining(runId, 'exporting');
-      const out = newOrEmptyFolder(destination, 'destination');
-      const kinds = run.outputDir ? exportKinds(run.outputDir) : [];
-      if (kinds.length === 0) throw apiError({ message: `run "${run.name}" has not finished; there is nothing to export yet`, field: 'runId' });
-      if (!kinds.includes(kind)) throw apiError({ message: `run "${run.name}" exports as ${kinds.join(' or ')}, not ${kind}`, field: 'kind' });
-      await exportRun(run.outputDir!, kind, out);
+      if (!run.outputDir) throw apiError({ message: `run "${run.name}" has no output folder; there is nothing to export`, field: 'runId' });
+      const out = folderToCreate(destination, 'destination');
+      try {
+        await exportRun(run.outputDir, kind, out);
+      } catch (err) {
+        if (err instanceof ExportRefusal) throw apiError({ message: err.message, field: EXPORT_FIELDS[err.about] });
+        throw err;
+      }
       return { path: out };
     },
   };

@@ -1,6 +1,5 @@
 // The API members that check, time and train configs: the wizard's estimate and warmup,
 // and starting, stopping, resuming and extending runs.
-import path from 'node:path';
 import type { ApiService, RunSummary, TrainConfigDraft } from '../api/contract';
 import { apiError } from '../api/errors';
 import type { Run } from '../store/index';
@@ -33,7 +32,7 @@ function storedConfig(run: Run): TrainConfig {
 
 export function createTrainingMethods(ctx: AppServiceContext, training: TrainingManager): TrainingMethods {
   // Estimates and warmups need a config but write nowhere that lasts.
-  const checkDraft = (draft: TrainConfigDraft) => draftToConfig(draft, path.join(ctx.home, 'runs', 'draft'), ctx.modelDir);
+  const checkDraft = (draft: TrainConfigDraft) => draftToConfig(draft, runFolder(ctx.home, 'draft'), ctx.modelDir);
 
   /** Trains the stored run again with `config` (its own, or with more epochs). */
   const restart = (run: Run, config: TrainConfig): RunSummary => {

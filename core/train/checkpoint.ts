@@ -25,6 +25,9 @@ export interface TrainerState {
   config: TrainConfig;
 }
 
+/** Where a finished run's result (its model or adapter folder) is written in its output folder. */
+export const finalDir = (outputDir: string) => path.join(outputDir, 'final');
+
 const STATE_FILE = 'trainer_state.json';
 const PARAMS_FILE = 'trainable.safetensors';
 const OPTIMIZER_FILE = 'optimizer.safetensors';

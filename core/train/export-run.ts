@@ -8,12 +8,22 @@ import { initBackend, tf } from '../engine/backend';
 import { CausalLM } from '../models/causal-lm';
 import { loadAdapter, mergeAdapter } from '../models/lora';
 import { loadModel } from '../models/load';
+import { finalDir } from './checkpoint';
 import { exportModelFolder } from './export';
 
 export const EXPORT_KINDS = ['hf', 'peft', 'merged'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
-const finalDir = (runDir: string) => path.join(runDir, 'final');
+/** A request this run cannot meet; `about` says which argument is wrong, so callers can point at it. */
+export class ExportRefusal extends Error {
+  constructor(
+    message: string,
+    readonly about: 'run' | 'kind' | 'destination',
+  ) {
+    super(message);
+  }
+}
+
 const adapterConfig = (runDir: string) => path.join(finalDir(runDir), 'adapter_config.json');
 
 /** The kinds a run folder can export: none until it has finished. */
@@ -25,11 +35,13 @@ export function exportKinds(runDir: string): ExportKind[] {
 /** Writes `kind` of the run in `runDir` to `out`, which must be new or empty. */
 export async function exportRun(runDir: string, kind: ExportKind, out: string): Promise<void> {
   const kinds = exportKinds(runDir);
-  if (kinds.length === 0) throw new Error(`${finalDir(runDir)}: not found; has the run finished?`);
-  if (fs.existsSync(out) && fs.readdirSync(out).length > 0) throw new Error(`${out}: already exists and is not empty; choose a new folder`);
+  if (kinds.length === 0) throw new ExportRefusal(`${finalDir(runDir)}: not found; has the run finished?`, 'run');
+  if (fs.existsSync(out) && (!fs.statSync(out).isDirectory() || fs.readdirSync(out).length > 0)) {
+    throw new ExportRefusal(`${out}: already exists and is not an empty folder; choose a new one`, 'destination');
+  }
   if (!kinds.includes(kind)) {
     const what = kinds.includes('hf') ? 'a full fine-tuning run: it has no adapter' : 'a LoRA run';
-    throw new Error(`${runDir} is ${what}; it exports as ${kinds.join(' or ')}, not ${kind}`);
+    throw new ExportRefusal(`${runDir} is ${what}; it exports as ${kinds.join(' or ')}, not ${kind}`, 'kind');
   }
   if (kind !== 'merged') {
     fs.cpSync(finalDir(runDir), out, { recursive: true });

@@ -19,7 +19,7 @@ import type { TrainEvent } from './events';
 import { exportAdapterFolder, exportModelFolder, type AdapterSpec } from './export';
 import { learningRateAt } from './schedules';
 import { accumulateGradients, countLabelTokens } from './step';
-import { pruneCheckpoints, readTrainerState, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint';
+import { finalDir, pruneCheckpoints, readTrainerState, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint';
 import { generate } from '../generate/generate';
 import { makeFullTrainable, makeLoraTrainable } from './trainables';
 
@@ -274,16 +274,16 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   const best = state.best;
   const restoreBest = config.early_stopping_patience !== null && best !== null && best.step !== state.step;
   if (restoreBest) restoreCheckpoint(path.join(config.output_dir, `checkpoint-${best.step}`), params);
-  const finalDir = path.join(config.output_dir, 'final');
-  if (adapterSpec) exportAdapterFolder(forward.lora!, adapterSpec, finalDir);
-  else exportModelFolder(model, config.model, finalDir);
+  const result = finalDir(config.output_dir);
+  if (adapterSpec) exportAdapterFolder(forward.lora!, adapterSpec, result);
+  else exportModelFolder(model, config.model, result);
   optimizer.dispose();
   if (adapterSpec) tf.dispose(params.map((p) => p.variable));
   model.dispose();
   emit({
     event: 'done',
     step: state.step,
-    output_dir: finalDir,
+    output_dir: result,
     train_loss: state.lossSum / Math.max(1, state.step),
     eval_loss: restoreBest ? best.evalLoss : lastEval?.step === state.step ? lastEval.loss : null,
     seconds: (performance.now() - started) / 1000,
