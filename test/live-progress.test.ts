@@ -1,7 +1,9 @@
 // The run page's live progress: step, epoch, speed and an ETA from this process's pace.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { advanceProgress, loadingProgress } from '../core/app/live-progress';
+import { advanceProgress, loadingProgress } from '../core/train/live-progress';
+import { progressPrinter } from '../core/cli/train-command';
+import { formatDuration } from '../core/train/event-lines';
 import type { TrainEvent } from '../core/train/events';
 
 const start = (total: number): TrainEvent => ({
@@ -29,4 +31,15 @@ test('a resumed run: the ETA extrapolates the steps this process took, not the o
   const done = advanceProgress(later, step(50, 5), 61_000);
   assert.equal(done.live.etaSeconds, 0);
   assert.equal(advanceProgress(done, { event: 'eval', step: 50, epoch: 5, eval_loss: 1, perplexity: Math.E }, 62_000), done, 'other events change nothing');
+});
+
+test("the CLI's progress bar: a resumed run's ETA comes from this process's pace too", () => {
+  const lines: string[] = [];
+  let written = '';
+  const clock = [1_000, 7_000];
+  const show = progressPrinter((s) => (written = s), (line) => lines.push(line), 10, () => clock.shift()!);
+  show(start(50));
+  show(step(14, 1.4));
+  assert.equal(lines.length, 1, 'the start event has a line of its own');
+  assert.ok(written.endsWith(`14/50 loss 1.0000 250.0 tok/s ETA ${formatDuration((6 / 4) * 36)}`), written);
 });

@@ -11,7 +11,7 @@ import { totalOptimizerSteps, type TrainConfig } from '../train/config';
 import { eventLine } from '../train/event-lines';
 import type { TrainEvent } from '../train/events';
 import type { WorkerProcess } from './context';
-import { advanceProgress, loadingProgress, type ProgressClock } from './live-progress';
+import { advanceProgress, loadingProgress, type ProgressClock } from '../train/live-progress';
 import { appendRunLog } from './run-log';
 import type { AppServiceContext } from './service-context';
 import { backendEnv } from './settings';

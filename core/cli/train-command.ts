@@ -6,6 +6,7 @@ import { readTrainerState, resolveCheckpoint } from '../train/checkpoint';
 import { resolveTrainConfig } from '../train/config';
 import { eventLine, formatDuration } from '../train/event-lines';
 import type { TrainEvent } from '../train/events';
+import { advanceProgress, loadingProgress } from '../train/live-progress';
 import { UsageError } from './args';
 import type { Flags, Print } from './commands';
 import { stopOnSignals } from './stop-signals';
@@ -21,24 +22,19 @@ function resolvePaths(raw: Record<string, unknown>, dir: string): void {
 }
 
 /** A one-line progress bar for terminals (step, loss, tokens/s and ETA); other events on lines of their own. */
-function progressPrinter(write: (s: string) => void, print: Print): (e: TrainEvent) => void {
-  let total = 0;
-  let started = 0;
+export function progressPrinter(write: (s: string) => void, print: Print, resumedStep: number, now = () => performance.now()): (e: TrainEvent) => void {
+  let clock = loadingProgress();
   return (e) => {
+    clock = advanceProgress(clock, e, now(), resumedStep);
     if (e.event === 'step') {
+      const { totalSteps: total, etaSeconds } = clock.live;
       const width = 24;
       const filled = Math.round((e.step / total) * width);
-      const elapsed = (performance.now() - started) / 1000;
-      const eta = (elapsed / e.step) * (total - e.step);
-      write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${e.step}/${total} loss ${e.loss.toFixed(4)} ${e.tokens_per_second.toFixed(1)} tok/s ETA ${formatDuration(eta)}`);
+      const eta = etaSeconds === null ? '?' : formatDuration(etaSeconds);
+      write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${e.step}/${total} loss ${e.loss.toFixed(4)} ${e.tokens_per_second.toFixed(1)} tok/s ETA ${eta}`);
       return;
     }
-    if (e.event === 'start') {
-      total = e.total_steps;
-      started = performance.now();
-    } else {
-      write(`\r\x1b[2K`);
-    }
+    if (e.event !== 'start') write(`\r\x1b[2K`);
     print(eventLine(e));
   };
 }
@@ -52,17 +48,19 @@ export async function trainCommand(flags: Flags, print: Print, write: (s: string
   const file = typeof flags.config === 'string' ? flags.config : undefined;
   const resume = typeof flags.resume === 'string' ? flags.resume : undefined;
   if (!file && !resume) throw new UsageError('--config FILE is required (or --resume DIR to continue a run)');
+  // The checkpoint a resume continues from: its step is where this process's pace starts counting.
+  const checkpoint = resume ? resolveCheckpoint(resume) : null;
   let config;
   if (file) {
     const raw = readJsonFile(file);
     if (raw && typeof raw === 'object' && !Array.isArray(raw)) resolvePaths(raw as Record<string, unknown>, path.dirname(path.resolve(file)));
     config = resolveTrainConfig(raw, file);
   } else {
-    const checkpoint = resolveCheckpoint(resume!);
-    config = resolveTrainConfig(readTrainerState(checkpoint).config, path.join(checkpoint, 'trainer_state.json'));
+    config = resolveTrainConfig(readTrainerState(checkpoint!).config, path.join(checkpoint!, 'trainer_state.json'));
   }
+  const resumedStep = checkpoint ? readTrainerState(checkpoint).step : 0;
   const json = flags['json-events'] === true;
-  const show = json ? (e: TrainEvent) => print(JSON.stringify(e)) : progressPrinter(write, print);
+  const show = json ? (e: TrainEvent) => print(JSON.stringify(e)) : progressPrinter(write, print, resumedStep);
   const store = openStore(typeof flags.store === 'string' ? flags.store : undefined);
   const stop = stopOnSignals();
   try {

@@ -1,7 +1,7 @@
-// A training run's progress as the run page shows it, advanced event by event. Pure: the
-// caller says when each event arrived.
+// A training run's progress as the app's run page and the CLI's progress bar show it,
+// advanced event by event. Pure: the caller says when each event arrived.
 import type { LiveProgress } from '../api/contract';
-import type { TrainEvent } from '../train/events';
+import type { TrainEvent } from './events';
 
 export interface ProgressClock {
   live: LiveProgress;
