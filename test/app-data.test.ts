@@ -124,6 +124,12 @@ test('previewData stays fast on a large file (2 MB, 9000 rows) and renders at mo
   assert.ok(seconds < 10, `took ${seconds} s`);
 });
 
+test('previewData: a negative limit (from a host that skips the schema) renders no examples, not all but the last', async () => {
+  const preview = await methods.previewData(request({ limit: -1 }));
+  assert.equal(preview.stats!.examples, rows.length);
+  assert.deepEqual(preview.examples, []);
+});
+
 test('inspectModel: the summary comes from config.json, and the parameter count equals the loaded weights', async () => {
   const summary = await methods.inspectModel({ source: GPT2 });
   const config = JSON.parse(fs.readFileSync(path.join(GPT2, 'config.json'), 'utf8'));

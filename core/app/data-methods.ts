@@ -45,7 +45,7 @@ export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir'>): Pic
     async previewData(req): Promise<DataPreview> {
       const dir = ctx.modelDir(req.model);
       const tokenizer = tokenizerOf(dir);
-      const limit = Math.min(req.limit ?? DEFAULT_EXAMPLES, MAX_EXAMPLES);
+      const limit = Math.max(0, Math.min(req.limit ?? DEFAULT_EXAMPLES, MAX_EXAMPLES));
       try {
         const dataset = loadDataset(
           {
