@@ -2,9 +2,11 @@
 // templated and tokenized, with problems reported rather than thrown.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import type { DataPreviewRequest } from '../core/api/contract';
+import { errorInfo } from '../core/api/errors';
 import { createDataMethods } from '../core/app/data-methods';
 import { loadDataset } from '../core/data/dataset';
 import { IGNORE_INDEX } from '../core/data/records';
@@ -17,7 +19,11 @@ const GPT2 = fixture('gpt2-tiny');
 const tokenizer = loadTokenizer(GPT2);
 const EOS_TEXT = tokenizer.decode([tokenizer.special.eos!]);
 
+const HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'tunesmith-home-'));
+after(() => fs.rmSync(HOME, { recursive: true, force: true }));
+
 const methods = createDataMethods({
+  home: HOME,
   modelDir(source) {
     if (!path.isAbsolute(source)) throw new Error(`model "${source}" is not downloaded`);
     return source;
@@ -128,6 +134,35 @@ test('previewData: a negative limit (from a host that skips the schema) renders 
   const preview = await methods.previewData(request({ limit: -1 }));
   assert.equal(preview.stats!.examples, rows.length);
   assert.deepEqual(preview.examples, []);
+});
+
+/** The ApiErrorInfo that previewData refuses `over` with. */
+async function refusal(over: Partial<DataPreviewRequest>) {
+  const err = await methods.previewData(request(over)).then(
+    () => assert.fail('expected a refusal'),
+    (e: unknown) => e,
+  );
+  return errorInfo(err);
+}
+
+test('previewData: the path must be an absolute, existing file', async (t) => {
+  assert.deepEqual(await refusal({ path: 'examples/data/alpaca-train.json' }), { message: '"examples/data/alpaca-train.json" is not an absolute path', field: 'path' });
+  const dir = tempDir(t);
+  const missing = path.join(dir, 'none.json');
+  assert.deepEqual(await refusal({ path: missing }), { message: `${missing}: no such file`, field: 'path' });
+  assert.deepEqual(await refusal({ path: dir }), { message: `${dir}: is a folder, not a file`, field: 'path' });
+});
+
+test('previewData: files in the data folder (the saved Hub token) are refused, also through a link', async (t) => {
+  const settings = path.join(HOME, 'settings.json');
+  fs.writeFileSync(settings, JSON.stringify({ hubToken: 'hf_secret' }));
+  const refused = await refusal({ path: settings, format: 'text' });
+  assert.equal(refused.field, 'path');
+  assert.match(refused.message, /^\/.*settings\.json: is in Tunesmith's data folder/);
+  assert.doesNotMatch(refused.message, /hf_secret/);
+  const link = path.join(tempDir(t), 'innocent.txt');
+  fs.symlinkSync(settings, link);
+  assert.match((await refusal({ path: link, format: 'text' })).message, /is in Tunesmith's data folder/);
 });
 
 test('inspectModel: the summary comes from config.json, and the parameter count equals the loaded weights', async () => {

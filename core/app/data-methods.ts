@@ -9,12 +9,13 @@ import { IGNORE_INDEX, type Example } from '../data/records';
 import { countParameters } from '../memory/parameters';
 import { loadModelConfig } from '../models/load';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
+import { existingFile, outsideFolder } from './request-checks';
 import type { AppServiceContext } from './service-context';
 
 const DEFAULT_EXAMPLES = 5;
 const MAX_EXAMPLES = 20;
 
-export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir'>): Pick<ApiService, 'previewData' | 'inspectModel'> {
+export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'home'>): Pick<ApiService, 'previewData' | 'inspectModel'> {
   // The wizard previews again on every change of template or length, mostly with the same model.
   let cached: { dir: string; tokenizer: TextTokenizer } | null = null;
   const tokenizerOf = (dir: string): TextTokenizer => {
@@ -43,13 +44,15 @@ export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir'>): Pic
     },
 
     async previewData(req): Promise<DataPreview> {
+      const file = existingFile(req.path, 'path');
+      outsideFolder(file, ctx.home, "is in Tunesmith's data folder (settings, runs, the store); choose a data file of your own", 'path');
       const dir = ctx.modelDir(req.model);
       const tokenizer = tokenizerOf(dir);
       const limit = Math.max(0, Math.min(req.limit ?? DEFAULT_EXAMPLES, MAX_EXAMPLES));
       try {
         const dataset = loadDataset(
           {
-            path: req.path,
+            path: file,
             format: req.format,
             template: req.template,
             max_length: req.maxLength,
