@@ -3,12 +3,14 @@
 import type { ApiService, DataPreview, ModelSummary, PreviewExample } from '../api/contract';
 import { openWeights } from '../checkpoint/model-folder';
 import { readChatTemplate } from '../data/chat-template';
-import { loadDataset } from '../data/dataset';
+import { datasetFromText } from '../data/dataset';
+import { readDataPrefix } from '../data/data-prefix';
 import { DataError } from '../data/errors';
 import { IGNORE_INDEX, type Example } from '../data/records';
 import { countParameters } from '../memory/parameters';
 import { loadModelConfig } from '../models/load';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
+import { QUICK_DATA_BYTES } from './memory-estimate';
 import { existingFile, outsideFolder } from './request-checks';
 import type { AppServiceContext } from './service-context';
 
@@ -50,7 +52,8 @@ export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'hom
       const tokenizer = tokenizerOf(dir);
       const limit = Math.max(0, Math.min(req.limit ?? DEFAULT_EXAMPLES, MAX_EXAMPLES));
       try {
-        const dataset = loadDataset(
+        const prefix = readDataPrefix(file, QUICK_DATA_BYTES);
+        const dataset = datasetFromText(
           {
             path: file,
             format: req.format,
@@ -60,6 +63,7 @@ export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'hom
             train_on_prompt: req.trainOnPrompt,
             chat_template: req.template === 'model' ? readChatTemplate(dir) : null,
           },
+          prefix.text,
           tokenizer,
         );
         return {
@@ -69,6 +73,7 @@ export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'hom
           longestTokens: dataset.examples.reduce((n, e) => Math.max(n, e.input_ids.length), 0),
           examples: dataset.examples.slice(0, limit).map((e, i) => previewExample(e, dataset.truncated.has(i), tokenizer)),
           problem: null,
+          partial: prefix.partial ?? undefined,
         };
       } catch (err) {
         if (!(err instanceof DataError)) throw err;
