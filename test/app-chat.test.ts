@@ -243,13 +243,28 @@ test('stopChat ends a stream early, and the partial answer is saved', async (t) 
   assert.equal(conversation.messages.at(-1)!.text, end.text);
 });
 
-test('chat: a template the model lacks ends the stream with the reason, keeping the question', async (t) => {
+test('chat: a template the model lacks ends the stream with the reason; the question is saved with an empty answer, left out of the next prompt', async (t) => {
   setUp(t);
   const started = await chat.chat(request(BASE, 'Hi', { template: 'model' }));
   const { end } = await streamOf(started.streamId);
   assert.match(end.error!.message, /template "model" uses the model's chat template, and this model has none/);
   const conversation = await chat.getConversation({ conversationId: started.conversationId });
-  assert.deepEqual(conversation.messages.map((m) => m.role), ['user']);
+  assert.deepEqual(conversation.messages.map((m) => [m.role, m.text]), [['user', 'Hi'], ['assistant', '']]);
+
+  const next = await chat.chat(request(BASE, 'Hello there', { conversationId: started.conversationId }));
+  const { end: answer } = await streamOf(next.streamId);
+  assert.equal(answer.text, reference(tokenizer.encode(humanAssistant('Hello there')), GREEDY).text);
+  const after = await chat.getConversation({ conversationId: started.conversationId });
+  assert.deepEqual(after.messages.map((m) => m.role), ['user', 'assistant', 'user', 'assistant']);
+});
+
+test('chat: a conversation saved with a question left unanswered (before answers were always saved) prompts with the last question only', async (t) => {
+  setUp(t);
+  const conversationId = store.createChatSession({ modelSource: GPT2, sampling: { ...GREEDY, template: 'human_assistant' } });
+  store.addChatMessage(conversationId, { role: 'user', text: 'Hi' });
+  const started = await chat.chat(request(BASE, 'Hello there', { conversationId }));
+  const { end } = await streamOf(started.streamId);
+  assert.equal(end.text, reference(tokenizer.encode(humanAssistant('Hello there')), GREEDY).text);
 });
 
 test('chat: bad requests are refused before anything is saved', async (t) => {

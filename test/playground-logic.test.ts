@@ -117,6 +117,25 @@ test('a saved conversation opens ready to continue, or read-only when its target
   assert.ok(gone.notice);
 });
 
+test('a saved empty answer (a failed reply) reopens as an error, not a blank bubble', () => {
+  const conversation: Conversation = {
+    id: 3,
+    target: TARGETS[3].target,
+    label: TARGETS[3].label,
+    createdAt: 0,
+    messageCount: 2,
+    firstMessage: 'hi',
+    messages: [
+      { role: 'user', text: 'hi', createdAt: 0, timings: null },
+      { role: 'assistant', text: '', createdAt: 1, timings: { tokens: 0 } },
+    ],
+    sampling: {},
+  };
+  const [question, answer] = paneFromConversation(1, conversation, TARGETS).turns;
+  assert.equal(question.error, null);
+  assert.match((answer.error as Error).message, /^No answer/);
+});
+
 function recorder() {
   const seen: string[] = [];
   let ended: ChatEnd | null = null;
