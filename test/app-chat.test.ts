@@ -221,6 +221,20 @@ test('chat with a LoRA run: its adapter is applied, and another template than th
   assert.deepEqual([latest.target, latest.label], [target, 'alpaca-lora']);
 });
 
+test('chat after the adapter of a run is rewritten (as Extend does) answers with the new weights', async (t) => {
+  setUp(t);
+  const target: ChatTarget = { kind: 'run', runId: loraRun };
+  const promptIds = tokenizer.encode(alpacaPrompt('Name a colour.'));
+  const first = await chat.chat(request(target, 'Name a colour.', { template: 'alpaca' }));
+  assert.equal((await streamOf(first.streamId)).end.text, reference(promptIds, GREEDY, fixture('gpt2-tiny-lora-trained')).text);
+
+  fs.cpSync(fixture('gpt2-tiny-lora-init'), path.join(home, 'runs', 'alpaca-lora', 'final'), { recursive: true });
+  const expected = reference(promptIds, GREEDY, fixture('gpt2-tiny-lora-init'));
+  assert.notEqual(expected.text, reference(promptIds, GREEDY, fixture('gpt2-tiny-lora-trained')).text, 'the two adapters must answer differently for this test to see it');
+  const second = await chat.chat(request(target, 'Name a colour.', { template: 'alpaca' }));
+  assert.equal((await streamOf(second.streamId)).end.text, expected.text);
+});
+
 test('chat with a full run uses its exported folder, and a conversation stays with its target', async (t) => {
   setUp(t);
   const target: ChatTarget = { kind: 'run', runId: fullRun };
