@@ -203,6 +203,22 @@ test('chat targets: completed runs with their template, then the base models the
   assert.deepEqual([text.label, text.trainedTemplate], ['text', 'none']);
 });
 
+test('a stored run whose config this version cannot read (a newer CLI wrote it) is left out of the targets, and its conversations still list', async (t) => {
+  setUp(t);
+  const before = await chat.listChatTargets();
+  const outputDir = path.join(home, 'runs', 'future');
+  const config = { ...resolveTrainConfig({ model: path.join(home, 'elsewhere'), output_dir: outputDir, data: { train: ALPACA_DATA } }), future_option: true };
+  const future = store.createRun({ name: 'future', method: 'lora', config, outputDir, status: 'running' }).id;
+  store.finishRun(future, { status: 'completed' });
+  store.createChatSession({ modelSource: GPT2, runId: future, sampling: { template: 'alpaca' } });
+  assert.deepEqual(await chat.listChatTargets(), before);
+  assert.deepEqual(
+    (await chat.listConversations()).map((c) => [c.target, c.label]),
+    [[{ kind: 'run', runId: future }, 'future']],
+  );
+  await assert.rejects(chat.chat(request({ kind: 'run', runId: future }, 'Hi')), /run "future" config.*future_option/);
+});
+
 test('chat with a LoRA run: its adapter is applied, and another template than the trained one is warned about', async (t) => {
   setUp(t);
   const target: ChatTarget = { kind: 'run', runId: loraRun };
