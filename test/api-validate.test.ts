@@ -125,6 +125,8 @@ test('numbers must be finite and whole where the contract counts things', () => 
   assert.equal(rejection('extendRun', { runId: 'r1', extraEpochs: Number.NaN }).field, 'extraEpochs');
   assert.equal(rejection('getConversation', { conversationId: 1.5 }).message, 'conversationId must be a whole number');
   assert.equal(rejection('extendRun', { runId: 'r1', extraEpochs: '2' }).message, 'extraEpochs must be a number');
+  assert.deepEqual(rejection('previewData', { ...VALID.previewData, limit: -1 }), { message: 'limit must be 0 or more', field: 'limit' });
+  assert.equal(validateRequest('previewData', { ...VALID.previewData, limit: 0 }).limit, 0);
 });
 
 test('a chat target is checked by its kind', () => {

@@ -203,6 +203,22 @@ test('chat targets: completed runs with their template, then the base models the
   assert.deepEqual([text.label, text.trainedTemplate], ['text', 'none']);
 });
 
+test('a stored run whose config this version cannot read (a newer CLI wrote it) is left out of the targets, and its conversations still list', async (t) => {
+  setUp(t);
+  const before = await chat.listChatTargets();
+  const outputDir = path.join(home, 'runs', 'future');
+  const config = { ...resolveTrainConfig({ model: path.join(home, 'elsewhere'), output_dir: outputDir, data: { train: ALPACA_DATA } }), future_option: true };
+  const future = store.createRun({ name: 'future', method: 'lora', config, outputDir, status: 'running' }).id;
+  store.finishRun(future, { status: 'completed' });
+  store.createChatSession({ modelSource: GPT2, runId: future, sampling: { template: 'alpaca' } });
+  assert.deepEqual(await chat.listChatTargets(), before);
+  assert.deepEqual(
+    (await chat.listConversations()).map((c) => [c.target, c.label]),
+    [[{ kind: 'run', runId: future }, 'future']],
+  );
+  await assert.rejects(chat.chat(request({ kind: 'run', runId: future }, 'Hi')), /run "future" config.*future_option/);
+});
+
 test('chat with a LoRA run: its adapter is applied, and another template than the trained one is warned about', async (t) => {
   setUp(t);
   const target: ChatTarget = { kind: 'run', runId: loraRun };
@@ -219,6 +235,20 @@ test('chat with a LoRA run: its adapter is applied, and another template than th
   await streamOf(other.streamId);
   const [latest] = await chat.listConversations();
   assert.deepEqual([latest.target, latest.label], [target, 'alpaca-lora']);
+});
+
+test('chat after the adapter of a run is rewritten (as Extend does) answers with the new weights', async (t) => {
+  setUp(t);
+  const target: ChatTarget = { kind: 'run', runId: loraRun };
+  const promptIds = tokenizer.encode(alpacaPrompt('Name a colour.'));
+  const first = await chat.chat(request(target, 'Name a colour.', { template: 'alpaca' }));
+  assert.equal((await streamOf(first.streamId)).end.text, reference(promptIds, GREEDY, fixture('gpt2-tiny-lora-trained')).text);
+
+  fs.cpSync(fixture('gpt2-tiny-lora-init'), path.join(home, 'runs', 'alpaca-lora', 'final'), { recursive: true });
+  const expected = reference(promptIds, GREEDY, fixture('gpt2-tiny-lora-init'));
+  assert.notEqual(expected.text, reference(promptIds, GREEDY, fixture('gpt2-tiny-lora-trained')).text, 'the two adapters must answer differently for this test to see it');
+  const second = await chat.chat(request(target, 'Name a colour.', { template: 'alpaca' }));
+  assert.equal((await streamOf(second.streamId)).end.text, expected.text);
 });
 
 test('chat with a full run uses its exported folder, and a conversation stays with its target', async (t) => {
@@ -243,13 +273,28 @@ test('stopChat ends a stream early, and the partial answer is saved', async (t) 
   assert.equal(conversation.messages.at(-1)!.text, end.text);
 });
 
-test('chat: a template the model lacks ends the stream with the reason, keeping the question', async (t) => {
+test('chat: a template the model lacks ends the stream with the reason; the question is saved with an empty answer, left out of the next prompt', async (t) => {
   setUp(t);
   const started = await chat.chat(request(BASE, 'Hi', { template: 'model' }));
   const { end } = await streamOf(started.streamId);
   assert.match(end.error!.message, /template "model" uses the model's chat template, and this model has none/);
   const conversation = await chat.getConversation({ conversationId: started.conversationId });
-  assert.deepEqual(conversation.messages.map((m) => m.role), ['user']);
+  assert.deepEqual(conversation.messages.map((m) => [m.role, m.text]), [['user', 'Hi'], ['assistant', '']]);
+
+  const next = await chat.chat(request(BASE, 'Hello there', { conversationId: started.conversationId }));
+  const { end: answer } = await streamOf(next.streamId);
+  assert.equal(answer.text, reference(tokenizer.encode(humanAssistant('Hello there')), GREEDY).text);
+  const after = await chat.getConversation({ conversationId: started.conversationId });
+  assert.deepEqual(after.messages.map((m) => m.role), ['user', 'assistant', 'user', 'assistant']);
+});
+
+test('chat: a conversation saved with a question left unanswered (before answers were always saved) prompts with the last question only', async (t) => {
+  setUp(t);
+  const conversationId = store.createChatSession({ modelSource: GPT2, sampling: { ...GREEDY, template: 'human_assistant' } });
+  store.addChatMessage(conversationId, { role: 'user', text: 'Hi' });
+  const started = await chat.chat(request(BASE, 'Hello there', { conversationId }));
+  const { end } = await streamOf(started.streamId);
+  assert.equal(end.text, reference(tokenizer.encode(humanAssistant('Hello there')), GREEDY).text);
 });
 
 test('chat: bad requests are refused before anything is saved', async (t) => {

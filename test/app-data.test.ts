@@ -2,10 +2,14 @@
 // templated and tokenized, with problems reported rather than thrown.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import type { DataPreviewRequest } from '../core/api/contract';
+import { errorInfo } from '../core/api/errors';
 import { createDataMethods } from '../core/app/data-methods';
+import { QUICK_DATA_BYTES } from '../core/app/memory-estimate';
+import { wholeArrayItems } from '../core/data/data-prefix';
 import { loadDataset } from '../core/data/dataset';
 import { IGNORE_INDEX } from '../core/data/records';
 import { loadModel } from '../core/models/load';
@@ -17,7 +21,11 @@ const GPT2 = fixture('gpt2-tiny');
 const tokenizer = loadTokenizer(GPT2);
 const EOS_TEXT = tokenizer.decode([tokenizer.special.eos!]);
 
+const HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'tunesmith-home-'));
+after(() => fs.rmSync(HOME, { recursive: true, force: true }));
+
 const methods = createDataMethods({
+  home: HOME,
   modelDir(source) {
     if (!path.isAbsolute(source)) throw new Error(`model "${source}" is not downloaded`);
     return source;
@@ -122,6 +130,86 @@ test('previewData stays fast on a large file (2 MB, 9000 rows) and renders at mo
   assert.equal(preview.stats!.examples, 500 * rows.length);
   assert.equal(preview.examples.length, 20);
   assert.ok(seconds < 10, `took ${seconds} s`);
+});
+
+test('previewData: a negative limit (from a host that skips the schema) renders no examples, not all but the last', async () => {
+  const preview = await methods.previewData(request({ limit: -1 }));
+  assert.equal(preview.stats!.examples, rows.length);
+  assert.deepEqual(preview.examples, []);
+});
+
+/** The ApiErrorInfo that previewData refuses `over` with. */
+async function refusal(over: Partial<DataPreviewRequest>) {
+  const err = await methods.previewData(request(over)).then(
+    () => assert.fail('expected a refusal'),
+    (e: unknown) => e,
+  );
+  return errorInfo(err);
+}
+
+test('previewData: the path must be an absolute, existing file', async (t) => {
+  assert.deepEqual(await refusal({ path: 'examples/data/alpaca-train.json' }), { message: '"examples/data/alpaca-train.json" is not an absolute path', field: 'path' });
+  const dir = tempDir(t);
+  const missing = path.join(dir, 'none.json');
+  assert.deepEqual(await refusal({ path: missing }), { message: `${missing}: no such file`, field: 'path' });
+  assert.deepEqual(await refusal({ path: dir }), { message: `${dir}: is a folder, not a file`, field: 'path' });
+});
+
+test('previewData: files in the data folder (the saved Hub token) are refused, also through a link', async (t) => {
+  const settings = path.join(HOME, 'settings.json');
+  fs.writeFileSync(settings, JSON.stringify({ hubToken: 'hf_secret' }));
+  const refused = await refusal({ path: settings, format: 'text' });
+  assert.equal(refused.field, 'path');
+  assert.match(refused.message, /^\/.*settings\.json: is in Tunesmith's data folder/);
+  assert.doesNotMatch(refused.message, /hf_secret/);
+  const link = path.join(tempDir(t), 'innocent.txt');
+  fs.symlinkSync(settings, link);
+  assert.match((await refusal({ path: link, format: 'text' })).message, /is in Tunesmith's data folder/);
+});
+
+/** The preview a file made of only `kept` rows gets, for comparing with a partial read. */
+async function previewOfRows(t: { after: (fn: () => void) => void }, name: string, text: string) {
+  const file = path.join(tempDir(t), name);
+  fs.writeFileSync(file, text);
+  return methods.previewData(request({ path: file }));
+}
+
+test('previewData reads only the first QUICK_DATA_BYTES of a bigger JSON Lines file, and says so', async (t) => {
+  const lines = Array.from({ length: Math.ceil((1.5 * QUICK_DATA_BYTES) / 60) }, (_, i) => `${JSON.stringify({ instruction: `Say ${i}`, output: `${i} ü` })}\n`);
+  const file = path.join(tempDir(t), 'big.jsonl');
+  fs.writeFileSync(file, lines.join(''));
+  let bytes = 0;
+  const fitting = lines.filter((line) => (bytes += Buffer.byteLength(line)) <= QUICK_DATA_BYTES);
+  assert.ok(fitting.length < lines.length);
+  const preview = await methods.previewData(request({ path: file }));
+  assert.equal(preview.problem, null);
+  assert.deepEqual(preview.partial, { bytesRead: QUICK_DATA_BYTES, totalBytes: fs.statSync(file).size });
+  assert.deepEqual(preview.stats, (await previewOfRows(t, 'fitting.jsonl', fitting.join(''))).stats);
+});
+
+test('previewData of a bigger one-line JSON array keeps the items that end within the first QUICK_DATA_BYTES', async (t) => {
+  const rowBytes = Buffer.byteLength(JSON.stringify(rows)) / rows.length;
+  const items = Array.from({ length: Math.ceil((1.2 * QUICK_DATA_BYTES) / rowBytes) }, (_, i) => rows[i % rows.length]);
+  const file = path.join(tempDir(t), 'big.json');
+  fs.writeFileSync(file, JSON.stringify(items));
+  let end = 1;
+  const fitting = items.filter((item) => (end += Buffer.byteLength(JSON.stringify(item)) + 1) - 1 <= QUICK_DATA_BYTES);
+  assert.ok(fitting.length < items.length);
+  const preview = await methods.previewData(request({ path: file }));
+  assert.equal(preview.partial?.totalBytes, fs.statSync(file).size);
+  assert.deepEqual(preview.stats, (await previewOfRows(t, 'fitting.json', JSON.stringify(fitting))).stats);
+});
+
+test('a JSON array prefix ends after its last whole item; brackets and quotes inside strings do not count', () => {
+  const items = [{ a: 'x]}"[{' }, { b: [1, { c: '\\' }] }, { d: 'last' }];
+  const text = JSON.stringify(items, null, 2);
+  const cut = text.slice(0, text.indexOf('last'));
+  assert.deepEqual(JSON.parse(wholeArrayItems(cut)), items.slice(0, 2));
+  assert.equal(wholeArrayItems('[{"a": "unfinished'), '');
+});
+
+test('a small file has no partial mark', async () => {
+  assert.equal((await methods.previewData(request())).partial, undefined);
 });
 
 test('inspectModel: the summary comes from config.json, and the parameter count equals the loaded weights', async () => {

@@ -313,6 +313,11 @@ describe('pieces', () => {
     assert.deepEqual(parseModelRef('gpt2@v1.0'), { id: 'gpt2', revision: 'v1.0' });
     assert.deepEqual(parseModelRef('gpt2@v1.0', 'dev'), { id: 'gpt2', revision: 'dev' });
     for (const bad of ['a/b/c', 'a--b', '../x', 'with space', '']) assert.throws(() => parseModelRef(bad), /is not a Hugging Face model id/, bad);
+    assert.equal(parseModelRef('gpt2', 'refs/pr/1').revision, 'refs/pr/1');
+    for (const bad of ['../../x', 'a/../../b', '..', '/etc/passwd', 'a\\b', '..\\x']) {
+      assert.throws(() => parseModelRef('gpt2', bad), { message: `"${bad}" is not a usable revision (a branch, tag or commit may not start with "/", hold "\\" or a ".." part)` }, bad);
+    }
+    assert.throws(() => parseModelRef('gpt2@../../x'), /"..\/..\/x" is not a usable revision/);
   });
 
   test('a file list without sizes or hashes is refused naming the field', () => {

@@ -91,20 +91,22 @@ test('the rate is tokens over seconds; no rate without time, nothing for an empt
   assert.equal(formatRate(0, seconds), null);
 });
 
-test('a saved conversation opens ready to continue, or read-only when its target is gone', () => {
-  const conversation: Conversation = {
+/** A saved conversation with TARGETS[3]: 'hi', then `answer`. */
+function savedConversation(answer: Conversation['messages'][number]): Conversation {
+  return {
     id: 9,
     target: TARGETS[3].target,
     label: TARGETS[3].label,
     createdAt: 0,
     messageCount: 2,
     firstMessage: 'hi',
-    messages: [
-      { role: 'user', text: 'hi', createdAt: 0, timings: null },
-      { role: 'assistant', text: 'hello', createdAt: 1, timings: { tokensPerSecond: 12.25 } },
-    ],
+    messages: [{ role: 'user', text: 'hi', createdAt: 0, timings: null }, answer],
     sampling: {},
   };
+}
+
+test('a saved conversation opens ready to continue, or read-only when its target is gone', () => {
+  const conversation = savedConversation({ role: 'assistant', text: 'hello', createdAt: 1, timings: { tokensPerSecond: 12.25 } });
   const pane = paneFromConversation(4, conversation, TARGETS);
   assert.equal(pane.conversationId, conversation.id);
   assert.equal(pane.targetKey, targetKey(conversation.target));
@@ -115,6 +117,13 @@ test('a saved conversation opens ready to continue, or read-only when its target
   assert.equal(gone.targetKey, '');
   assert.equal(gone.turns.length, conversation.messages.length);
   assert.ok(gone.notice);
+});
+
+test('a saved empty answer (a failed reply) reopens as an error, not a blank bubble', () => {
+  const conversation = savedConversation({ role: 'assistant', text: '', createdAt: 1, timings: { tokens: 0 } });
+  const [question, answer] = paneFromConversation(1, conversation, TARGETS).turns;
+  assert.equal(question.error, null);
+  assert.match((answer.error as Error).message, /^No answer/);
 });
 
 function recorder() {

@@ -127,6 +127,8 @@ export interface DataPreview {
   examples: PreviewExample[];
   /** The first problem found, naming the line or row; the wizard shows it under the file. */
   problem: ApiErrorInfo | null;
+  /** Set when the file is too big to read at each change: stats and examples cover its first `bytesRead` bytes. */
+  partial?: { bytesRead: number; totalBytes: number };
 }
 
 // ---------------------------------------------------------------- training configs

@@ -40,6 +40,9 @@ export const number: Schema<number> = (value, field) => (typeof value === 'numbe
 
 export const integer: Schema<number> = (value, field) => (Number.isSafeInteger(value) ? (value as number) : reject(field, 'must be a whole number'));
 
+/** A whole number of things: 0 or more. */
+export const count: Schema<number> = (value, field) => (integer(value, field) >= 0 ? (value as number) : reject(field, 'must be 0 or more'));
+
 export const boolean: Schema<boolean> = (value, field) => (typeof value === 'boolean' ? value : reject(field, 'must be true or false'));
 
 export function oneOf<const T extends readonly string[]>(options: T): Schema<T[number]> {

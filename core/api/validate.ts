@@ -4,7 +4,7 @@
 import type { DataSettings, LoraSettings } from '../train/config';
 import { SCHEDULES } from '../train/schedules';
 import type { ApiMethod, ApiRequest, ChatRequest, DataPreviewRequest, SettingsPatch, TrainConfigDraft } from './contract';
-import { array, boolean, integer, none, nullable, number, object, oneOf, optional, string, variant, type Schema, type ShapeOf } from './schema';
+import { array, boolean, count, integer, none, nullable, number, object, oneOf, optional, string, variant, type Schema, type ShapeOf } from './schema';
 
 /** Ids, names, tags, template names: short by nature; a long one is a bug or an attack. */
 const MAX_SHORT = 256;
@@ -79,7 +79,7 @@ const previewRequest = object({
   maxLength: number,
   trainOnPrompt: boolean,
   packing: boolean,
-  limit: optional(integer),
+  limit: optional(count),
 } satisfies ShapeOf<DataPreviewRequest>);
 
 const chatTarget = variant('kind', {

@@ -7,10 +7,23 @@ import type { TextTokenizer } from '../tokenizer/tokenizer';
 
 export function chatPromptIds(messages: readonly Message[], templateName: string, chatTemplate: string | null, tokenizer: TextTokenizer): number[] {
   const template = getTemplate(templateName, chatTemplate, tokenizer);
-  const open: Message[] = [...messages, { role: 'assistant', content: '' }];
+  const open: Message[] = [...answeredTurns(messages), { role: 'assistant', content: '' }];
   const segments = samplesFor(templateName, open).flatMap(template);
   const answer = segments.findLastIndex((s) => s.train);
   return encodeSegments(segments.slice(0, answer), tokenizer, false).input_ids;
+}
+
+/**
+ * The conversation without questions that got no answer (it failed, or was stopped before its
+ * first token): such a question is saved with an empty answer, and the model should not read
+ * it as answered with nothing, nor as two questions in a row. The last message is the new question.
+ */
+function answeredTurns(messages: readonly Message[]): Message[] {
+  const answered = (m: Message | undefined) => m?.role === 'assistant' && m.content !== '';
+  return messages.filter((m, i) => {
+    if (m.role === 'assistant') return answered(m);
+    return m.role !== 'user' || i === messages.length - 1 || answered(messages[i + 1]);
+  });
 }
 
 /** Alpaca knows one instruction and its response, so each exchange is a record of its own, back to back. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { ChatTarget, ChatTargetInfo } from '../api/contract';
 import type { ExperimentStore } from '../store/index';
 import type { Run } from '../store/types';
-import { resolveTrainConfig, type TrainConfig } from '../train/config';
+import { ConfigFieldError, resolveTrainConfig, type TrainConfig } from '../train/config';
 import type { ModelFiles } from './inference-protocol';
 import type { AppServiceContext } from './service-context';
 
@@ -19,9 +19,12 @@ export interface ResolvedTarget extends ChatTargetInfo {
 
 /** Completed runs, newest first, then the base models they started from that are still on disk. */
 export function listChatTargets(ctx: TargetContext): ChatTargetInfo[] {
-  const runs = ctx.store.listRuns({ sort: 'created', order: 'desc' });
-  const completed = runs.filter((r) => r.status === 'completed').map((run) => runTargetInfo(run));
-  const sources = [...new Set(runs.map((r) => runConfig(r).model))];
+  const runs = ctx.store.listRuns({ sort: 'created', order: 'desc' }).flatMap((run) => {
+    const config = readableConfig(run);
+    return config ? [{ run, config }] : [];
+  });
+  const completed = runs.filter(({ run }) => run.status === 'completed').map(({ run, config }) => runTargetInfo(run, config));
+  const sources = [...new Set(runs.map(({ config }) => config.model))];
   const models = sources.filter((source) => onDisk(ctx, source)).map((source) => modelTargetInfo(source));
   return [...completed, ...models];
 }
@@ -37,21 +40,22 @@ export function resolveChatTarget(ctx: TargetContext, target: ChatTarget): Resol
   const result = path.join(run.outputDir ?? config.output_dir, 'final');
   if (!fs.existsSync(result)) throw new Error(`${result}: missing; run "${run.name}" has no exported result to chat with`);
   const files = config.method === 'lora' ? { modelDir: ctx.modelDir(config.model), adapterDir: result } : { modelDir: result, adapterDir: null };
-  return { ...runTargetInfo(run), modelSource: config.model, files };
+  return { ...runTargetInfo(run, config), modelSource: config.model, files };
 }
 
 /** The target a saved conversation was with: its run while that exists, else the base model. */
 export function conversationTarget(store: ExperimentStore, session: { runId: string | null; modelSource: string }): ChatTargetInfo {
   const run = session.runId === null ? undefined : store.getRun(session.runId);
-  return run ? runTargetInfo(run) : modelTargetInfo(session.modelSource);
+  return run ? runTargetInfo(run, readableConfig(run)) : modelTargetInfo(session.modelSource);
 }
 
 export function sameTarget(a: ChatTarget, b: ChatTarget): boolean {
   return a.kind === 'model' ? b.kind === 'model' && a.source === b.source : b.kind === 'run' && a.runId === b.runId;
 }
 
-function runTargetInfo(run: Run): ChatTargetInfo {
-  return { target: { kind: 'run', runId: run.id }, label: run.name, trainedTemplate: trainedTemplate(runConfig(run)) };
+/** `config` null: the run's config is unreadable here, so its template is unknown. */
+function runTargetInfo(run: Run, config: TrainConfig | null): ChatTargetInfo {
+  return { target: { kind: 'run', runId: run.id }, label: run.name, trainedTemplate: config && trainedTemplate(config) };
 }
 
 function modelTargetInfo(source: string): ChatTargetInfo {
@@ -67,6 +71,16 @@ function modelLabel(source: string): string {
 
 function runConfig(run: Run): TrainConfig {
   return resolveTrainConfig(run.config, `run "${run.name}" config`);
+}
+
+/** null when this version cannot read the config (e.g. one a newer CLI wrote), so one such run hides no other. */
+function readableConfig(run: Run): TrainConfig | null {
+  try {
+    return runConfig(run);
+  } catch (err) {
+    if (err instanceof ConfigFieldError) return null;
+    throw err;
+  }
 }
 
 /** Plain text is trained on as it is, so no template is what matches it. */

@@ -3,18 +3,21 @@
 import type { ApiService, DataPreview, ModelSummary, PreviewExample } from '../api/contract';
 import { openWeights } from '../checkpoint/model-folder';
 import { readChatTemplate } from '../data/chat-template';
-import { loadDataset } from '../data/dataset';
+import { datasetFromText } from '../data/dataset';
+import { readDataPrefix } from '../data/data-prefix';
 import { DataError } from '../data/errors';
 import { IGNORE_INDEX, type Example } from '../data/records';
 import { countParameters } from '../memory/parameters';
 import { loadModelConfig } from '../models/load';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
+import { QUICK_DATA_BYTES } from './memory-estimate';
+import { existingFile, outsideFolder } from './request-checks';
 import type { AppServiceContext } from './service-context';
 
 const DEFAULT_EXAMPLES = 5;
 const MAX_EXAMPLES = 20;
 
-export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir'>): Pick<ApiService, 'previewData' | 'inspectModel'> {
+export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'home'>): Pick<ApiService, 'previewData' | 'inspectModel'> {
   // The wizard previews again on every change of template or length, mostly with the same model.
   let cached: { dir: string; tokenizer: TextTokenizer } | null = null;
   const tokenizerOf = (dir: string): TextTokenizer => {
@@ -43,13 +46,16 @@ export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir'>): Pic
     },
 
     async previewData(req): Promise<DataPreview> {
+      const file = existingFile(req.path, 'path');
+      outsideFolder(file, ctx.home, "is in Tunesmith's data folder (settings, runs, the store); choose a data file of your own", 'path');
       const dir = ctx.modelDir(req.model);
       const tokenizer = tokenizerOf(dir);
-      const limit = Math.min(req.limit ?? DEFAULT_EXAMPLES, MAX_EXAMPLES);
+      const limit = Math.max(0, Math.min(req.limit ?? DEFAULT_EXAMPLES, MAX_EXAMPLES));
       try {
-        const dataset = loadDataset(
+        const prefix = readDataPrefix(file, QUICK_DATA_BYTES);
+        const dataset = datasetFromText(
           {
-            path: req.path,
+            path: file,
             format: req.format,
             template: req.template,
             max_length: req.maxLength,
@@ -57,6 +63,7 @@ export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir'>): Pic
             train_on_prompt: req.trainOnPrompt,
             chat_template: req.template === 'model' ? readChatTemplate(dir) : null,
           },
+          prefix.text,
           tokenizer,
         );
         return {
@@ -66,6 +73,7 @@ export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir'>): Pic
           longestTokens: dataset.examples.reduce((n, e) => Math.max(n, e.input_ids.length), 0),
           examples: dataset.examples.slice(0, limit).map((e, i) => previewExample(e, dataset.truncated.has(i), tokenizer)),
           problem: null,
+          partial: prefix.partial ?? undefined,
         };
       } catch (err) {
         if (!(err instanceof DataError)) throw err;

@@ -1,6 +1,9 @@
 // The weights a chat worker keeps in memory: the last model folder used and the LoRA
 // adapters loaded on it, so moving between runs of one base model reads only adapters.
-// One folder at a time bounds memory by the largest model chatted with.
+// One folder at a time bounds memory by the largest model chatted with. Each is kept with the
+// stamp of its files, so a folder rewritten since (extendRun rewrites <run>/final) is read again.
+import fs from 'node:fs';
+import path from 'node:path';
 import { readChatTemplate } from '../data/chat-template';
 import type { CausalLM } from '../models/causal-lm';
 import { loadModel } from '../models/load';
@@ -19,10 +22,27 @@ export interface ChatModel {
 
 interface LoadedFolder {
   dir: string;
+  stamp: string;
   model: CausalLM;
   tokenizer: TextTokenizer;
   chatTemplate: string | null;
-  adapters: Map<string, LoraLayers>;
+  adapters: Map<string, { stamp: string; lora: LoraLayers }>;
+}
+
+/** Changes when any file in `dir` is replaced or rewritten. */
+function folderStamp(dir: string): string {
+  return fs
+    .readdirSync(dir)
+    .sort()
+    .map((name) => {
+      const stat = fs.statSync(path.join(dir, name));
+      return `${name}:${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+    })
+    .join('|');
+}
+
+function disposeLayers(lora: LoraLayers): void {
+  for (const pair of lora.values()) [pair.a, pair.b].forEach((t) => t.dispose());
 }
 
 export class ChatModelCache {
@@ -32,12 +52,14 @@ export class ChatModelCache {
     const folder = this.folderFor(files.modelDir);
     const forward: ForwardOptions = {};
     if (files.adapterDir !== null) {
-      let lora = folder.adapters.get(files.adapterDir);
-      if (!lora) {
-        lora = loadAdapter(files.adapterDir, folder.model).layers;
-        folder.adapters.set(files.adapterDir, lora);
+      const stamp = folderStamp(files.adapterDir);
+      let adapter = folder.adapters.get(files.adapterDir);
+      if (adapter?.stamp !== stamp) {
+        if (adapter) disposeLayers(adapter.lora);
+        adapter = { stamp, lora: loadAdapter(files.adapterDir, folder.model).layers };
+        folder.adapters.set(files.adapterDir, adapter);
       }
-      forward.lora = lora;
+      forward.lora = adapter.lora;
     }
     return { model: folder.model, tokenizer: folder.tokenizer, chatTemplate: folder.chatTemplate, forward };
   }
@@ -45,19 +67,18 @@ export class ChatModelCache {
   dispose(): void {
     if (!this.folder) return;
     this.folder.model.dispose();
-    for (const layers of this.folder.adapters.values()) {
-      for (const pair of layers.values()) [pair.a, pair.b].forEach((t) => t.dispose());
-    }
+    for (const adapter of this.folder.adapters.values()) disposeLayers(adapter.lora);
     this.folder = null;
   }
 
   private folderFor(dir: string): LoadedFolder {
-    if (this.folder?.dir === dir) return this.folder;
+    const stamp = folderStamp(dir);
+    if (this.folder?.dir === dir && this.folder.stamp === stamp) return this.folder;
     this.dispose();
     const tokenizer = loadTokenizer(dir);
     const chatTemplate = readChatTemplate(dir);
     const { model } = loadModel(dir);
-    this.folder = { dir, model, tokenizer, chatTemplate, adapters: new Map() };
+    this.folder = { dir, stamp, model, tokenizer, chatTemplate, adapters: new Map() };
     return this.folder;
   }
 }

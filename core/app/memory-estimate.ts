@@ -12,7 +12,7 @@ import { loadTrainingData } from '../train/trainer';
 import { withField } from './request-checks';
 
 /** Up to this much data is tokenized to find its longest example; beyond, it would keep the wizard waiting. */
-const QUICK_DATA_BYTES = 4 * 2 ** 20;
+export const QUICK_DATA_BYTES = 4 * 2 ** 20;
 
 /** Tokens in the longest example (after truncation), or null when the data is too big to read now. */
 function longestExample(config: TrainConfig): number | null {

@@ -26,6 +26,13 @@ export function existingFile(value: string, field?: string): string {
   return file;
 }
 
+/** Refuses `file` (an existing one) when it lies inside `dir`, links followed, so a renderer cannot read the app's own files. */
+export function outsideFolder(file: string, dir: string, why: string, field?: string): string {
+  const relative = path.relative(fs.realpathSync(dir), fs.realpathSync(file));
+  if (relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative))) throw apiError({ message: `${file}: ${why}`, field });
+  return file;
+}
+
 export function existingFolder(value: string, field?: string): string {
   const dir = absolute(value, field);
   if (!fs.existsSync(dir)) throw apiError({ message: `${dir}: no such folder`, field });

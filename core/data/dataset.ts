@@ -44,8 +44,13 @@ export interface Dataset {
 }
 
 export function loadDataset(options: DatasetOptions, tokenizer: TextTokenizer): Dataset {
+  return datasetFromText(options, readTextFile(options.path, (message) => new DataError(message)), tokenizer);
+}
+
+/** loadDataset on text already read from `options.path`, e.g. only its start. */
+export function datasetFromText(options: DatasetOptions, fileText: string, tokenizer: TextTokenizer): Dataset {
   const file = options.path;
-  const text = readDataFile(file);
+  const text = dataText(file, fileText);
   const data = parseData(file, text, options.format ?? null, options);
   if (options.packing && data.format !== 'text') {
     throw new DataError(`${file}: packing applies to the text format only, and this is ${data.format} data`);
@@ -79,8 +84,7 @@ export function loadDataset(options: DatasetOptions, tokenizer: TextTokenizer): 
   return dataset;
 }
 
-function readDataFile(file: string): string {
-  const text = readTextFile(file, (message) => new DataError(message));
+function dataText(file: string, text: string): string {
   if (text.trim() === '') throw new DataError(`${file}: the file is empty`);
   // Spreadsheet and Windows editors start UTF-8 files with a byte-order mark.
   return text.replace(/^\uFEFF/, '');

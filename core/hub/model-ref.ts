@@ -29,5 +29,16 @@ export function parseModelRef(source: string, revision?: string): ModelRef {
   const id = checkModelId(at < 0 ? source : source.slice(0, at));
   const rev = revision ?? (at < 0 ? DEFAULT_REVISION : source.slice(at + 1));
   if (rev.trim() === '') throw new Error(`"${source}": the revision after "@" is empty`);
-  return { id, revision: rev };
+  return { id, revision: checkRevision(rev) };
+}
+
+/**
+ * A revision becomes a file under the cache's refs/ (branches like `refs/pr/1` hold a `/`),
+ * so one that could climb out of it, or mean another path on Windows, is refused.
+ */
+function checkRevision(revision: string): string {
+  if (revision.startsWith('/') || revision.includes('\\') || revision.split('/').includes('..')) {
+    throw new Error(`"${revision}" is not a usable revision (a branch, tag or commit may not start with "/", hold "\\" or a ".." part)`);
+  }
+  return revision;
 }

@@ -55,7 +55,9 @@ export function formatRate(tokens: number, seconds: number): string | null {
 export function turnsFromConversation(conversation: Conversation): ChatTurn[] {
   return conversation.messages.map((m) => {
     const rate = m.timings?.tokensPerSecond;
-    return { role: m.role, text: m.text, streaming: false, rate: rate === undefined ? null : `${rate.toFixed(1)} tokens/s`, error: null };
+    // An empty answer is saved when a reply failed or was stopped before its first token.
+    const error = m.role === 'assistant' && m.text === '' ? new Error('No answer: the reply failed or was stopped before it began') : null;
+    return { role: m.role, text: m.text, streaming: false, rate: rate === undefined ? null : `${rate.toFixed(1)} tokens/s`, error };
   });
 }
 
