@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ChatTarget, ChatTargetInfo } from '../api/contract';
 import type { ExperimentStore } from '../store/index';
 import type { Run } from '../store/types';
+import { finalDir } from '../train/checkpoint';
 import { ConfigFieldError, resolveTrainConfig, type TrainConfig } from '../train/config';
 import type { ModelFiles } from './inference-protocol';
 import type { AppServiceContext } from './service-context';
@@ -37,7 +38,7 @@ export function resolveChatTarget(ctx: TargetContext, target: ChatTarget): Resol
   if (!run) throw new Error(`no run with id "${target.runId}"`);
   if (run.status !== 'completed') throw new Error(`run "${run.name}" is ${run.status}; only a completed run has a result to chat with`);
   const config = runConfig(run);
-  const result = path.join(run.outputDir ?? config.output_dir, 'final');
+  const result = finalDir(run.outputDir ?? config.output_dir);
   if (!fs.existsSync(result)) throw new Error(`${result}: missing; run "${run.name}" has no exported result to chat with`);
   const files = config.method === 'lora' ? { modelDir: ctx.modelDir(config.model), adapterDir: result } : { modelDir: result, adapterDir: null };
   return { ...runTargetInfo(run, config), modelSource: config.model, files };
