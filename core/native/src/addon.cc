@@ -6,6 +6,7 @@
 #include <string>
 
 #include "kernels.h"
+#include "subnormals.h"
 #include "thread_pool.h"
 
 namespace {
@@ -366,23 +367,30 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// Every kernel runs with subnormals flushed, and the caller's float mode is back on return.
+template <Napi::Value (*Kernel)(const Napi::CallbackInfo&)>
+Napi::Value WithoutSubnormals(const Napi::CallbackInfo& info) {
+  ts::FlushSubnormals scope;
+  return Kernel(info);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("linearForward", Napi::Function::New(env, LinearForward));
-  exports.Set("linearBackward", Napi::Function::New(env, LinearBackward));
-  exports.Set("layerNormForward", Napi::Function::New(env, LayerNormForward));
-  exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward));
-  exports.Set("activationForward", Napi::Function::New(env, ActivationForward));
-  exports.Set("activationBackward", Napi::Function::New(env, ActivationBackward));
-  exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
-  exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
-  exports.Set("attentionDecode", Napi::Function::New(env, AttentionDecode));
-  exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
-  exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
-  exports.Set("embeddingGather", Napi::Function::New(env, EmbeddingGather));
-  exports.Set("embeddingScatterAdd", Napi::Function::New(env, EmbeddingScatterAdd));
-  exports.Set("sumSquares", Napi::Function::New(env, SumSquares));
-  exports.Set("adamwUpdate", Napi::Function::New(env, AdamWUpdate));
-  exports.Set("add", Napi::Function::New(env, Add));
+  exports.Set("linearForward", Napi::Function::New(env, WithoutSubnormals<LinearForward>));
+  exports.Set("linearBackward", Napi::Function::New(env, WithoutSubnormals<LinearBackward>));
+  exports.Set("layerNormForward", Napi::Function::New(env, WithoutSubnormals<LayerNormForward>));
+  exports.Set("layerNormBackward", Napi::Function::New(env, WithoutSubnormals<LayerNormBackward>));
+  exports.Set("activationForward", Napi::Function::New(env, WithoutSubnormals<ActivationForward>));
+  exports.Set("activationBackward", Napi::Function::New(env, WithoutSubnormals<ActivationBackward>));
+  exports.Set("attentionForward", Napi::Function::New(env, WithoutSubnormals<AttentionForward>));
+  exports.Set("attentionBackward", Napi::Function::New(env, WithoutSubnormals<AttentionBackward>));
+  exports.Set("attentionDecode", Napi::Function::New(env, WithoutSubnormals<AttentionDecode>));
+  exports.Set("crossEntropyForward", Napi::Function::New(env, WithoutSubnormals<CrossEntropyForward>));
+  exports.Set("crossEntropyBackward", Napi::Function::New(env, WithoutSubnormals<CrossEntropyBackward>));
+  exports.Set("embeddingGather", Napi::Function::New(env, WithoutSubnormals<EmbeddingGather>));
+  exports.Set("embeddingScatterAdd", Napi::Function::New(env, WithoutSubnormals<EmbeddingScatterAdd>));
+  exports.Set("sumSquares", Napi::Function::New(env, WithoutSubnormals<SumSquares>));
+  exports.Set("adamwUpdate", Napi::Function::New(env, WithoutSubnormals<AdamWUpdate>));
+  exports.Set("add", Napi::Function::New(env, WithoutSubnormals<Add>));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;
 }

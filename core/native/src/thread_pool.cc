@@ -1,5 +1,7 @@
 #include "thread_pool.h"
 
+#include "subnormals.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <condition_variable>
@@ -45,6 +47,8 @@ class Pool {
 
  private:
   void run(int index) {
+    // Workers run nothing but kernels, so they keep the kernels' float mode for good.
+    FlushSubnormals scope;
     size_t seen = 0;
     for (;;) {
       const std::function<void(int)>* job;
