@@ -281,15 +281,20 @@ test('estimate: the draft at its data\'s longest example; suggestions are patche
 });
 
 test('export writes folders that load: the adapter, the merged model, the full model; bad requests are refused', async (t) => {
-  const h = open(t);
+  const { launcher, alive, launches } = countingLauncher();
+  const h = open(t, tempDir(t), launcher);
   const dir = tempDir(t);
   const lora = await h.service.startRun({ name: 'lora', config: draft() });
   const full = await h.service.startRun({ name: 'full', config: draft({ method: 'full' }) });
   await Promise.all([h.ended(lora.id), h.ended(full.id)]);
 
+  const trainingLaunches = launches();
   const peft = await h.service.exportRun({ runId: lora.id, kind: 'peft', destination: path.join(dir, 'peft') });
+  assert.equal(launches(), trainingLaunches, 'copying the adapter needs no worker');
   const merged = await h.service.exportRun({ runId: lora.id, kind: 'merged', destination: path.join(dir, 'merged') });
+  assert.equal(launches(), trainingLaunches + 1, 'the merge ran in a worker');
   const hf = await h.service.exportRun({ runId: full.id, kind: 'hf', destination: path.join(dir, 'hf') });
+  assert.equal(launches(), trainingLaunches + 1, 'copying the full model needs no worker');
   assert.equal(peft.path, path.join(dir, 'peft'));
 
   // The merged model computes what the base model with the exported adapter computes.
@@ -333,6 +338,15 @@ test('export writes folders that load: the adapter, the merged model, the full m
     assert.match(info.message, message);
   }
   assert.ok(!fs.existsSync(path.join(dir, 'x')));
+  assert.equal(launches(), trainingLaunches + 1, 'refusals are found before any worker starts');
+  // A failure inside the export worker comes back with its message.
+  const adapterConfig = path.join(lora.outputDir!, 'final', 'adapter_config.json');
+  const missingBase = path.join(dir, 'moved-away');
+  fs.writeFileSync(adapterConfig, JSON.stringify({ ...JSON.parse(fs.readFileSync(adapterConfig, 'utf8')), base_model_name_or_path: missingBase }));
+  const noBase = await failure(h.service.exportRun({ runId: lora.id, kind: 'merged', destination: path.join(dir, 'x') }));
+  assert.equal(noBase.message, `${adapterConfig}: base model folder "${missingBase}" not found`);
+  assert.equal(launches(), trainingLaunches + 2);
+  assert.equal(alive.size, 0, 'the export workers exited');
 
   await h.service.deleteRun({ runId: unfinished.id, removeFiles: false });
   await h.service.deleteRun({ runId: full.id, removeFiles: true });
@@ -404,16 +418,18 @@ test('a run that cannot start (damaged settings.json) is left failed with the er
   assert.deepEqual(await h.service.listRuns(), []);
 });
 
-/** nodeLauncher, keeping the workers that have not exited yet. */
+/** nodeLauncher, counting the workers it started and keeping those that have not exited yet. */
 function countingLauncher() {
   const alive = new Set<WorkerProcess>();
+  let launched = 0;
   const launcher: ProcessLauncher = (name, env) => {
     const worker = nodeLauncher(name, env);
+    launched++;
     alive.add(worker);
     worker.onExit(() => alive.delete(worker));
     return worker;
   };
-  return { launcher, alive };
+  return { launcher, alive, launches: () => launched };
 }
 
 test('a new warm-up cancels the one before it, and starting a run cancels any warm-up', async (t) => {

@@ -2,7 +2,7 @@
 // and export.
 import type { ApiService, RunDetail } from '../api/contract';
 import { apiError } from '../api/errors';
-import { ExportRefusal, exportKinds, exportRun } from '../train/export-run';
+import { checkExport, ExportRefusal, exportKinds, exportRun } from '../train/export-run';
 import { readRunLog } from './run-log';
 import { folderToCreate } from './request-checks';
 import type { AppServiceContext } from './service-context';
@@ -57,7 +57,9 @@ export function createRunMethods(ctx: AppServiceContext, training: TrainingManag
       if (!run.outputDir) throw apiError({ message: `run "${run.name}" has no output folder; there is nothing to export`, field: 'runId' });
       const out = folderToCreate(destination, 'destination');
       try {
-        await exportRun(run.outputDir, kind, out);
+        checkExport(run.outputDir, kind, out);
+        // Folding an adapter into its base model takes minutes for a big one; the copies do not.
+        await (kind === 'merged' ? training.exportMerged(run.outputDir, out) : exportRun(run.outputDir, kind, out));
       } catch (err) {
         if (err instanceof ExportRefusal) throw apiError({ message: err.message, field: EXPORT_FIELDS[err.about] });
         throw err;

@@ -1,5 +1,5 @@
-// Runs training workers for the app: one process per training run, and short scratch runs
-// that time a draft's steps. Turns their reports into ApiEvents, live progress and the
+// Runs training workers for the app: one process per training run, short scratch runs
+// that time a draft's steps, and merged exports. Turns their reports into ApiEvents, live progress and the
 // run's log, and makes sure a run's row never stays "running" after its process is gone.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,6 +40,12 @@ function keepTail(tail: string[], line: string): void {
   tail.push(line);
   if (tail.length > STDERR_TAIL) tail.shift();
 }
+
+/** Why a worker that exited without reporting how it ended failed, with its last stderr lines. */
+const diedError = (job: string, code: number | null, stderrTail: string[]): ApiErrorInfo => ({
+  message: `the ${job} process ended unexpectedly (exit code ${code})`,
+  detail: stderrTail.join('\n') || undefined,
+});
 
 const errorText = (e: ApiErrorInfo) => (e.detail ? `${e.message}\n${e.detail}` : e.message);
 
@@ -129,7 +135,7 @@ export class TrainingManager {
   private settle(runId: string, run: ActiveRun, code: number | null, log: (line: string) => void): void {
     const failure: ApiErrorInfo | null =
       run.outcome === null
-        ? { message: `the training process ended unexpectedly (exit code ${code})`, detail: run.stderrTail.join('\n') || undefined }
+        ? diedError('training', code, run.stderrTail)
         : run.outcome.status === 'failed'
           ? run.outcome.error
           : null;
@@ -227,6 +233,28 @@ export class TrainingManager {
       );
       worker.send({ type: 'start', mode: 'warmup', config } satisfies TrainingCommand);
     });
+  }
+
+  /**
+   * Writes the LoRA run in `runDir` folded into its base model to `out`, in a worker: loading
+   * and merging a big model would freeze the app for minutes. Callers check the request first
+   * (checkExport), as the worker's refusals arrive without their ExportRefusal field.
+   */
+  async exportMerged(runDir: string, out: string): Promise<void> {
+    if (this.closing) throw apiError({ message: 'Tunesmith is shutting down' });
+    const worker = this.ctx.launcher('training', backendEnv(this.ctx.home));
+    const stderrTail: string[] = [];
+    worker.onStderrLine((line) => keepTail(stderrTail, line));
+    const outcome = await new Promise<TrainingOutcome>((resolve) => {
+      let reported: TrainingOutcome | null = null;
+      worker.onMessage((message) => {
+        const report = message as TrainingReport;
+        if (report.type === 'ended') reported = report;
+      });
+      worker.onExit((code) => resolve(reported ?? { status: 'failed', error: diedError('export', code, stderrTail) }));
+      worker.send({ type: 'start', mode: 'export-merged', runDir, out } satisfies TrainingCommand);
+    });
+    if (outcome.status === 'failed') throw apiError(outcome.error);
   }
 
   /** Stops every run so each leaves a checkpoint; a run that takes longer than `waitMs` is ended. */

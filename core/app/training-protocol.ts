@@ -1,4 +1,5 @@
-// The messages between the app and a training worker (core/app/training-worker.ts).
+// The messages between the app and a training worker (core/app/training-worker.ts), which
+// also does the other heavy engine work: folding an adapter into its base model.
 import type { ApiErrorInfo } from '../api/contract';
 import type { TrainConfig } from '../train/config';
 import type { TrainEvent } from '../train/events';
@@ -7,7 +8,9 @@ export type TrainingStart =
   /** A run recorded in the store; the app has created (or resumed) its row already. */
   | { type: 'start'; mode: 'run'; config: TrainConfig; runId: string; storeFile: string; resume: boolean }
   /** Steps timed for an ETA: nothing recorded, the output folder is scratch. */
-  | { type: 'start'; mode: 'warmup'; config: TrainConfig };
+  | { type: 'start'; mode: 'warmup'; config: TrainConfig }
+  /** A finished LoRA run's adapter folded into its base model, written to `out`: minutes for a big model. */
+  | { type: 'start'; mode: 'export-merged'; runDir: string; out: string };
 
 /** A stop ends training after the current step, with a checkpoint there. */
 export type TrainingCommand = TrainingStart | { type: 'stop' };

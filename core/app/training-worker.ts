@@ -1,10 +1,11 @@
 // Training in a process of its own, so the app stays responsive and a crash in the engine
-// cannot take it down. Started by a ProcessLauncher; told what to train by one 'start'
-// message, it reports every TrainEvent and how training ended, then exits.
+// cannot take it down. Started by a ProcessLauncher; told what to train (or which run to
+// export merged) by one 'start' message, it reports every TrainEvent and how it ended, then exits.
 import { errorInfo } from '../api/errors';
 import { openStore, TrainingRecorder } from '../store/index';
 import { runRecordedTraining } from '../store/recorded-training';
 import { ConfigFieldError } from '../train/config';
+import { exportRun } from '../train/export-run';
 import type { TrainEvent } from '../train/events';
 import { runTraining } from '../train/trainer';
 import { configErrorInfo } from './train-draft';
@@ -17,7 +18,8 @@ const report = (r: TrainingReport) => port.post(r);
 // Without the app there is no one to train for; stopping keeps a checkpoint to resume from.
 port.onParentGone(() => stop.abort(new Error('the app closed')));
 
-async function train(start: TrainingStart): Promise<void> {
+async function perform(start: TrainingStart): Promise<void> {
+  if (start.mode === 'export-merged') return exportRun(start.runDir, 'merged', start.out);
   // An event the app can no longer receive is still in the store, so a lost one is no error.
   const show = (event: TrainEvent) => void report({ type: 'event', event }).catch(() => undefined);
   if (start.mode === 'warmup') return runTraining(start.config, show, { signal: stop.signal });
@@ -32,7 +34,7 @@ async function train(start: TrainingStart): Promise<void> {
 
 async function outcome(start: TrainingStart): Promise<TrainingOutcome> {
   try {
-    await train(start);
+    await perform(start);
     return { status: 'completed' };
   } catch (err) {
     if (stop.signal.aborted && err === stop.signal.reason) return { status: 'stopped' };

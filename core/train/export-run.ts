@@ -32,8 +32,8 @@ export function exportKinds(runDir: string): ExportKind[] {
   return fs.existsSync(adapterConfig(runDir)) ? ['peft', 'merged'] : ['hf'];
 }
 
-/** Writes `kind` of the run in `runDir` to `out`, which must be new or empty. */
-export async function exportRun(runDir: string, kind: ExportKind, out: string): Promise<void> {
+/** Throws an ExportRefusal unless the run in `runDir` can write `kind` to `out`; reads only a few folder entries. */
+export function checkExport(runDir: string, kind: ExportKind, out: string): void {
   const kinds = exportKinds(runDir);
   if (kinds.length === 0) throw new ExportRefusal(`${finalDir(runDir)}: not found; has the run finished?`, 'run');
   if (fs.existsSync(out) && (!fs.statSync(out).isDirectory() || fs.readdirSync(out).length > 0)) {
@@ -43,6 +43,11 @@ export async function exportRun(runDir: string, kind: ExportKind, out: string): 
     const what = kinds.includes('hf') ? 'a full fine-tuning run: it has no adapter' : 'a LoRA run';
     throw new ExportRefusal(`${runDir} is ${what}; it exports as ${kinds.join(' or ')}, not ${kind}`, 'kind');
   }
+}
+
+/** Writes `kind` of the run in `runDir` to `out`, which must be new or empty. */
+export async function exportRun(runDir: string, kind: ExportKind, out: string): Promise<void> {
+  checkExport(runDir, kind, out);
   if (kind !== 'merged') {
     fs.cpSync(finalDir(runDir), out, { recursive: true });
     return;
@@ -50,7 +55,7 @@ export async function exportRun(runDir: string, kind: ExportKind, out: string): 
   await initBackend();
   const base = (readJsonFile(adapterConfig(runDir)) as { base_model_name_or_path?: string }).base_model_name_or_path;
   if (!base || !fs.existsSync(base)) throw new Error(`${adapterConfig(runDir)}: base model folder "${base}" not found`);
-  // Tidied: the app exports from its long-lived main process.
+  // Tidied: a caller that goes on afterwards keeps none of the base model's tensors.
   tf.tidy(() => {
     const { model } = loadModel(base);
     const merged = new CausalLM(model.config, mergeAdapter(model.weights, loadAdapter(finalDir(runDir), model)));
