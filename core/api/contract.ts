@@ -200,7 +200,9 @@ export interface RunDetail {
   exports: ExportKind[];
 }
 
-export type ExportKind = 'hf' | 'peft' | 'merged';
+/** The one list of export kinds: the hosts' validation, the service and the CLI all read it. */
+export const EXPORT_KINDS = ['hf', 'peft', 'merged'] as const;
+export type ExportKind = (typeof EXPORT_KINDS)[number];
 
 // ---------------------------------------------------------------- chat
 
@@ -248,12 +250,16 @@ export interface Conversation extends ConversationSummary {
 
 // ---------------------------------------------------------------- settings
 
+/** Choices of the two settings, read by the hosts' validation and the settings file's own check. */
+export const BACKEND_SETTINGS = ['auto', 'native', 'tensorflow', 'wasm', 'cpu'] as const;
+export const THEME_SETTINGS = ['system', 'light', 'dark'] as const;
+
 export interface Settings {
   /** Where runs, the store and downloads live. */
   dataDir: string;
   /** `auto` follows the backend order; others force one (TUNESMITH_BACKEND). */
-  backend: 'auto' | 'native' | 'tensorflow' | 'wasm' | 'cpu';
-  theme: 'system' | 'light' | 'dark';
+  backend: (typeof BACKEND_SETTINGS)[number];
+  theme: (typeof THEME_SETTINGS)[number];
   /** Whether a Hugging Face token is saved (the token itself never goes to the renderer). */
   hasHubToken: boolean;
 }

@@ -2,12 +2,10 @@
 // the file is private to its user and the token never leaves this process.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ApiService, Settings, SettingsPatch } from '../api/contract';
+import { BACKEND_SETTINGS, THEME_SETTINGS, type ApiService, type Settings, type SettingsPatch } from '../api/contract';
 import { readJsonFile } from '../checkpoint/model-folder';
 import type { AppServiceContext } from './service-context';
 
-const BACKENDS: readonly Settings['backend'][] = ['auto', 'native', 'tensorflow', 'wasm', 'cpu'];
-const THEMES: readonly Settings['theme'][] = ['system', 'light', 'dark'];
 
 /** What the file holds; keys this version does not know are kept as they are. */
 export interface StoredSettings {
@@ -36,8 +34,8 @@ export function readSettingsFile(home: string): StoredSettings {
 }
 
 function settingsProblem(s: { backend?: unknown; theme?: unknown; hubToken?: unknown }): string | null {
-  if (s.backend !== undefined && !(BACKENDS as readonly unknown[]).includes(s.backend)) return `"backend" must be one of ${BACKENDS.join(', ')} (got ${JSON.stringify(s.backend)})`;
-  if (s.theme !== undefined && !(THEMES as readonly unknown[]).includes(s.theme)) return `"theme" must be one of ${THEMES.join(', ')} (got ${JSON.stringify(s.theme)})`;
+  if (s.backend !== undefined && !(BACKEND_SETTINGS as readonly unknown[]).includes(s.backend)) return `"backend" must be one of ${BACKEND_SETTINGS.join(', ')} (got ${JSON.stringify(s.backend)})`;
+  if (s.theme !== undefined && !(THEME_SETTINGS as readonly unknown[]).includes(s.theme)) return `"theme" must be one of ${THEME_SETTINGS.join(', ')} (got ${JSON.stringify(s.theme)})`;
   if (s.hubToken !== undefined && s.hubToken !== null && typeof s.hubToken !== 'string') return `"hubToken" must be a string (got ${JSON.stringify(s.hubToken)})`;
   return null;
 }

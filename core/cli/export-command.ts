@@ -1,4 +1,5 @@
-import { EXPORT_KINDS, exportRun, type ExportKind } from '../train/export-run';
+import { EXPORT_KINDS, type ExportKind } from '../api/contract';
+import { exportRun } from '../train/export-run';
 import { UsageError } from './args';
 import type { Flags, Print } from './commands';
 

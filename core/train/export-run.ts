@@ -3,6 +3,7 @@
 // The CLI's `export` and the app's Export button both call this.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ExportKind } from '../api/contract';
 import { readJsonFile } from '../checkpoint/model-folder';
 import { initBackend, tf } from '../engine/backend';
 import { CausalLM } from '../models/causal-lm';
@@ -11,8 +12,6 @@ import { loadModel } from '../models/load';
 import { finalDir } from './checkpoint';
 import { exportModelFolder } from './export';
 
-export const EXPORT_KINDS = ['hf', 'peft', 'merged'] as const;
-export type ExportKind = (typeof EXPORT_KINDS)[number];
 
 /** A request this run cannot meet; `about` says which argument is wrong, so callers can point at it. */
 export class ExportRefusal extends Error {
