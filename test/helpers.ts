@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const FIXTURES = path.resolve(import.meta.dirname, '../../shared/fixtures');
+export const FIXTURES = path.resolve(import.meta.dirname, 'fixtures');
 
 export interface ModelReference {
   tokenizer: { text: string; ids: number[]; decoded: string }[];

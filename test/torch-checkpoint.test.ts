@@ -7,8 +7,8 @@ import zlib from 'node:zlib';
 import { SafetensorsFile } from '../core/checkpoint/safetensors';
 import { gatherStrided, TorchCheckpoint } from '../core/checkpoint/torch-bin';
 import { ZipReader } from '../core/checkpoint/zip';
+import { FIXTURES } from './helpers';
 
-const FIXTURES = path.resolve(import.meta.dirname, '../../shared/fixtures');
 const LEGACY_BIN = path.join(FIXTURES, 'gpt2-tiny-legacy/pytorch_model.bin');
 const SAFETENSORS = path.join(FIXTURES, 'gpt2-tiny/model.safetensors');
 
