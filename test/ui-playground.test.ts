@@ -138,7 +138,7 @@ test('tokens stream into the pane they belong to, and the end shows the rate; St
   assert.equal(await pane(ui, 2).getByRole('log').getAttribute('aria-busy'), 'true', 'screen readers wait for the whole reply');
 
   const [count, seconds] = [tokens.length, 0.8];
-  await ui.emit({ type: 'chat-end', streamId: second.streamId, text: tokens.join(''), tokens: count, seconds, error: null });
+  await ui.emit({ type: 'chat-end', streamId: second.streamId, text: tokens.join(''), tokens: count, seconds, promptTokens: 12, contextLimit: 128, error: null });
   await pane(ui, 2).getByText(`${(count / seconds).toFixed(1)} tokens/s`).waitFor();
   assert.equal(await pane(ui, 2).getByRole('log').getAttribute('aria-busy'), 'false');
 
@@ -150,7 +150,7 @@ test('tokens stream into the pane they belong to, and the end shows the rate; St
     [{ streamId: first.streamId }],
     'only the stream still running is stopped',
   );
-  await ui.emit({ type: 'chat-end', streamId: first.streamId, text: '', tokens: 0, seconds: 0.1, error: { message: 'The model ran out of memory.' } });
+  await ui.emit({ type: 'chat-end', streamId: first.streamId, text: '', tokens: 0, seconds: 0.1, promptTokens: 12, contextLimit: 128, error: { message: 'The model ran out of memory.' } });
   await pane(ui, 1).getByRole('alert').getByText('The model ran out of memory.').waitFor();
   await ui.page.getByRole('button', { name: 'Stop' }).waitFor({ state: 'detached' });
 
@@ -179,7 +179,7 @@ test('a pane defaults to the template its run trained with and warns when anothe
   await until('a chat call', () => host.started.length === 1);
   assert.equal(host.started[0].request.template, other);
   await pane(ui, 1).getByText(hostWarning).waitFor();
-  await ui.emit({ type: 'chat-end', streamId: host.started[0].streamId, text: 'ok', tokens: 1, seconds: 0.1, error: null });
+  await ui.emit({ type: 'chat-end', streamId: host.started[0].streamId, text: 'ok', tokens: 1, seconds: 0.1, promptTokens: 12, contextLimit: 128, error: null });
 
   // Choosing another target brings that target's own template back.
   await pane(ui, 1).getByLabel('Chat with').selectOption(targetKey(TARGETS[2].target));
@@ -237,7 +237,7 @@ test('playground screenshots, light and dark', async (t) => {
   const replies = ['Try "The Rolling Pin": warm, simple and easy to remember.', 'bakery bakery bakery of the town', 'How about "Crumb & Co."?'];
   for (const [i, s] of host.started.entries()) {
     await ui.emit({ type: 'chat-token', streamId: s.streamId, text: replies[i] });
-    if (i < 2) await ui.emit({ type: 'chat-end', streamId: s.streamId, text: replies[i], tokens: 14 + i, seconds: 1.1, error: null });
+    if (i < 2) await ui.emit({ type: 'chat-end', streamId: s.streamId, text: replies[i], tokens: 14 + i, seconds: 1.1, promptTokens: 12, contextLimit: 128, error: null });
   }
   await pane(ui, 2).getByText(/tokens\/s/).waitFor();
   await ui.screenshot('playground-light');

@@ -278,7 +278,17 @@ export type ApiEvent =
   | { type: 'run-status'; runId: string; status: RunStatus; error: string | null }
   | { type: 'run-log'; runId: string; line: string }
   | { type: 'chat-token'; streamId: string; text: string }
-  | { type: 'chat-end'; streamId: string; text: string; tokens: number; seconds: number; error: ApiErrorInfo | null }
+  | {
+      type: 'chat-end';
+      streamId: string;
+      text: string;
+      tokens: number;
+      seconds: number;
+      /** The conversation's tokens the model read, and its positions (null: no limit): the context in use. */
+      promptTokens: number;
+      contextLimit: number | null;
+      error: ApiErrorInfo | null;
+    }
   | { type: 'download'; progress: DownloadProgress };
 
 // ---------------------------------------------------------------- the API
