@@ -169,6 +169,7 @@ test('the Playground streams one message to a run’s result and its base model 
   await page.getByRole('button', { name: 'Add pane' }).click();
   const baseLabel = path.basename(BASE_MODEL);
   await panes[1].getByLabel('Chat with').selectOption({ label: baseLabel });
+  await page.locator('summary', { hasText: 'Sampling settings' }).click();
   await page.getByLabel('Max new tokens').fill('16');
 
   // Every streamed piece, by stream, as the page hears them.
