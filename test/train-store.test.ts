@@ -125,6 +125,8 @@ test('a finished run is in the store: step and eval metrics, checkpoints, sample
       eval_loss: done.eval_loss,
       perplexity: Math.exp(done.eval_loss),
       best_step: done.best_step,
+      last_loss: done.last_loss,
+      result_step: done.result_step,
     });
 
     assert.deepEqual(stepCurves(store, run.id), expectedCurves(events));

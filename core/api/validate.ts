@@ -64,6 +64,7 @@ const trainConfigDraft = object({
   save_steps: optional(number),
   save_total_limit: optional(nullable(number)),
   early_stopping_patience: optional(nullable(number)),
+  load_best_model_at_end: optional(boolean),
   sample_prompts: optional(array(text, MAX_LIST)),
 } satisfies ShapeOf<TrainConfigDraft>);
 

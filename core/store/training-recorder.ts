@@ -94,6 +94,8 @@ export class TrainingRecorder {
         const finalMetrics: Record<string, number> = { train_loss: e.train_loss, steps: e.step, seconds: e.seconds, stopped_early: Number(e.stopped_early) };
         if (e.eval_loss !== null) Object.assign(finalMetrics, { eval_loss: e.eval_loss, perplexity: Math.exp(e.eval_loss) });
         if (e.best_step !== null) finalMetrics.best_step = e.best_step;
+        if (e.last_loss !== null) finalMetrics.last_loss = e.last_loss;
+        finalMetrics.result_step = e.result_step;
         this.end({
           status: 'completed',
           finalMetrics,

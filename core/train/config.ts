@@ -55,6 +55,12 @@ export interface TrainConfig {
   save_total_limit: number | null;
   /** Stop after this many evaluations without a better eval loss; the best weights are exported. */
   early_stopping_patience: number | null;
+  /**
+   * With validation data, the result (final/) holds the weights of the best evaluation rather than
+   * the last step's; a checkpoint is saved at each new best so they can be restored. HF's name; off
+   * by default in HF, on here: a run that over-fits at the end should not hand over its worse weights.
+   */
+  load_best_model_at_end: boolean;
   /** Generated from at every evaluation, to watch the model learn. */
   sample_prompts: string[];
 }
@@ -95,6 +101,7 @@ const DEFAULTS: Omit<TrainConfig, 'model' | 'output_dir' | 'data' | 'lora'> = {
   save_steps: 500,
   save_total_limit: null,
   early_stopping_patience: null,
+  load_best_model_at_end: true,
   sample_prompts: [],
 };
 
@@ -142,6 +149,7 @@ const TOP_CHECKS: Record<string, Check> = {
   save_steps: nonNegativeInt,
   save_total_limit: nullable(positiveInt),
   early_stopping_patience: nullable(positiveInt),
+  load_best_model_at_end: bool,
   sample_prompts: strings,
 };
 

@@ -188,6 +188,9 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     return dir;
   };
   let stoppedEarly = false;
+  // The best weights must be on disk to be restored at the end: early stopping and load_best_model_at_end both restore them.
+  const keepBest = data.validation.length > 0 && (config.early_stopping_patience !== null || config.load_best_model_at_end);
+  let lastLoss: number | null = null;
   let savedAt = checkpoint ? state.step : -1;
   const evalForward: ForwardOptions = { ...forward, dropout: undefined };
   const epochBatches = { epoch: -1, micro: [] as number[][] };
@@ -220,6 +223,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     tf.dispose([...grads.values()]);
     state.step++;
     state.lossSum += loss;
+    lastLoss = loss;
     state.microIndex = i + config.gradient_accumulation_steps;
     const step = state.step;
     const tokens = group.reduce((n, b) => n + b.attention_mask.flat().reduce((a, m) => a + m, 0), 0);
@@ -248,8 +252,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
       if (!state.best || evalLoss < state.best.evalLoss) {
         state.best = { step, evalLoss };
         state.evalsWithoutImprovement = 0;
-        // The best weights must be on disk to be restored at the end.
-        if (config.early_stopping_patience !== null) {
+        if (keepBest) {
           save();
           savedAt = step;
         }
@@ -272,7 +275,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   // A checkpoint at the end lets `--resume` extend a finished run with more epochs.
   if (config.save_steps > 0 && savedAt !== state.step) save();
   const best = state.best;
-  const restoreBest = config.early_stopping_patience !== null && best !== null && best.step !== state.step;
+  const restoreBest = keepBest && best !== null && best.step !== state.step;
   if (restoreBest) restoreCheckpoint(path.join(config.output_dir, `checkpoint-${best.step}`), params);
   const result = finalDir(config.output_dir);
   if (adapterSpec) exportAdapterFolder(forward.lora!, adapterSpec, result);
@@ -285,6 +288,8 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     step: state.step,
     output_dir: result,
     train_loss: state.lossSum / Math.max(1, state.step),
+    last_loss: lastLoss,
+    result_step: restoreBest ? best.step : state.step,
     eval_loss: restoreBest ? best.evalLoss : lastEval?.step === state.step ? lastEval.loss : null,
     seconds: (performance.now() - started) / 1000,
     stopped_early: stoppedEarly,
