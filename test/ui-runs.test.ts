@@ -297,7 +297,7 @@ test('the runs list sorts by a column, filters by text and status, and compares 
   const summaries = LIST.map((s) => summaryOf(store, ids[s.name]));
   const loss = (r: RunSummary) => r.finalMetrics?.train_loss ?? r.lastMetrics.loss;
   const byLoss = [...summaries].sort((a, b) => loss(a) - loss(b)).map((r) => r.name);
-  const header = ui.page.getByRole('columnheader', { name: 'Final loss' });
+  const header = ui.page.getByRole('columnheader', { name: 'Avg. train loss' });
   await header.getByRole('button').click();
   await eventually(names, (n) => JSON.stringify(n) === JSON.stringify(byLoss), 'lowest loss first');
   assert.equal(await header.getAttribute('aria-sort'), 'ascending');
