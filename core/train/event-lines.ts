@@ -1,12 +1,7 @@
 // A training event as one line of plain text: what the CLI prints between progress bars
 // and what the app writes to a run's log, so both read the same.
+import { formatDuration } from '../units';
 import type { TrainEvent } from './events';
-
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '--:--';
-  const s = Math.round(seconds);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
 
 export function eventLine(e: TrainEvent): string {
   switch (e.event) {
