@@ -348,6 +348,7 @@ test('the runs list tags, deletes after confirming, and follows live status and 
   const dialog = ui.page.getByRole('dialog', { name: 'Delete “delta 9”?' });
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   assert.equal(callsTo(ui, 'deleteRun').length, 0, 'cancel keeps the run');
+  await eventually(() => ui.page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? null), (label) => label === 'Delete delta 9', 'focus back on the button that opened the dialog');
   await ui.page.getByRole('button', { name: 'Delete delta 9' }).click();
   await dialog.getByRole('button', { name: 'Delete' }).click();
   await eventually(names, (n) => !n.includes('delta 9'), 'deleted row gone');
