@@ -237,6 +237,7 @@ test('a run whose eval loss rose after its best says so in plain words, marks th
   assert.match(facts, /the result holds step 24’s weights, the best evaluation/);
   assert.match((await ui.page.getByRole('img', { name: 'Loss' }).locator('desc').textContent()) ?? '', /Marked: best eval, step 24 at step 24\./);
   assert.equal(await ui.page.getByRole('figure', { name: 'Loss', exact: true }).locator('text.marker-label').textContent(), 'best eval, step 24');
+  assert.equal(await ui.page.getByText('Output folder').locator('code').textContent(), stored.run.outputDir);
   await ui.screenshot('run-overfit');
 });
 
