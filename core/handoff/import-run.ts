@@ -24,15 +24,19 @@ export interface ImportRequest {
   name?: string;
 }
 
-/** The run's config: job.json's when the job came from Tunesmith, else what the result folder itself says. */
-function importedConfig(outputDir: string, state: ImportedState): TrainConfig {
+/** The run's config and name: job.json's when the job came from Tunesmith, else what the result folder itself says. */
+function importedConfig(outputDir: string, state: ImportedState): { config: TrainConfig; name: string } {
   const jobFile = path.join(outputDir, 'job.json');
-  const result = finalDir(outputDir);
   if (fs.existsSync(jobFile)) {
-    const job = readJsonFile(jobFile) as { config?: unknown };
+    const job = readJsonFile(jobFile) as { config?: unknown; run_name?: unknown };
     const config = resolveTrainConfig(job?.config, `${jobFile}: "config"`);
-    return { ...config, output_dir: outputDir };
+    return { config: { ...config, output_dir: outputDir }, name: typeof job.run_name === 'string' ? job.run_name : path.basename(outputDir) };
   }
+  return { config: configFromResult(outputDir, state), name: path.basename(outputDir) };
+}
+
+function configFromResult(outputDir: string, state: ImportedState): TrainConfig {
+  const result = finalDir(outputDir);
   const adapterFile = path.join(result, 'adapter_config.json');
   const notRecorded = { train: '(not recorded: imported without job.json)' };
   const shape = { ...(state.trainBatchSize ? { per_device_train_batch_size: state.trainBatchSize } : {}), ...(state.maxSteps ? { max_steps: state.maxSteps } : {}) };
@@ -65,9 +69,10 @@ export async function importTrainerRun(store: ExperimentStore, req: ImportReques
   if (!fs.existsSync(result)) throw new ImportError(`${result}: not found; the job's train.py saves the trained model there`);
   let state: ImportedState;
   let config: TrainConfig;
+  let name: string;
   try {
     state = parseTrainerState(readJsonFile(stateFile), stateFile);
-    config = importedConfig(outputDir, state);
+    ({ config, name } = importedConfig(outputDir, state));
   } catch (err) {
     if (err instanceof TrainerStateError || err instanceof ConfigFieldError) throw new ImportError(err.message);
     throw err;
@@ -77,7 +82,7 @@ export async function importTrainerRun(store: ExperimentStore, req: ImportReques
   } catch (err) {
     throw new ImportError(`${result}: does not load as a ${config.method === 'lora' ? 'LoRA adapter on ' + config.model : 'model'}: ${(err as Error).message}`);
   }
-  const run = store.createRun({ name: req.name ?? path.basename(path.dirname(outputDir)), method: config.method, config, model: { source: config.model }, outputDir });
+  const run = store.createRun({ name: req.name ?? name, method: config.method, config, model: { source: config.model }, outputDir });
   try {
     store.recordRunStart(run.id, { backend: 'transformers' });
     const metrics = store.metricsWriter(run.id);
