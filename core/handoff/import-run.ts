@@ -65,6 +65,8 @@ export async function importTrainerRun(store: ExperimentStore, req: ImportReques
   const outputDir = path.resolve(req.outputDir);
   const stateFile = path.join(outputDir, 'trainer_state.json');
   if (!fs.existsSync(stateFile)) throw new ImportError(`${stateFile}: not found; give the folder Trainer wrote (train.py's output/)`);
+  const earlier = store.findRunByOutputDir(outputDir);
+  if (earlier) throw new ImportError(`${outputDir}: already imported as run ${earlier.id} ("${earlier.name}")`);
   const result = finalDir(outputDir);
   if (!fs.existsSync(result)) throw new ImportError(`${result}: not found; the job's train.py saves the trained model there`);
   let state: ImportedState;

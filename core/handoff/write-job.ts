@@ -19,6 +19,8 @@ export interface HandoffRequest {
   out: string;
   /** The store's run this job repeats, when there is one. */
   runId?: string | null;
+  /** Default the output folder's name. */
+  name?: string;
   /** The model folder config.model names (a Hub id resolves through the download cache); default config.model itself. */
   modelDir?: string;
 }
@@ -106,7 +108,7 @@ export async function writeHandoffJob(req: HandoffRequest): Promise<HandoffResul
     writeText(path.join(out, 'requirements.txt'), requirementsTxt());
     writeText(path.join(out, 'ds_zero2.json'), `${JSON.stringify(deepspeedConfig(2), null, 2)}\n`);
     writeText(path.join(out, 'ds_zero3.json'), `${JSON.stringify(deepspeedConfig(3), null, 2)}\n`);
-    const runName = path.basename(config.output_dir);
+    const runName = req.name ?? path.basename(config.output_dir);
     writeText(
       path.join(out, 'README.md'),
       jobReadme({ runName, method: config.method, model: snapshot?.id ?? config.model, modelInJob, trainExamples: data.train.length, epochs, totalSteps: hp.totalSteps, notes }),
