@@ -53,4 +53,5 @@ test('a draft and a finished run hand off to job folders; a Trainer output impor
   assert.ok((await service.listRuns()).some((r) => r.id === imported.id));
   assert.ok((await service.listChatTargets()).some((c) => c.target.kind === 'run' && c.target.runId === imported.id));
   assert.match((await failure(service.importRun({ folder: out }))).message, /already imported/);
+  assert.match((await failure(service.extendRun({ runId: imported.id, extraEpochs: 1 }))).message, /Trainer, whose checkpoints Tunesmith does not resume/);
 });

@@ -11,9 +11,9 @@ import type { ExperimentStore } from '../store/store';
 import type { Run } from '../store/types';
 import { finalDir } from '../train/checkpoint';
 import { ConfigFieldError, resolveTrainConfig, type TrainConfig } from '../train/config';
-import { parseTrainerState, TrainerStateError, type ImportedState } from './trainer-state';
+import { IMPORTED_TAG, parseTrainerState, TrainerStateError, type ImportedState } from './trainer-state';
 
-export const IMPORTED_TAG = 'imported';
+export { IMPORTED_TAG };
 
 export class ImportError extends Error {}
 

@@ -2,6 +2,9 @@
 // entry's values go to the store unchanged, under the names Tunesmith's own runs use.
 import { TOKENS_METRIC } from '../store/compare';
 
+/** The tag an imported run carries: its checkpoints and curves came from Trainer, not from this engine. */
+export const IMPORTED_TAG = 'imported';
+
 export class TrainerStateError extends Error {}
 
 export interface ImportedPoint {
