@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeHandoffJob } from '../core/handoff/write-job';
-import { resolveTrainConfig } from '../core/train/config';
+import { parityConfig } from '../test/handoff-harness';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../test/fixtures');
 
@@ -31,24 +31,9 @@ print(json.dumps({
 `;
 fs.writeFileSync(path.join(FIXTURES, 'hf-fields.json'), python(['-c', FIELDS]));
 
-// Paths relative to the repo root, so job.json names the fixture model as a checkout has it.
-const config = resolveTrainConfig({
-  model: 'test/fixtures/gpt2-tiny',
-  output_dir: 'hf-trainer-lora',
-  method: 'lora',
-  lora: { r: 4, alpha: 8 },
-  data: { train: 'examples/data/alpaca-train.json', validation_split: 0.125, max_length: 128 },
-  max_steps: 6,
-  per_device_train_batch_size: 2,
-  gradient_accumulation_steps: 2,
-  learning_rate: 1e-2,
-  warmup_steps: 1,
-  weight_decay: 0.01,
-  dropout: 0,
-  logging_steps: 1,
-  eval_steps: 3,
-  save_steps: 0,
-});
+// The parity test's recipe (6 steps, LoRA), its model named relative to the repo root as a checkout has it.
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tunesmith-fixture-'));
+const config = { ...parityConfig(scratch, 'gpt2-tiny', 'lora', 6), model: 'test/fixtures/gpt2-tiny', output_dir: 'hf-trainer-lora' };
 const job = fs.mkdtempSync(path.join(os.tmpdir(), 'tunesmith-fixture-job-'));
 fs.rmSync(job, { recursive: true });
 await writeHandoffJob({ config, out: job });
@@ -56,4 +41,5 @@ const out = path.join(FIXTURES, 'hf-trainer-lora');
 fs.rmSync(out, { recursive: true, force: true });
 python(['train.py', '--output_dir', out], job);
 fs.rmSync(job, { recursive: true, force: true });
+fs.rmSync(scratch, { recursive: true, force: true });
 console.log(`wrote ${path.join(FIXTURES, 'hf-fields.json')} and ${out}`);

@@ -5,22 +5,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { ApiEvent } from '../core/api/contract';
-import { errorInfo } from '../core/api/errors';
 import { nodeLauncher } from '../core/app/node-launcher';
 import { createAppService } from '../core/app/service';
-import { fixture, tempDir } from './helpers';
+import { failure, fixture, tempDir } from './helpers';
 
 const ALPACA = path.resolve(import.meta.dirname, '../examples/data/alpaca-train.json');
 const DRAFT = { model: fixture('gpt2-tiny'), data: { train: ALPACA, max_length: 64 }, per_device_train_batch_size: 4, max_steps: 2, logging_steps: 1, save_steps: 0 };
-
-async function failure(promise: Promise<unknown>) {
-  try {
-    await promise;
-  } catch (err) {
-    return errorInfo(err);
-  }
-  assert.fail('expected a rejection');
-}
 
 test('a draft and a finished run hand off to job folders; a Trainer output imports as a run, once', async (t) => {
   const dir = tempDir(t);
