@@ -11,7 +11,7 @@ import { padBatch } from '../core/data/batching';
 import { IMPORTED_TAG, ImportError, importTrainerRun } from '../core/handoff/import-run';
 import { CHECKED_WITH } from '../core/handoff/job-files';
 import { HandoffRefusal, microBatchesOf, type EpochRow } from '../core/handoff/plan';
-import { writeHandoffJob } from '../core/handoff/write-job';
+import { hubSnapshot, writeHandoffJob } from '../core/handoff/write-job';
 import { openStore } from '../core/store/index';
 import { TOKENS_METRIC } from '../core/store/compare';
 import { resolveTrainConfig } from '../core/train/config';
@@ -217,4 +217,12 @@ describe('import a Trainer run', () => {
     assert.equal(config.model, fixture('gpt2-tiny'));
     assert.equal(config.max_steps, JSON.parse(fs.readFileSync(path.join(out, 'trainer_state.json'), 'utf8')).max_steps);
   });
+});
+
+test('a model in the Hugging Face cache is fetched on the GPU machine by its id and commit; other folders travel in the job', () => {
+  const commit = 'a'.repeat(40);
+  assert.deepEqual(hubSnapshot(`/home/me/.cache/huggingface/hub/models--bigscience--bloom-560m/snapshots/${commit}`), { id: 'bigscience/bloom-560m', revision: commit });
+  assert.deepEqual(hubSnapshot(`/cache/models--gpt2/snapshots/${commit}/`), { id: 'gpt2', revision: commit });
+  assert.equal(hubSnapshot(fixture('gpt2-tiny')), null);
+  assert.equal(hubSnapshot('/cache/models--gpt2/snapshots/main'), null);
 });

@@ -64,7 +64,7 @@ export function hyperparameters(
   arch: Architecture,
   trainExamples: number,
   hasValidation: boolean,
-  lora: { r: number; alpha: number; targetModules: string[] } | null,
+  lora: { r: number; alpha: number; targetModules: string[] | string } | null,
 ): Hyperparameters {
   const totalSteps = totalOptimizerSteps(config, trainExamples);
   // Tunesmith evaluates every eval_steps and always at the last step; 0 means only there.

@@ -64,20 +64,21 @@ export async function writeHandoffJob(req: HandoffRequest): Promise<HandoffResul
     const padId = tokenizer.padId ?? model.config.eosTokenId ?? 0;
 
     fs.mkdirSync(out, { recursive: true });
-    let lora: { r: number; alpha: number; targetModules: string[] } | null = null;
+    let lora: { r: number; alpha: number; targetModules: string[] | string } | null = null;
     if (config.method === 'lora') {
       // The adapter Tunesmith's trainer would start from, so both sides begin at the same weights.
       const initDir = path.join(out, 'init_adapter');
       if (config.lora.init_adapter) {
         const init = loadAdapter(config.lora.init_adapter, model);
-        lora = { r: init.r, alpha: init.alpha, targetModules: [init.targetModules].flat() };
+        // A string is PEFT's regex over whole module names, a list its suffixes: passed on as the adapter has it.
+        lora = { r: init.r, alpha: init.alpha, targetModules: init.targetModules };
         tf.dispose([...init.layers.values()].flatMap((p) => [p.a, p.b]));
         fs.cpSync(config.lora.init_adapter, initDir, { recursive: true });
       } else {
         const targets = config.lora.target_modules ?? [arch.defaultLoraTarget];
         const layers = createLoraLayers(model, targets, config.lora.r, config.lora.alpha, config.seed);
         lora = { r: config.lora.r, alpha: config.lora.alpha, targetModules: targets };
-        exportAdapterFolder(layers, { ...lora, dropout: config.lora.dropout, fanInFanOut: arch.fanInFanOut, baseModel: config.model }, initDir);
+        exportAdapterFolder(layers, { r: lora.r, alpha: lora.alpha, targetModules: targets, dropout: config.lora.dropout, fanInFanOut: arch.fanInFanOut, baseModel: config.model }, initDir);
         tf.dispose([...layers.values()].flatMap((p) => [p.a, p.b]));
       }
     }
