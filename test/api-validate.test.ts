@@ -36,6 +36,8 @@ const VALID: { [M in ApiMethod]: ApiRequest<M> } = {
   resumeRun: { runId: 'r1' },
   extendRun: { runId: 'r1', extraEpochs: 1.5 },
   exportRun: { runId: 'r1', kind: 'merged', destination: '/tmp/out' },
+  handOffRun: { from: { kind: 'draft', name: 'bigger', config: DRAFT }, destination: '/tmp/job' },
+  importRun: { folder: '/tmp/job/output' },
   listRuns: undefined,
   getRun: { runId: 'r1' },
   compareRuns: { runIds: ['r1', 'r2'] },

@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { ApiEvent, RunSummary, TrainConfigDraft } from '../core/api/contract';
-import { errorInfo } from '../core/api/errors';
 import type { ProcessLauncher, WorkerProcess } from '../core/app/context';
 import { nodeLauncher } from '../core/app/node-launcher';
 import type { AppServiceHandle } from '../core/app/context';
@@ -22,7 +21,7 @@ import { resolveTrainConfig, totalOptimizerSteps } from '../core/train/config';
 import { eventLine } from '../core/train/event-lines';
 import type { TrainEvent } from '../core/train/events';
 import { loadTrainingData } from '../core/train/trainer';
-import { fixture, REFERENCE, tempDir } from './helpers';
+import { failure, fixture, REFERENCE, tempDir } from './helpers';
 
 const ALPACA = path.resolve(import.meta.dirname, '../examples/data/alpaca-train.json');
 const MODEL = fixture('gpt2-tiny');
@@ -97,16 +96,6 @@ function open(t: Ctx, home = tempDir(t), launcher: ProcessLauncher = nodeLaunche
       await waitFor((e) => e.type === 'run-event' && e.runId === runId && e.event.event === 'step' && e.event.step >= step);
     },
   };
-}
-
-/** The rejection's ApiErrorInfo. */
-async function failure(promise: Promise<unknown>) {
-  try {
-    await promise;
-  } catch (err) {
-    return errorInfo(err);
-  }
-  assert.fail('expected a rejection');
 }
 
 const steps = (events: TrainEvent[]) => events.flatMap((e) => (e.event === 'step' ? [e] : []));

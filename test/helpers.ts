@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { errorInfo } from '../core/api/errors';
 
 export const FIXTURES = path.resolve(import.meta.dirname, 'fixtures');
 
@@ -84,4 +85,14 @@ export function writeTokenized(file: string, batch: ReferenceBatch): string {
   });
   fs.writeFileSync(file, `${rows.join('\n')}\n`);
   return file;
+}
+
+/** The ApiErrorInfo a promise rejects with; fails the test when it resolves. */
+export async function failure(promise: Promise<unknown>) {
+  try {
+    await promise;
+  } catch (err) {
+    return errorInfo(err);
+  }
+  assert.fail('expected a rejection');
 }

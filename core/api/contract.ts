@@ -291,6 +291,16 @@ export type ApiEvent =
     }
   | { type: 'download'; progress: DownloadProgress };
 
+/** Where a handoff job comes from: the wizard's draft (Review step) or a recorded run. */
+export type HandoffSource = { kind: 'draft'; name: string; config: TrainConfigDraft } | { kind: 'run'; runId: string };
+
+/** A job folder for Hugging Face Trainer (see core/handoff): where it is, and what differs from training here. */
+export interface HandoffJob {
+  path: string;
+  totalSteps: number;
+  notes: string[];
+}
+
 // ---------------------------------------------------------------- the API
 
 export interface TunesmithApi {
@@ -315,6 +325,10 @@ export interface TunesmithApi {
   /** Continues a finished run for more epochs from its last checkpoint. */
   extendRun(req: { runId: string; extraEpochs: number }): Promise<RunSummary>;
   exportRun(req: { runId: string; kind: ExportKind; destination: string }): Promise<{ path: string }>;
+  /** Writes a job folder that runs the recipe under Hugging Face Trainer on GPUs or a cluster (a new folder). */
+  handOffRun(req: { from: HandoffSource; destination: string }): Promise<HandoffJob>;
+  /** Records a Trainer output folder (trainer_state.json + final/) as a completed run, tagged imported. */
+  importRun(req: { folder: string }): Promise<RunSummary>;
 
   listRuns(): Promise<RunSummary[]>;
   getRun(req: { runId: string }): Promise<RunDetail>;
@@ -363,6 +377,8 @@ export const API_METHODS = [
   'resumeRun',
   'extendRun',
   'exportRun',
+  'handOffRun',
+  'importRun',
   'listRuns',
   'getRun',
   'compareRuns',

@@ -112,6 +112,11 @@ const settingsPatch = object({
   hubToken: optional(short),
 } satisfies ShapeOf<SettingsPatch>);
 
+const handoffSource = variant('kind', {
+  draft: object({ kind: oneOf(['draft']), name: short, config: trainConfigDraft }),
+  run: object({ kind: oneOf(['run']), runId: short }),
+});
+
 const REQUESTS = {
   appInfo: none,
   listCatalog: none,
@@ -126,6 +131,8 @@ const REQUESTS = {
   resumeRun: runRef,
   extendRun: object({ runId: short, extraEpochs: number }),
   exportRun: object({ runId: short, kind: oneOf(EXPORT_KINDS), destination: filePath }),
+  handOffRun: object({ from: handoffSource, destination: filePath }),
+  importRun: object({ folder: filePath }),
   listRuns: none,
   getRun: runRef,
   compareRuns: object({ runIds: array(short, MAX_LIST) }),

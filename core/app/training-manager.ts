@@ -15,7 +15,7 @@ import { advanceProgress, loadingProgress, type ProgressClock } from '../train/l
 import { appendRunLog } from './run-log';
 import type { AppServiceContext } from './service-context';
 import { backendEnv } from './settings';
-import type { TrainingCommand, TrainingOutcome, TrainingReport } from './training-protocol';
+import type { TrainingCommand, TrainingOutcome, TrainingReport, TrainingStart } from './training-protocol';
 
 /** Steps a warmup times; the median of three shrugs off the first step's one-off setup. */
 export const WARMUP_STEPS = 3;
@@ -240,7 +240,12 @@ export class TrainingManager {
    * and merging a big model would freeze the app for minutes. Callers check the request first
    * (checkExport), as the worker's refusals arrive without their ExportRefusal field.
    */
-  async exportMerged(runDir: string, out: string): Promise<void> {
+  exportMerged(runDir: string, out: string): Promise<void> {
+    return this.runTask({ type: 'start', mode: 'export-merged', runDir, out }, 'export');
+  }
+
+  /** One-off engine work (a merged export, a handoff job, an import) in a worker of its own, so the app never waits on it. */
+  async runTask(start: Extract<TrainingStart, { mode: 'export-merged' | 'handoff' | 'import' }>, what: string): Promise<void> {
     if (this.closing) throw apiError({ message: 'Tunesmith is shutting down' });
     const worker = this.ctx.launcher('training', backendEnv(this.ctx.home));
     const stderrTail: string[] = [];
@@ -251,8 +256,8 @@ export class TrainingManager {
         const report = message as TrainingReport;
         if (report.type === 'ended') reported = report;
       });
-      worker.onExit((code) => resolve(reported ?? { status: 'failed', error: diedError('export', code, stderrTail) }));
-      worker.send({ type: 'start', mode: 'export-merged', runDir, out } satisfies TrainingCommand);
+      worker.onExit((code) => resolve(reported ?? { status: 'failed', error: diedError(what, code, stderrTail) }));
+      worker.send(start satisfies TrainingCommand);
     });
     if (outcome.status === 'failed') throw apiError(outcome.error);
   }

@@ -3,7 +3,7 @@ import { readJsonFile } from '../checkpoint/model-folder';
 import { openStore, TrainingRecorder } from '../store/index';
 import { runRecordedTraining } from '../store/recorded-training';
 import { readTrainerState, resolveCheckpoint } from '../train/checkpoint';
-import { resolveTrainConfig } from '../train/config';
+import { resolveTrainConfig, type TrainConfig } from '../train/config';
 import { eventLine } from '../train/event-lines';
 import { formatDuration } from '../units';
 import type { TrainEvent } from '../train/events';
@@ -20,6 +20,13 @@ function resolvePaths(raw: Record<string, unknown>, dir: string): void {
   if (data && typeof data === 'object') for (const key of ['train', 'validation']) if (key in data) data[key] = abs(data[key]);
   const lora = raw.lora as Record<string, unknown> | undefined;
   if (lora && typeof lora === 'object' && 'init_adapter' in lora) lora.init_adapter = abs(lora.init_adapter);
+}
+
+/** A config file, its paths resolved against its folder, validated with its defaults filled in. */
+export function readTrainConfigFile(file: string): TrainConfig {
+  const raw = readJsonFile(file);
+  if (raw && typeof raw === 'object' && !Array.isArray(raw)) resolvePaths(raw as Record<string, unknown>, path.dirname(path.resolve(file)));
+  return resolveTrainConfig(raw, file);
 }
 
 /** A one-line progress bar for terminals (step, loss, tokens/s and ETA); other events on lines of their own. */
@@ -53,9 +60,7 @@ export async function trainCommand(flags: Flags, print: Print, write: (s: string
   const checkpoint = resume ? resolveCheckpoint(resume) : null;
   let config;
   if (file) {
-    const raw = readJsonFile(file);
-    if (raw && typeof raw === 'object' && !Array.isArray(raw)) resolvePaths(raw as Record<string, unknown>, path.dirname(path.resolve(file)));
-    config = resolveTrainConfig(raw, file);
+    config = readTrainConfigFile(file);
   } else {
     config = resolveTrainConfig(readTrainerState(checkpoint!).config, path.join(checkpoint!, 'trainer_state.json'));
   }
