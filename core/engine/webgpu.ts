@@ -142,7 +142,7 @@ async function findAdapter(dawn: WebgpuModule, allowSoftware: boolean): Promise<
   process.env.EGL_PLATFORM ??= 'surfaceless';
   const gl = dawn.create(['backend=opengles']);
   const adapter = await gl.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions).catch(() => null);
-  if (!adapter) throw new GpuUnavailable('no WebGPU adapter: no GPU driver, and no OpenGL ES through EGL (install Mesa: libegl-mesa0 libgles2 libgl1-mesa-dri)');
+  if (!adapter) throw new GpuUnavailable('no WebGPU adapter: no GPU driver, and no OpenGL ES through EGL (on Debian/Ubuntu: apt-get install libegl-dev libegl-mesa0 libgl1-mesa-dri)');
   return { gpu: gl, adapter, summary: summarise(adapter, 'opengles') };
 }
 

@@ -1,0 +1,136 @@
+// The fixtures' transformers/peft numbers on the webgpu backend: logits, greedy ids, a trained
+// adapter, and 4-step full and LoRA trajectories, in this one process so that the shaders are
+// compiled once. Runs on whatever adapter Dawn gives; without a GPU that is Mesa's llvmpipe
+// through OpenGL ES (CI installs it), a software adapter that is slow but exact enough.
+// Skipped, with the reason, where no adapter can be made.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { SafetensorsFile } from '../core/checkpoint/safetensors';
+import { initBackend, tf } from '../core/engine/backend';
+import { generate } from '../core/generate/generate';
+import { loadAdapter } from '../core/models/lora';
+import { loadModel } from '../core/models/load';
+import { resolveTrainConfig } from '../core/train/config';
+import type { TrainEvent } from '../core/train/events';
+import { runTraining } from '../core/train/trainer';
+import { fixture, maxAbsDiff, REFERENCE, tempDir, writeTokenized, type ReferenceBatch } from './helpers';
+
+const started = await initBackend('webgpu').then(
+  (choice) => ({ adapter: choice.adapter, skip: false as const }),
+  (err: Error) => ({ adapter: undefined, skip: `no WebGPU adapter can be made here (${err.message})` }),
+);
+
+before(() => {
+  if (started.adapter) console.log(`# webgpu adapter: ${started.adapter.description} (${started.adapter.api}${started.adapter.software ? ', software' : ''})`);
+});
+
+interface Hyperparameters {
+  lr: number;
+  weight_decay: number;
+  max_grad_norm: number;
+  betas: number[];
+  eps: number;
+}
+
+interface Trajectory {
+  batch: ReferenceBatch;
+  hyperparameters: Hyperparameters;
+  losses: number[];
+  grad_norms: number[];
+}
+
+/** `method` trained 4 steps on the reference batch in this process; its step events and output folder. */
+async function train(dir: string, model: string, run: Trajectory, extra: Record<string, unknown>): Promise<{ steps: Extract<TrainEvent, { event: 'step' }>[]; outputDir: string }> {
+  const hp = run.hyperparameters;
+  const config = resolveTrainConfig({
+    model: fixture(model),
+    output_dir: path.join(dir, 'run'),
+    data: { train: writeTokenized(path.join(dir, 'train.jsonl'), run.batch), format: 'tokenized' },
+    per_device_train_batch_size: 4,
+    max_steps: 4,
+    shuffle: false,
+    learning_rate: hp.lr,
+    lr_scheduler_type: 'constant',
+    weight_decay: hp.weight_decay,
+    max_grad_norm: hp.max_grad_norm,
+    adam_beta1: hp.betas[0],
+    adam_beta2: hp.betas[1],
+    adam_epsilon: hp.eps,
+    dropout: 0,
+    logging_steps: 1,
+    ...extra,
+  });
+  const events: TrainEvent[] = [];
+  await runTraining(config, (e) => events.push(e));
+  const done = events.find((e) => e.event === 'done');
+  assert.ok(done && done.event === 'done');
+  return { steps: events.filter((e): e is Extract<TrainEvent, { event: 'step' }> => e.event === 'step'), outputDir: done.output_dir };
+}
+
+function closeTrajectory(steps: { loss: number; grad_norm: number }[], run: Trajectory): void {
+  assert.equal(steps.length, run.losses.length);
+  steps.forEach((s, i) => {
+    assert.ok(Math.abs(s.loss - run.losses[i]) <= 1e-4, `loss[${i}]: ${s.loss} vs ${run.losses[i]}`);
+    // Relative, as in train.test.ts: Adam's early sign-like steps amplify float32 noise in later norms.
+    assert.ok(Math.abs(s.grad_norm / run.grad_norms[i] - 1) <= 2e-4, `grad_norm[${i}]: ${s.grad_norm} vs ${run.grad_norms[i]}`);
+  });
+}
+
+for (const dir of ['gpt2-tiny', 'bloom-tiny'] as const) {
+  const ref = REFERENCE[dir];
+  describe(`${dir} on webgpu matches transformers`, { skip: started.skip }, () => {
+    test('forward logits, logsumexp and loss; greedy ids with and without the KV cache', () => {
+      const { model } = loadModel(fixture(dir));
+      const f = ref.forward;
+      const [logits, lse] = tf.tidy(() => {
+        const out = model.forward(tf.tensor2d([f.input_ids], undefined, 'int32')).logits;
+        return [out, tf.logSumExp(out, -1)];
+      });
+      const rows = (logits.arraySync() as number[][][])[0];
+      rows.forEach((row, i) => assert.ok(maxAbsDiff(row.slice(0, 8), f.logits_first8_per_position[i]) <= 1e-4, `logits at position ${i}`));
+      assert.ok(maxAbsDiff(lse.dataSync(), f.logsumexp_per_position) <= 1e-4, 'logsumexp');
+      assert.ok(Math.abs(model.meanLoss([f.input_ids]) - f.mean_loss) <= 1e-4, 'mean loss');
+      const { prompt_ids, max_new_tokens, new_ids } = ref.greedy;
+      const opts = { maxNewTokens: max_new_tokens, greedy: true, eosId: null };
+      assert.deepEqual(generate(model, prompt_ids, opts), new_ids);
+      assert.deepEqual(generate(model, prompt_ids, { ...opts, noCache: true }), new_ids);
+      tf.dispose([logits, lse]);
+      model.dispose();
+    });
+
+    test('the trained LoRA adapter moves the loss as in peft', () => {
+      const { model } = loadModel(fixture(dir));
+      const adapter = loadAdapter(fixture(ref.lora.trained_adapter), model);
+      const after = model.meanLoss([ref.forward.input_ids], { lora: adapter.layers });
+      // Smaller than the adapter's own effect (bloom-tiny's is ~9e-5), as in parity.test.ts.
+      const tol = Math.min(1e-4, 0.2 * Math.abs(ref.lora.forward_mean_loss_after - ref.forward.mean_loss));
+      assert.ok(Math.abs(after - ref.lora.forward_mean_loss_after) < tol, `${after} vs ${ref.lora.forward_mean_loss_after} (tol ${tol})`);
+      model.dispose();
+    });
+
+    test('4 steps of full fine-tuning: losses and grad norms', async (t) => {
+      const run = (ref as unknown as { full_finetune: Trajectory }).full_finetune;
+      const { steps } = await train(tempDir(t), dir, run, { method: 'full' });
+      closeTrajectory(steps, run);
+    });
+
+    test('4 steps of LoRA from the init adapter: losses, grad norms and the trained adapter', async (t) => {
+      const run = ref.lora as unknown as Trajectory & { init_adapter: string; trained_adapter: string };
+      const { steps, outputDir } = await train(tempDir(t), dir, run, { method: 'lora', lora: { init_adapter: fixture(run.init_adapter) } });
+      closeTrajectory(steps, run);
+      const ours = new SafetensorsFile(path.join(outputDir, 'adapter_model.safetensors'));
+      const theirs = new SafetensorsFile(fixture(`${run.trained_adapter}/adapter_model.safetensors`));
+      for (const { name } of theirs.list()) {
+        const want = theirs.read(name);
+        const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const diff = maxAbsDiff(ours.read(name), want);
+        assert.ok(diff <= 1e-3 * scale, `${name}: max diff ${diff} vs scale ${scale}`);
+      }
+      ours.close();
+      theirs.close();
+      assert.ok(fs.existsSync(path.join(outputDir, 'adapter_config.json')));
+    });
+  });
+}
