@@ -33,6 +33,9 @@ export class GpuUnavailable extends Error {}
  * TUNESMITH_BACKEND=webgpu): a software one would train slower than the native kernels.
  */
 export async function startWebgpu(allowSoftware: boolean): Promise<GpuAdapter> {
+  // Electron's V8 sandbox forbids the external ArrayBuffers dawn.node maps GPU memory into: the
+  // first read would abort the process. There the GPU is Chromium's own, in a renderer.
+  if (process.versions.electron) throw new GpuUnavailable('Dawn for Node cannot run inside Electron (its V8 sandbox forbids external buffers); train from the CLI or `npm run web` to use the GPU');
   if (!allowSoftware && vulkanLoaderMissing()) throw new GpuUnavailable('no Vulkan loader (libvulkan.so.1) is installed, so no GPU can be reached');
   const dawn = await importDawn();
   Object.assign(globalThis, dawn.globals);
@@ -79,9 +82,15 @@ export async function startWebgpu(allowSoftware: boolean): Promise<GpuAdapter> {
  */
 function watchErrors(device: GPUDevice): { first: string | null } {
   const seen = { first: null as string | null };
-  device.addEventListener('uncapturederror', (event) => {
-    seen.first ??= (event as GPUUncapturedErrorEvent).error.message;
-  });
+  device.onuncapturederror = (event) => {
+    event.preventDefault();
+    const { message } = event.error;
+    // The one a user can act on: a tensor (the vocabulary embedding, the logits) too big to bind.
+    const binding = /maximum storage buffer binding size \((\d+)\)/.exec(message);
+    seen.first ??= binding
+      ? `a tensor is larger than this GPU binds at once (${Math.round(Number(binding[1]) / 2 ** 20)} MiB); use a smaller batch or sequence, or a GPU with a larger maxStorageBufferBindingSize. ${message.split('\n')[0]}`
+      : message;
+  };
   return seen;
 }
 
