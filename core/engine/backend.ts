@@ -8,6 +8,7 @@ import util from 'node:util';
 import { routeAddToNative } from './native-add';
 import { loadNativeKernels, type NativeKernels } from './native-kernels';
 import { describeAdapter, type GpuAdapter } from './webgpu';
+export { bindableRowBlocks } from './webgpu';
 
 export { tf };
 export type { GpuAdapter };

@@ -178,6 +178,13 @@ export function describeAdapter(a: GpuAdapter): string {
   return `${a.description || who || 'unknown adapter'}${who && a.description ? ` (${who})` : ''}, ${api}${a.software ? ', software' : ''}; buffers up to ${mib(a.maxBufferSize)}, bindings up to ${mib(a.maxStorageBufferBindingSize)}`;
 }
 
+/** Throws the error Dawn reported since the last read, once. */
+function throwReported(errors: { first: string | null }): void {
+  const message = errors.first;
+  errors.first = null;
+  if (message) throw new Error(`webgpu: ${message}`);
+}
+
 // ---------------------------------------------------------------- synchronous reads
 
 /**
@@ -224,7 +231,7 @@ interface WebgpuBackendInternals {
 function readSynchronously(backend: WebgpuBackendInternals, pump: () => void, errors: { first: string | null }): void {
   const original = backend.readSync.bind(backend);
   backend.readSync = (dataId) => {
-    if (errors.first) throw new Error(`webgpu: ${errors.first}`);
+    throwReported(errors);
     const data = backend.tensorMap.get(dataId);
     if (data.values != null || data.dtype === 'string' || data.dtype === 'complex64') return original(dataId);
     const size = data.resource.size;
@@ -240,7 +247,58 @@ function readSynchronously(backend: WebgpuBackendInternals, pump: () => void, er
     const bytes = staging.getMappedRange().slice(0);
     staging.unmap();
     backend.bufferManager.releaseBuffer(staging);
-    if (errors.first) throw new Error(`webgpu: ${errors.first}`);
+    throwReported(errors);
     return backend.convertAndCacheOnCPU(dataId, tf.util.convertBackendValuesAndArrayBuffer(bytes, data.dtype));
   };
+}
+
+// ---------------------------------------------------------------- tensors too big to bind
+
+/** The parts of tfjs's WebGPUBackend that reading a tensor's buffer uses. */
+interface WebgpuBuffers {
+  device: GPUDevice;
+  tensorMap: { get(dataId: object): { resource: GPUBuffer } };
+  uploadToGPU(dataId: object): void;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+}
+
+const rowChunks = new WeakMap<object, tf.Tensor2D[]>();
+
+/**
+ * A [rows, width] tensor larger than the device binds at once (GPT-2's 154 MB embedding on a
+ * 128 MiB adapter) as row blocks that each fit, copied buffer to buffer (copies have no binding
+ * limit); null when it fits or another backend runs. Cached per tensor data: meant for frozen
+ * weights (LoRA's base, generation), whose data never changes.
+ */
+export function bindableRowBlocks(t: tf.Tensor): tf.Tensor2D[] | null {
+  if (tf.getBackend() !== 'webgpu' || t.rank !== 2 || t.dtype !== 'float32') return null;
+  const backend = tf.backend() as unknown as WebgpuBuffers;
+  const limit = backend.device.limits.maxStorageBufferBindingSize;
+  const [rows, width] = t.shape as [number, number];
+  const rowBytes = width * 4;
+  if (rows * rowBytes <= limit) return null;
+  const cached = rowChunks.get(t.dataId);
+  if (cached) return cached;
+  backend.uploadToGPU(t.dataId);
+  // Writes to the source that tfjs has encoded but not submitted must land first.
+  backend.ensureCommandEncoderReady();
+  backend.endComputePassEncoder();
+  backend.submitQueue();
+  const source = backend.tensorMap.get(t.dataId).resource;
+  const perBlock = Math.floor(limit / rowBytes);
+  const blocks: tf.Tensor2D[] = [];
+  for (let start = 0; start < rows; start += perBlock) {
+    const n = Math.min(perBlock, rows - start);
+    const buffer = backend.device.createBuffer({ size: n * rowBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const encoder = backend.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(source, start * rowBytes, buffer, 0, n * rowBytes);
+    backend.device.queue.submit([encoder.finish()]);
+    // Not zeroCopy: tfjs copies it into a buffer of its own, which it frees with the tensor.
+    blocks.push(tf.keep(tf.tensor({ buffer }, [n, width], 'float32') as tf.Tensor2D));
+    buffer.destroy();
+  }
+  rowChunks.set(t.dataId, blocks);
+  return blocks;
 }
