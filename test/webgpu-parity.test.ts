@@ -17,7 +17,7 @@ import { loadModel } from '../core/models/load';
 import { resolveTrainConfig } from '../core/train/config';
 import type { TrainEvent } from '../core/train/events';
 import { runTraining } from '../core/train/trainer';
-import { fixture, maxAbsDiff, REFERENCE, tempDir, writeTokenized, type ReferenceBatch } from './helpers';
+import { fixture, maxAbsDiff, REFERENCE, referenceTrainConfig, tempDir, writeTokenized, type ReferenceBatch, type ReferenceHyperparameters } from './helpers';
 
 const started = await initBackend('webgpu').then(
   (choice) => ({ adapter: choice.adapter, skip: false as const }),
@@ -28,42 +28,17 @@ before(() => {
   if (started.adapter) console.log(`# webgpu adapter: ${started.adapter.description} (${started.adapter.api}${started.adapter.software ? ', software' : ''})`);
 });
 
-interface Hyperparameters {
-  lr: number;
-  weight_decay: number;
-  max_grad_norm: number;
-  betas: number[];
-  eps: number;
-}
-
 interface Trajectory {
   batch: ReferenceBatch;
-  hyperparameters: Hyperparameters;
+  hyperparameters: ReferenceHyperparameters;
   losses: number[];
   grad_norms: number[];
 }
 
 /** `method` trained 4 steps on the reference batch in this process; its step events and output folder. */
 async function train(dir: string, model: string, run: Trajectory, extra: Record<string, unknown>): Promise<{ steps: Extract<TrainEvent, { event: 'step' }>[]; outputDir: string }> {
-  const hp = run.hyperparameters;
-  const config = resolveTrainConfig({
-    model: fixture(model),
-    output_dir: path.join(dir, 'run'),
-    data: { train: writeTokenized(path.join(dir, 'train.jsonl'), run.batch), format: 'tokenized' },
-    per_device_train_batch_size: 4,
-    max_steps: 4,
-    shuffle: false,
-    learning_rate: hp.lr,
-    lr_scheduler_type: 'constant',
-    weight_decay: hp.weight_decay,
-    max_grad_norm: hp.max_grad_norm,
-    adam_beta1: hp.betas[0],
-    adam_beta2: hp.betas[1],
-    adam_epsilon: hp.eps,
-    dropout: 0,
-    logging_steps: 1,
-    ...extra,
-  });
+  writeTokenized(path.join(dir, 'train.jsonl'), run.batch);
+  const config = resolveTrainConfig({ ...referenceTrainConfig(model, dir, run.hyperparameters), ...extra });
   const events: TrainEvent[] = [];
   await runTraining(config, (e) => events.push(e));
   const done = events.find((e) => e.event === 'done');
