@@ -22,6 +22,11 @@ export interface GpuAdapter {
 /** Names of CPU rasterisers; some (Mesa's) do not set isFallbackAdapter. */
 const SOFTWARE_DEVICE = /llvmpipe|lavapipe|softpipe|swiftshader|microsoft basic render|\bwarp\b/i;
 
+/** Whether an adapter is a CPU rasteriser, which automatic choice must never take. */
+export function isSoftwareAdapter(info: { device: string; description: string; isFallbackAdapter?: boolean }): boolean {
+  return Boolean(info.isFallbackAdapter) || SOFTWARE_DEVICE.test(`${info.device} ${info.description}`);
+}
+
 type WebgpuModule = { create(options: string[]): GPU; globals: Record<string, unknown> };
 
 /** Why a webgpu start failed, worded for `tunesmith info` and Settings ("GPU not used: ..."). */
@@ -164,7 +169,7 @@ function summarise(adapter: GPUAdapter, api: GpuAdapter['api']): GpuAdapter {
     architecture: info.architecture,
     description,
     api,
-    software: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter) || SOFTWARE_DEVICE.test(`${description} ${info.device}`),
+    software: isSoftwareAdapter(info),
     maxBufferSize: adapter.limits.maxBufferSize,
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
   };
