@@ -33,6 +33,11 @@ export interface BackendChoice {
   adapter?: GpuAdapter;
 }
 
+/** Whether tensors live in GPU memory, where a host-side loop costs a download and an upload. */
+export function tensorsOnGpu(): boolean {
+  return tf.getBackend() === 'webgpu';
+}
+
 /** The backend as `tunesmith info`, Settings and run records show it: webgpu names its adapter. */
 export function describeBackend(choice: BackendChoice): string {
   return choice.adapter ? `webgpu: ${describeAdapter(choice.adapter)}` : choice.name;

@@ -1,4 +1,4 @@
-import { activeKernels, bindableRowBlocks, tf } from '../engine/backend';
+import { activeKernels, bindableRowBlocks, tensorsOnGpu, tf } from '../engine/backend';
 import { f32, fused, i32, isTrained, tensorOf } from './native-tensors';
 
 /**
@@ -24,6 +24,9 @@ export function embeddingLookupReference(table: tf.Tensor, ids: tf.Tensor): tf.T
       // Read the ids from the saved copy: the original may be disposed by the time backprop runs.
       gradFunc: (dy: tf.Tensor, [savedIds]: tf.Tensor[]) => {
         const [rows, width] = table.shape as [number, number];
+        // On a GPU the host loop below would download dy and upload the whole table's gradient
+        // each step; there UnsortedSegmentSum runs where the tensors are.
+        if (tensorsOnGpu()) return tf.unsortedSegmentSum(tf.reshape(dy, [-1, width]), tf.reshape(savedIds, [-1]), rows);
         const grad = new Float32Array(rows * width);
         const index = savedIds.dataSync();
         const g = dy.dataSync();
