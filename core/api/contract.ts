@@ -23,6 +23,8 @@ export interface AppInfo {
   version: string;
   /** The TensorFlow.js backend that actually started, which decides training speed. */
   backend: string;
+  /** The GPU in use (adapter and memory limits) or why none is; absent where a host does not say. */
+  gpu?: string;
   platform: string;
   /** `electron` and `chrome` are absent when a plain Node host serves the UI. */
   versions: { node: string; electron?: string; chrome?: string };
@@ -251,7 +253,7 @@ export interface Conversation extends ConversationSummary {
 // ---------------------------------------------------------------- settings
 
 /** Choices of the two settings, read by the hosts' validation and the settings file's own check. */
-export const BACKEND_SETTINGS = ['auto', 'native', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_SETTINGS = ['auto', 'webgpu', 'native', 'tensorflow', 'wasm', 'cpu'] as const;
 export const THEME_SETTINGS = ['system', 'light', 'dark'] as const;
 
 export interface Settings {

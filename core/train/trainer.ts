@@ -5,7 +5,7 @@ import { readChatTemplate } from '../data/chat-template';
 import { batches, epochOrder, padBatch, splitValidation, type Batch } from '../data/batching';
 import { loadDataset, type Dataset, type DatasetStats } from '../data/dataset';
 import { labelTokens } from '../data/tokenize';
-import { initBackend, tf } from '../engine/backend';
+import { describeBackend, initBackend, tf } from '../engine/backend';
 import { estimateForTrainConfig } from '../memory/train-config';
 import type { CausalLM } from '../models/causal-lm';
 import { createLoraLayers, loadAdapter } from '../models/lora';
@@ -116,7 +116,8 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   const sampleTensorBytes = () => {
     tensorPeak = Math.max(tensorPeak, tf.memory().numBytes);
   };
-  const { name: backend } = await initBackend();
+  const choice = await initBackend();
+  const backend = choice.name;
   const { model } = loadModel(config.model);
   applyDropoutOverride(model, config.dropout);
   const tokenizer = loadTokenizer(config.model);
@@ -165,7 +166,8 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   sampleTensorBytes();
   emit({
     event: 'start',
-    backend,
+    // The run record names the GPU it trained on, not only the backend.
+    backend: describeBackend(choice),
     resumed_from: checkpoint,
     method: config.method,
     total_steps: totalSteps,
