@@ -243,7 +243,7 @@ function listHost(store: ExperimentStore): StubHandler {
     compareRuns: ({ runIds }) => store.compareRuns(runIds),
     tagRun: ({ runId, tag }) => store.tagRun(runId, tag),
     untagRun: ({ runId, tag }) => void store.untagRun(runId, tag),
-    deleteRun: ({ runId }) => store.deleteRun(runId),
+    deleteRun: ({ runId }) => void store.deleteRun(runId),
   });
 }
 

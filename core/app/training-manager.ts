@@ -103,9 +103,9 @@ export class TrainingManager {
       outcome: null,
       stderrTail: [],
       ended: new Promise((resolve) => {
-        worker.onExit((code) => {
+        worker.onExit((code, signal) => {
           this.runs.delete(runId);
-          this.settle(runId, run, code, log);
+          this.settle(runId, run, code, signal ?? null, log);
           resolve();
         });
       }),
@@ -131,19 +131,25 @@ export class TrainingManager {
     worker.send({ type: 'start', mode: 'run', config, runId, storeFile: this.ctx.store.file, resume } satisfies TrainingCommand);
   }
 
-  /** After the worker exited: a row it could not end itself is ended here, and everyone hears how. */
-  private settle(runId: string, run: ActiveRun, code: number | null, log: (line: string) => void): void {
+  /**
+   * After the worker exited: a row it could not end itself is ended here, and everyone hears
+   * how. A worker ended by a signal (killed, or the system ran out of memory) or by shutdown
+   * before it could checkpoint left the run resumable from its last checkpoint: interrupted.
+   */
+  private settle(runId: string, run: ActiveRun, code: number | null, signal: NodeJS.Signals | null, log: (line: string) => void): void {
+    const killed = run.outcome === null && (signal !== null || code === null);
     const failure: ApiErrorInfo | null =
       run.outcome === null
-        ? diedError('training', code, run.stderrTail)
+        ? killed
+          ? { message: `the training process was killed (${signal ?? 'by a signal'}); resume the run to continue from its last checkpoint`, detail: run.stderrTail.join('\n') || undefined }
+          : diedError('training', code, run.stderrTail)
         : run.outcome.status === 'failed'
           ? run.outcome.error
           : null;
-    if (failure) log(`failed: ${errorText(failure)}`);
+    if (failure) log(`${killed ? 'interrupted' : 'failed'}: ${errorText(failure)}`);
     const row = this.ctx.store.getRun(runId);
     if (row?.status === 'running') {
-      // Ended by shutdown before it could checkpoint: resumable from its last checkpoint.
-      if (this.closing && run.outcome === null) this.ctx.store.setRunStatus(runId, 'interrupted');
+      if ((this.closing && run.outcome === null) || killed) this.ctx.store.setRunStatus(runId, 'interrupted', { error: killed ? failure!.message : undefined });
       else this.ctx.store.finishRun(runId, { status: 'failed', error: errorText(failure ?? { message: 'training ended without saying how' }) });
     }
     const final = this.ctx.store.getRun(runId);

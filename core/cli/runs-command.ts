@@ -129,13 +129,15 @@ async function remove(store: ExperimentStore, id: string, flags: Flags, print: P
   const run = store.getRun(id);
   if (!run) throw new Error(`no run with id "${id}"`);
   const removeFiles = flags['keep-files'] !== true;
+  // Only what the run recorded writing; the rest of its folder (data, the user's files) stays.
+  const files = removeFiles ? store.runFilesToDelete(id) : [];
   if (!flags.yes) {
     if (!process.stdin.isTTY) throw new UsageError(`refusing to delete run "${id}" without confirmation: stdin is not a terminal; pass --yes`);
-    const files = removeFiles && run.outputDir ? ` and its files in ${run.outputDir}` : '';
-    if (!(await confirmed(`Delete run ${id} (${run.name})${files}? [y/N] `))) return print('not deleted');
+    print(files.length ? `Deleting run ${id} (${run.name}) removes:\n${files.map((f) => `  ${f}`).join('\n')}` : `Deleting run ${id} (${run.name}) removes no files.`);
+    if (!(await confirmed(`Delete run ${id}? [y/N] `))) return print('not deleted');
   }
-  store.deleteRun(id, { removeFiles });
-  print(`deleted run ${id}`);
+  const removed = store.deleteRun(id, { removeFiles });
+  print(`deleted run ${id}${removed.length ? `; removed:\n${removed.map((f) => `  ${f}`).join('\n')}` : ''}`);
 }
 
 function tag(store: ExperimentStore, id: string, name: string, add: boolean, flags: Flags, print: Print): void {
