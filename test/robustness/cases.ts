@@ -68,8 +68,9 @@ export async function cli(...args: string[]): Promise<CliResult> {
   let stderr = '';
   const out = process.stdout.write;
   const err = process.stderr.write;
-  process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
+  // The CLI writes strings; the test runner's own reports (binary frames to its parent) pass through.
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: any[]) => (typeof chunk === 'string' ? ((stdout += chunk), true) : out.call(process.stdout, chunk, ...rest))) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: any[]) => (typeof chunk === 'string' ? ((stderr += chunk), true) : err.call(process.stderr, chunk, ...rest))) as typeof process.stderr.write;
   try {
     const code = await main(args);
     return { code, stdout, stderr };
