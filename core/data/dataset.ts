@@ -2,15 +2,14 @@
 // problem in the file is a DataError naming where it is, raised before training starts.
 import { readTextFile } from '../read-text-file';
 import type { TextTokenizer } from '../tokenizer/tokenizer';
-import type { CsvColumns } from './csv';
 import { DataError } from './errors';
-import { parseData, type DataFormat } from './formats';
+import { parseData, type DataFormat, type ParseOptions } from './formats';
 import { packDocuments } from './packing';
 import type { Example } from './records';
 import { getTemplate } from './templates';
 import { encodeSegments, labelTokens, truncate } from './tokenize';
 
-export interface DatasetOptions extends CsvColumns {
+export interface DatasetOptions extends ParseOptions {
   path: string;
   /** null or absent: from the extension, and for JSON from the first row's fields. */
   format?: string | null;

@@ -9,7 +9,7 @@ import { initBackend, tf } from '../engine/backend';
 import { estimateForTrainConfig } from '../memory/train-config';
 import type { CausalLM } from '../models/causal-lm';
 import { createLoraLayers, loadAdapter } from '../models/lora';
-import { loadModel } from '../models/load';
+import { loadModel, loadModelConfig } from '../models/load';
 import type { ForwardOptions } from '../models/weights';
 import { causalLmLossSum } from '../ops/cross-entropy';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
@@ -61,6 +61,7 @@ export function loadTrainingData(config: TrainConfig, tokenizer: TextTokenizer):
     packing: config.data.packing,
     train_on_prompt: config.data.train_on_prompt,
     chat_template: readChatTemplate(config.model),
+    vocab_size: loadModelConfig(config.model).vocabSize,
   };
   const train = loadDataset({ ...options, path: config.data.train }, tokenizer);
   if (config.data.validation) {
