@@ -60,12 +60,52 @@ function inspect(file: string): void {
   }
 }
 
+/** The store file is damaged: nothing is written into it, and the message says what to do. */
+export class StoreDamaged extends Error {
+  constructor(
+    readonly file: string,
+    why: string,
+  ) {
+    super(`${file}: the run store is damaged (${why}); move it aside or restore a backup (runs keeps working with --store on another file)`);
+  }
+}
+
+const CORRUPT_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
+
+/** Whether `err` is SQLite saying the file is damaged. */
+export function isCorruption(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return [...CORRUPT_CODES].some((c) => code.startsWith(c));
+}
+
+/**
+ * Throws StoreDamaged unless `db` passes SQLite's quick_check, so a damaged store is found
+ * before anything writes into it (a write into a damaged b-tree can spread the damage).
+ */
+function checkIntact(db: Database.Database, file: string): void {
+  let result: unknown;
+  try {
+    result = db.pragma('quick_check(1)', { simple: true });
+  } catch (err) {
+    if (isCorruption(err)) throw new StoreDamaged(file, (err as Error).message);
+    throw err;
+  }
+  if (result !== 'ok') throw new StoreDamaged(file, String(result).replace(/\s+/g, ' ').trim());
+}
+
+/** A damaged store opened read-only, to list what can still be read. */
+export function openDamagedForReading(file: string): Database.Database {
+  return new Database(file, { readonly: true, fileMustExist: true });
+}
+
 /** Opens (creating if needed) and migrates the store at `file`. */
 export function openDatabase(file: string = defaultStorePath()): Database.Database {
+  const existed = fs.existsSync(file) && fs.statSync(file).size > 0;
   if (fs.existsSync(file)) inspect(file);
   else fs.mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
   try {
+    if (existed) checkIntact(db, file);
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode loses nothing on a process crash, only possibly the last commits on power loss.
     db.pragma('synchronous = NORMAL');

@@ -310,6 +310,28 @@ export function listRuns(db: Database.Database, opts: ListRunsOptions = {}): Run
   return (db.prepare(sql).all(...all) as RunRow[]).map(toRun);
 }
 
+/** The runs of a damaged store that can still be read, row by row where a whole listing fails. */
+export function readableRuns(db: Database.Database): Run[] {
+  try {
+    return listRuns(db);
+  } catch {
+    let rowids: number[];
+    try {
+      rowids = db.prepare('SELECT rowid FROM runs ORDER BY rowid').pluck().all() as number[];
+    } catch {
+      return [];
+    }
+    return rowids.flatMap((rowid) => {
+      try {
+        const row = db.prepare(`${RUN_SELECT} WHERE r.rowid = ?`).get(rowid) as RunRow | undefined;
+        return row ? [toRun(row)] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+}
+
 export function tagRun(db: Database.Database, id: string, tag: string): void {
   const clean = tag.trim();
   if (!clean || clean.includes('\n')) throw new Error(`tag must be non-empty text on one line; got ${JSON.stringify(tag)}`);
