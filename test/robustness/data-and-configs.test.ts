@@ -9,9 +9,11 @@ import { test } from 'node:test';
 import type { DataPreviewRequest } from '../../core/api/contract';
 import { errorInfo } from '../../core/api/errors';
 import { createDataMethods } from '../../core/app/data-methods';
+import { loadDataset } from '../../core/data/dataset';
 import { openStore } from '../../core/store/index';
+import { loadTokenizer } from '../../core/tokenizer/tokenizer';
 import { fixture, tempDir } from '../helpers';
-import { alpacaJsonl, assertRefused, baseConfig, cli, EXAMPLES, writeConfig } from './cases';
+import { alpacaJsonl, assertRefused, baseConfig, cli, EXAMPLES, spawnCli, writeConfig } from './cases';
 
 type Ctx = { after: (fn: () => void) => void };
 
@@ -170,4 +172,31 @@ test('4.14/4.16 previewData reads only regular files of the user\'s: no /etc, /p
     const pipe = path.join(dir, 'pipe.txt');
     await assert.rejects(methods.previewData(previewOf(pipe)), (err) => errorInfo(err).message === `${pipe}: is not a regular file (a device, pipe or socket)`);
   }
+});
+
+test('2.20 a 50 MB one-line text file is cut before tokenizing: the same example as tokenizing it whole, in bounded memory', async (t) => {
+  const dir = tempDir(t);
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa', 'lambda', 'mu', 'nu', 'xi'];
+  // 64 KiB of words (some double spaces), repeated to 50 MiB on one line.
+  let chunk = '';
+  for (let i = 0; chunk.length < 2 ** 16; i++) chunk += words[(i * 7 + (i >> 3)) % words.length] + (i % 11 === 0 ? '  ' : ' ');
+  const file = path.join(dir, 'huge.txt');
+  const fd = fs.openSync(file, 'w');
+  for (let n = 0; n < 50 * 2 ** 20; n += chunk.length) fs.writeSync(fd, chunk);
+  fs.writeSync(fd, '\n');
+  fs.closeSync(fd);
+  for (const model of ['gpt2-tiny', 'bloom-tiny']) {
+    const tokenizer = loadTokenizer(fixture(model));
+    // The reference: the first 64 KiB tokenized whole hold far more than 32 tokens.
+    const whole = tokenizer.encode(chunk).slice(0, 32);
+    const { examples, stats } = loadDataset({ path: file, max_length: 32 }, tokenizer);
+    assert.deepEqual(examples[0].input_ids, whole, model);
+    assert.deepEqual([stats.examples, stats.truncated], [1, 1]);
+  }
+  // Peak memory of a whole training on it, in a process of its own (the base run takes about 240 MiB).
+  const config = writeConfig(dir, 'c.json', { ...baseConfig(dir, path.join(dir, 'run')), max_steps: 1, per_device_train_batch_size: 1, data: { train: file, max_length: 32 } });
+  const r = await spawnCli(['train', '--config', config, '--store', path.join(dir, 's.db'), '--json-events']).exited;
+  assert.equal(r.code, 0, r.stderr);
+  const done = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  assert.ok(done.measured_peak_bytes < 500 * 2 ** 20, `peak RSS ${done.measured_peak_bytes}`);
 });

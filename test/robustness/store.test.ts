@@ -13,7 +13,8 @@ function makeStore(file: string): string[] {
   const store = openStore(file);
   const ids: string[] = [];
   for (let i = 0; i < 20; i++) {
-    const run = store.createRun({ name: `run ${i}`, method: 'lora', config: { note: 'x'.repeat(500), i }, outputDir: `/nowhere/${i}`, status: 'completed' });
+    const run = store.createRun({ name: `run ${i}`, method: 'lora', config: { note: 'x'.repeat(500), i }, outputDir: `/nowhere/${i}` });
+    store.finishRun(run.id, { status: 'completed' });
     const w = store.metricsWriter(run.id);
     for (let step = 1; step <= 40; step++) w.log(step, { loss: 10 / step, learning_rate: 1e-3 });
     w.flush();
