@@ -12,7 +12,8 @@ import { eventLine } from '../train/event-lines';
 import type { TrainEvent } from '../train/events';
 import type { WorkerProcess } from './context';
 import { advanceProgress, loadingProgress, type ProgressClock } from '../train/live-progress';
-import { appendRunLog } from './run-log';
+import { prepareRunFolder, recordRunEntry } from '../train/run-folder';
+import { appendRunLog, RUN_LOG_FILE } from './run-log';
 import type { AppServiceContext } from './service-context';
 import { backendEnv } from './settings';
 import type { TrainingCommand, TrainingOutcome, TrainingReport } from './training-protocol';
@@ -87,6 +88,9 @@ export class TrainingManager {
     let resumedStep: number;
     try {
       if (this.closing) throw apiError({ message: 'Tunesmith is shutting down; no run can start now' });
+      // The run folder is made (and its log recorded as the run's) here, before the first log line; deleting the run removes both.
+      prepareRunFolder(config.output_dir);
+      recordRunEntry(config.output_dir, RUN_LOG_FILE);
       log(`${new Date().toISOString()} ${resume ? 'resuming' : 'starting'} training`);
       // The checkpoint the worker will pick, read now: by the time its start event is handled here it may have been pruned.
       resumedStep = resume ? (listCheckpoints(config.output_dir).at(-1)?.step ?? 0) : 0;

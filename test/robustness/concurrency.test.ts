@@ -133,4 +133,8 @@ test('3.19 an app training worker killed by SIGKILL leaves its run interrupted, 
   await waitFor((e) => e.type === 'run-event' && e.runId === run.id && e.event.event === 'start');
   await handle.service.stopRun({ runId: run.id });
   assert.equal((await handle.service.getRun({ runId: run.id })).run.status, 'stopped');
+  // 3.18 through the app: the run folder it made goes with the run, log and all.
+  assert.ok(fs.existsSync(path.join(run.outputDir!, 'train.log')));
+  await handle.service.deleteRun({ runId: run.id, removeFiles: true });
+  assert.ok(!fs.existsSync(run.outputDir!));
 });
