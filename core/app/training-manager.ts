@@ -141,7 +141,8 @@ export class TrainingManager {
    * before it could checkpoint left the run resumable from its last checkpoint: interrupted.
    */
   private settle(runId: string, run: ActiveRun, code: number | null, signal: NodeJS.Signals | null, log: (line: string) => void): void {
-    const killed = run.outcome === null && (signal !== null || code === null);
+    // Ended by shutdown, the worker was killed by Tunesmith itself: no error to report.
+    const killed = !this.closing && run.outcome === null && (signal !== null || code === null);
     const failure: ApiErrorInfo | null =
       run.outcome === null
         ? killed
