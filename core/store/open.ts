@@ -114,6 +114,8 @@ export function openDatabase(file: string = defaultStorePath()): Database.Databa
     migrate(db);
   } catch (err) {
     db.close();
+    // Every failure names the file (a full disk shows up as SQLite's bare "database or disk is full").
+    if (err instanceof Error && !err.message.includes(file)) throw new Error(`${file}: cannot open the store: ${err.message}`, { cause: err });
     throw err;
   }
   return db;
