@@ -22,9 +22,14 @@ export function createRunMethods(ctx: AppServiceContext, training: TrainingManag
   };
 
   return {
-    listRuns: async () => ctx.store.listRuns().map((run) => runSummary(ctx, training, run)),
+    // A run another process trains (the CLI) may have died since the app opened the store: decided the same way as there.
+    listRuns: async () => {
+      ctx.store.markInterruptedRuns();
+      return ctx.store.listRuns().map((run) => runSummary(ctx, training, run));
+    },
 
     getRun: async ({ runId }): Promise<RunDetail> => {
+      ctx.store.markInterruptedRuns();
       const run = requireRun(ctx, runId);
       const finished = run.status === 'completed' && run.outputDir !== null;
       return {

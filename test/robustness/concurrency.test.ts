@@ -51,6 +51,22 @@ test('3.17 a running row whose pid is a zombie, or now another process, reads in
   assert.deepEqual(status, { pid1: 'interrupted', zombie: 'interrupted', reused: 'interrupted', alive: 'running' });
 });
 
+test('3.17 in the app: a run another process was training reads interrupted once that process is gone, without restarting the app', { skip: process.platform === 'win32' && 'no zombies here' }, async (t) => {
+  const home = tempDir(t);
+  const handle = createAppService({ home, host: 'web', versions: { node: process.versions.node }, launcher: nodeLauncher });
+  t.after(() => handle.shutdown());
+  const { live, zombie } = await sleeperWithZombie(t);
+  // As the CLI would record them, into the store the app holds open.
+  const other = openStore(path.join(home, 'tunesmith.db'));
+  for (const [id, pid] of [['cli-dead', zombie], ['cli-alive', live]] as const) {
+    other.createRun({ id, name: id, method: 'lora', config: {}, status: 'running' });
+    other.db.prepare('UPDATE runs SET pid = ?, owner = ? WHERE id = ?').run(pid, `some-uuid ${processIdentity(live)}`, id);
+  }
+  other.close();
+  const status = Object.fromEntries((await handle.service.listRuns()).map((r) => [r.id, r.status]));
+  assert.deepEqual(status, { 'cli-dead': 'interrupted', 'cli-alive': 'running' });
+});
+
 test('the run-folder lock: a live holder refuses a second one, naming it; a zombie\'s or a dead pid\'s lock is taken over', { skip: process.platform === 'win32' && 'no zombies here' }, async (t) => {
   const dir = tempDir(t);
   prepareRunFolder(dir);
