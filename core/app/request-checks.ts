@@ -24,7 +24,8 @@ function absolute(value: string, field?: string): string {
 /** System folders whose files are never a user's data: the kernel's pseudo filesystems (which hold the environment, HF_TOKEN included) and /etc. */
 function refuseSystemPath(file: string, field?: string): void {
   const real = fs.existsSync(file) ? fs.realpathSync(file) : file;
-  const inEtc = process.platform !== 'win32' && (real === '/etc' || real.startsWith('/etc/'));
+  // macOS keeps /etc at /private/etc.
+  const inEtc = process.platform !== 'win32' && ['/etc', '/private/etc'].some((root) => real === root || real.startsWith(`${root}/`));
   if (inEtc || inPseudoFilesystem(file) || inPseudoFilesystem(real)) {
     throw apiError({ message: `${file}: is a system location (/etc, /proc, /sys or /dev), not one of your files`, field });
   }
