@@ -93,6 +93,18 @@ function checkIntact(db: Database.Database, file: string): void {
   if (result !== 'ok') throw new StoreDamaged(file, String(result).replace(/\s+/g, ' ').trim());
 }
 
+/**
+ * Renames a damaged store (and its -wal and -shm files) to `<name>.damaged-<time>`, so a new
+ * store can start in its place and the old one can still be sent for recovery. Returns the
+ * new name of the database file.
+ */
+export function moveStoreAside(file: string, now = new Date()): string {
+  const aside = `${file}.damaged-${now.toISOString().replace(/[:.]/g, '-')}`;
+  for (const suffix of ['-wal', '-shm']) if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, aside + suffix);
+  fs.renameSync(file, aside);
+  return aside;
+}
+
 /** A damaged store opened read-only, to list what can still be read. */
 export function openDamagedForReading(file: string): Database.Database {
   return new Database(file, { readonly: true, fileMustExist: true });

@@ -1,6 +1,7 @@
 // 3.9–3.11: a damaged or foreign store file is named, never written into, and what can
 // still be read is listed.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -79,4 +80,33 @@ test('3.11 a text file in place of the store is refused for runs and train, and 
   assert.equal(train.code, 1);
   assert.equal(train.stderr.trim(), message);
   assert.equal(fs.readFileSync(db, 'utf8'), 'my shopping list\n');
+});
+
+test('3.9 the web app on a damaged store says how to move it aside, and with --move-damaged-store keeps it for recovery and starts anew', async (t) => {
+  const home = tempDir(t);
+  const db = path.join(home, 'tunesmith.db');
+  makeStore(db);
+  fs.writeFileSync(db, DAMAGES.mid(fs.readFileSync(db)));
+  const damaged = fs.readFileSync(db);
+  const start = path.resolve(import.meta.dirname, '../../core/web/start.ts');
+  const run = (...extra: string[]) => spawn(process.execPath, ['--import', 'tsx', start, '--port', '0', '--home', home, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const refused = run();
+  let stderr = '';
+  refused.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  const code = await new Promise((resolve) => refused.on('close', resolve));
+  assert.equal(code, 1);
+  assert.match(stderr, new RegExp(`^tunesmith web: ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the run store is damaged .*\\nTo keep it for recovery and start a new store, run again with --move-damaged-store\\.\\n$`));
+  assert.ok(fs.readFileSync(db).equals(damaged));
+
+  const moved = run('--move-damaged-store');
+  t.after(() => moved.kill('SIGKILL'));
+  let stdout = '';
+  await new Promise<void>((resolve) => moved.stdout.setEncoding('utf8').on('data', (d) => ((stdout += d), /Tunesmith is running at/.test(stdout) && resolve())));
+  const aside = /Moved the damaged store to (.+); starting a new one\./.exec(stdout)![1];
+  assert.ok(fs.readFileSync(aside).equals(damaged), 'the damaged file is kept, unchanged, beside the new one');
+  moved.kill('SIGINT');
+  await new Promise((resolve) => moved.on('close', resolve));
+  const fresh = openStore(db);
+  assert.deepEqual(fresh.listRuns(), []);
+  fresh.close();
 });
