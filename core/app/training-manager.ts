@@ -154,7 +154,7 @@ export class TrainingManager {
     if (failure) log(`${killed ? 'interrupted' : 'failed'}: ${errorText(failure)}`);
     const row = this.ctx.store.getRun(runId);
     if (row?.status === 'running') {
-      if ((this.closing && run.outcome === null) || killed) this.ctx.store.setRunStatus(runId, 'interrupted', { error: killed ? failure!.message : undefined });
+      if ((this.closing && run.outcome === null) || killed) this.ctx.store.setRunStatus(runId, 'interrupted', { error: killed ? errorText(failure!) : undefined });
       else this.ctx.store.finishRun(runId, { status: 'failed', error: errorText(failure ?? { message: 'training ended without saying how' }) });
     }
     const final = this.ctx.store.getRun(runId);

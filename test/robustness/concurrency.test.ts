@@ -143,7 +143,7 @@ test('3.19 an app training worker killed by SIGKILL leaves its run interrupted, 
   await waitFor((e) => e.type === 'run-status' && e.runId === run.id && e.status !== 'running');
   const killed = (await handle.service.getRun({ runId: run.id })).run;
   assert.equal(killed.status, 'interrupted');
-  assert.equal(killed.error, 'the training process was killed (SIGKILL); resume the run to continue from its last checkpoint');
+  assert.equal(killed.error!.split('\n')[0], 'the training process was killed (SIGKILL); resume the run to continue from its last checkpoint');
   const again = await handle.service.resumeRun({ runId: run.id });
   assert.equal(again.status, 'running');
   await waitFor((e) => e.type === 'run-event' && e.runId === run.id && e.event.event === 'start');
