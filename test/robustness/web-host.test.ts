@@ -6,8 +6,8 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { MAX_BODY_BYTES, startWebHost, type WebHost } from '../../core/web/server';
-import { fakeHandle } from '../fake-service';
+import { MAX_BODY_BYTES, type WebHost } from '../../core/web/server';
+import { fakeHandle, startTestHost } from '../fake-service';
 
 const RENDERER = path.resolve(import.meta.dirname, '../../out/renderer');
 const handle = fakeHandle({ listRuns: () => [] });
@@ -15,8 +15,7 @@ let host: WebHost;
 let token: string;
 
 before(async () => {
-  host = await startWebHost({ handle, rendererDir: RENDERER, port: 0 });
-  token = new URL(host.url).searchParams.get('token') ?? '';
+  ({ host, token } = await startTestHost(handle, RENDERER));
 });
 after(() => host.close());
 
