@@ -43,6 +43,7 @@ const VALID: { [M in ApiMethod]: ApiRequest<M> } = {
   compareRuns: { runIds: ['r1', 'r2'] },
   tagRun: { runId: 'r1', tag: 'best' },
   untagRun: { runId: 'r1', tag: 'best' },
+  runFiles: { runId: 'r1' },
   deleteRun: { runId: 'r1', removeFiles: true },
   listChatTargets: undefined,
   chat: {

@@ -369,7 +369,7 @@ test('shutdown stops a training run with a checkpoint; a new service resumes it 
   assert.equal(steps(resumed)[0].step, reached + 1);
 });
 
-test('a worker that dies marks its run failed, with the end of its stderr in the error', async (t) => {
+test('a worker killed from outside leaves its run interrupted (resumable), with the signal and the end of its stderr in the error', async (t) => {
   // Workers that say something on stderr as they start, as a crashing engine would before dying.
   const NOTE = 'worker note on stderr';
   const noisy: ProcessLauncher = (name, env) =>
@@ -383,12 +383,12 @@ test('a worker that dies marks its run failed, with the end of its stderr in the
   assert.notEqual(pid, process.pid, 'the worker owns the running row');
   process.kill(pid, 'SIGKILL');
   const ended = await h.ended(run.id);
-  assert.equal(ended.status, 'failed');
-  assert.equal(ended.error!.split('\n')[0], 'the training process ended unexpectedly (exit code null)');
+  assert.equal(ended.status, 'interrupted');
+  assert.equal(ended.error!.split('\n')[0], 'the training process was killed (SIGKILL); resume the run to continue from its last checkpoint');
   assert.ok(ended.error!.split('\n').slice(1).includes(NOTE), ended.error!);
   const detail = await h.service.getRun({ runId: run.id });
   assert.equal(detail.run.error, ended.error);
-  assert.deepEqual(detail.log.slice(-ended.error!.split('\n').length), `failed: ${ended.error}`.split('\n'), 'the log ends with the failure');
+  assert.deepEqual(detail.log.slice(-ended.error!.split('\n').length), `interrupted: ${ended.error}`.split('\n'), 'the log ends with why');
 });
 
 test('a run that cannot start (damaged settings.json) is left failed with the error, so it can be resumed or deleted', async (t) => {

@@ -277,7 +277,8 @@ function listHost(store: ExperimentStore): StubHandler {
     compareRuns: ({ runIds }) => store.compareRuns(runIds),
     tagRun: ({ runId, tag }) => store.tagRun(runId, tag),
     untagRun: ({ runId, tag }) => void store.untagRun(runId, tag),
-    deleteRun: ({ runId }) => store.deleteRun(runId),
+    runFiles: ({ runId }) => store.runFilesToDelete(runId),
+    deleteRun: ({ runId }) => void store.deleteRun(runId),
   });
 }
 
@@ -351,6 +352,11 @@ test('the runs list tags, deletes after confirming, and follows live status and 
   assert.equal(callsTo(ui, 'deleteRun').length, 0, 'cancel keeps the run');
   await eventually(() => ui.page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? null), (label) => label === 'Delete delta 9', 'focus back on the button that opened the dialog');
   await ui.page.getByRole('button', { name: 'Delete delta 9' }).click();
+  // Asked to remove files, it lists exactly what would go: this run recorded writing none.
+  await dialog.getByRole('checkbox').check();
+  await dialog.getByText('It left no files of its own there; nothing on disk will be removed.').waitFor();
+  assert.deepEqual(callsTo(ui, 'runFiles'), [{ runId: ids['delta 9'] }]);
+  await dialog.getByRole('checkbox').uncheck();
   await dialog.getByRole('button', { name: 'Delete' }).click();
   await eventually(names, (n) => !n.includes('delta 9'), 'deleted row gone');
   assert.deepEqual(callsTo(ui, 'deleteRun'), [{ runId: ids['delta 9'], removeFiles: false }]);

@@ -337,6 +337,8 @@ export interface TunesmithApi {
   compareRuns(req: { runIds: string[] }): Promise<RunComparison>;
   tagRun(req: { runId: string; tag: string }): Promise<void>;
   untagRun(req: { runId: string; tag: string }): Promise<void>;
+  /** What deleteRun with removeFiles would remove: only what the run recorded writing, and the folders it made once empty. */
+  runFiles(req: { runId: string }): Promise<string[]>;
   deleteRun(req: { runId: string; removeFiles: boolean }): Promise<void>;
 
   listChatTargets(): Promise<ChatTargetInfo[]>;
@@ -386,6 +388,7 @@ export const API_METHODS = [
   'compareRuns',
   'tagRun',
   'untagRun',
+  'runFiles',
   'deleteRun',
   'listChatTargets',
   'chat',

@@ -138,6 +138,7 @@ const REQUESTS = {
   compareRuns: object({ runIds: array(short, MAX_LIST) }),
   tagRun: runTag,
   untagRun: runTag,
+  runFiles: runRef,
   deleteRun: object({ runId: short, removeFiles: boolean }),
   listChatTargets: none,
   chat: chatRequest,

@@ -12,7 +12,8 @@ import { eventLine } from '../train/event-lines';
 import type { TrainEvent } from '../train/events';
 import type { WorkerProcess } from './context';
 import { advanceProgress, loadingProgress, type ProgressClock } from '../train/live-progress';
-import { appendRunLog } from './run-log';
+import { prepareRunFolder, recordRunEntry } from '../train/run-folder';
+import { appendRunLog, RUN_LOG_FILE } from './run-log';
 import type { AppServiceContext } from './service-context';
 import { backendEnv } from './settings';
 import type { TrainingCommand, TrainingOutcome, TrainingReport, TrainingStart } from './training-protocol';
@@ -87,6 +88,9 @@ export class TrainingManager {
     let resumedStep: number;
     try {
       if (this.closing) throw apiError({ message: 'Tunesmith is shutting down; no run can start now' });
+      // The run folder is made (and its log recorded as the run's) here, before the first log line; deleting the run removes both.
+      prepareRunFolder(config.output_dir);
+      recordRunEntry(config.output_dir, RUN_LOG_FILE);
       log(`${new Date().toISOString()} ${resume ? 'resuming' : 'starting'} training`);
       // The checkpoint the worker will pick, read now: by the time its start event is handled here it may have been pruned.
       resumedStep = resume ? (listCheckpoints(config.output_dir).at(-1)?.step ?? 0) : 0;
@@ -103,9 +107,9 @@ export class TrainingManager {
       outcome: null,
       stderrTail: [],
       ended: new Promise((resolve) => {
-        worker.onExit((code) => {
+        worker.onExit((code, signal) => {
           this.runs.delete(runId);
-          this.settle(runId, run, code, log);
+          this.settle(runId, run, code, signal ?? null, log);
           resolve();
         });
       }),
@@ -131,19 +135,26 @@ export class TrainingManager {
     worker.send({ type: 'start', mode: 'run', config, runId, storeFile: this.ctx.store.file, resume } satisfies TrainingCommand);
   }
 
-  /** After the worker exited: a row it could not end itself is ended here, and everyone hears how. */
-  private settle(runId: string, run: ActiveRun, code: number | null, log: (line: string) => void): void {
+  /**
+   * After the worker exited: a row it could not end itself is ended here, and everyone hears
+   * how. A worker ended by a signal (killed, or the system ran out of memory) or by shutdown
+   * before it could checkpoint left the run resumable from its last checkpoint: interrupted.
+   */
+  private settle(runId: string, run: ActiveRun, code: number | null, signal: NodeJS.Signals | null, log: (line: string) => void): void {
+    // Ended by shutdown, the worker was killed by Tunesmith itself: no error to report.
+    const killed = !this.closing && run.outcome === null && (signal !== null || code === null);
     const failure: ApiErrorInfo | null =
       run.outcome === null
-        ? diedError('training', code, run.stderrTail)
+        ? killed
+          ? { message: `the training process was killed (${signal ?? 'by a signal'}); resume the run to continue from its last checkpoint`, detail: run.stderrTail.join('\n') || undefined }
+          : diedError('training', code, run.stderrTail)
         : run.outcome.status === 'failed'
           ? run.outcome.error
           : null;
-    if (failure) log(`failed: ${errorText(failure)}`);
+    if (failure) log(`${killed ? 'interrupted' : 'failed'}: ${errorText(failure)}`);
     const row = this.ctx.store.getRun(runId);
     if (row?.status === 'running') {
-      // Ended by shutdown before it could checkpoint: resumable from its last checkpoint.
-      if (this.closing && run.outcome === null) this.ctx.store.setRunStatus(runId, 'interrupted');
+      if ((this.closing && run.outcome === null) || killed) this.ctx.store.setRunStatus(runId, 'interrupted', { error: killed ? errorText(failure!) : undefined });
       else this.ctx.store.finishRun(runId, { status: 'failed', error: errorText(failure ?? { message: 'training ended without saying how' }) });
     }
     const final = this.ctx.store.getRun(runId);

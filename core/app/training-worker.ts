@@ -39,7 +39,7 @@ async function perform(start: TrainingStart): Promise<void> {
   const store = openStore(start.storeFile);
   try {
     const recorder = TrainingRecorder.attach(store, start.config, start.runId);
-    await runRecordedTraining(recorder, start.config, show, { resumeFrom: start.resume ? start.config.output_dir : undefined, signal: stop.signal });
+    await runRecordedTraining(recorder, start.config, show, { resumeFrom: start.resume ? start.config.output_dir : undefined, signal: stop.signal, runId: start.runId });
   } finally {
     store.close();
   }

@@ -4,6 +4,9 @@ import { openStore, TrainingRecorder } from '../store/index';
 import { runRecordedTraining } from '../store/recorded-training';
 import { readTrainerState, resolveCheckpoint } from '../train/checkpoint';
 import { resolveTrainConfig, type TrainConfig } from '../train/config';
+import { prepareRunFolder } from '../train/run-folder';
+import { lockRunFolder, type RunLock } from '../train/run-lock';
+import { newRunId } from '../store/runs';
 import { eventLine } from '../train/event-lines';
 import { formatDuration } from '../units';
 import type { TrainEvent } from '../train/events';
@@ -68,13 +71,21 @@ export async function trainCommand(flags: Flags, print: Print, write: (s: string
   const json = flags['json-events'] === true;
   const show = json ? (e: TrainEvent) => print(JSON.stringify(e)) : progressPrinter(write, print, resumedStep);
   const store = openStore(typeof flags.store === 'string' ? flags.store : undefined);
+  let lock: RunLock | undefined;
   const stop = stopOnSignals();
   try {
-    const recorder = TrainingRecorder.begin(store, config, { resume: resume !== undefined });
+    // The folder is checked and locked before the run is recorded: a second process on it is refused having written nothing.
+    const earlier = resume !== undefined ? store.findRunByOutputDir(config.output_dir) : undefined;
+    if (earlier?.status === 'running') throw new Error(`run ${earlier.id} in ${config.output_dir} is still training (pid ${earlier.pid}); stop it before resuming it`);
+    const runId = earlier?.id ?? newRunId();
+    prepareRunFolder(config.output_dir);
+    lock = lockRunFolder(config.output_dir, 'training', runId);
+    const recorder = earlier ? TrainingRecorder.attach(store, config, earlier.id) : TrainingRecorder.begin(store, config, runId);
     if (!json) print(`run ${recorder.runId}, recorded in ${store.file}`);
-    await runRecordedTraining(recorder, config, show, { resumeFrom: resume, signal: stop.signal });
+    await runRecordedTraining(recorder, config, show, { resumeFrom: resume, signal: stop.signal, runId });
   } finally {
     stop.dispose();
+    lock?.release();
     store.close();
   }
 }

@@ -38,11 +38,10 @@ export class TrainingRecorder {
     this.metrics = store.metricsWriter(runId);
   }
 
-  /** A new running run, or with `resume` the run that last wrote into the same output_dir, running again. */
-  static begin(store: ExperimentStore, config: TrainConfig, opts: { resume: boolean }): TrainingRecorder {
-    const earlier = opts.resume ? store.findRunByOutputDir(config.output_dir) : undefined;
-    if (earlier) return TrainingRecorder.attach(store, config, earlier.id);
+  /** A new running run, with the id `id` if one was chosen before. */
+  static begin(store: ExperimentStore, config: TrainConfig, id?: string): TrainingRecorder {
     const run = store.createRun({
+      id,
       name: path.basename(config.output_dir),
       method: config.method,
       config,

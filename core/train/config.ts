@@ -110,8 +110,10 @@ export class ConfigFieldError extends Error {}
 type Check = (v: unknown) => string | null;
 const positiveInt: Check = (v) => (Number.isInteger(v) && (v as number) > 0 ? null : 'must be a whole number > 0');
 const nonNegativeInt: Check = (v) => (Number.isInteger(v) && (v as number) >= 0 ? null : 'must be a whole number ≥ 0');
-const positive: Check = (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? null : 'must be a number > 0');
-const nonNegative: Check = (v) => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? null : 'must be a number ≥ 0');
+/** "a number", or "a finite number" for a JSON number too large for a double (1e999 parses to Infinity). */
+const aNumber = (v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? 'a finite number' : 'a number');
+const positive: Check = (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? null : `must be ${aNumber(v)} > 0`);
+const nonNegative: Check = (v) => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? null : `must be ${aNumber(v)} ≥ 0`);
 const fraction: Check = (v) => (typeof v === 'number' && v >= 0 && v < 1 ? null : 'must be a number in [0, 1)');
 const beta: Check = (v) => (typeof v === 'number' && v >= 0 && v < 1 ? null : 'must be in [0, 1)');
 const bool: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
@@ -177,7 +179,9 @@ function checkFields(obj: Record<string, unknown>, checks: Record<string, Check>
     const check = checks[key];
     if (!check) throw new ConfigFieldError(`${source}: unknown key "${prefix}${key}"`);
     const problem = check(value);
-    if (problem) throw new ConfigFieldError(`${source}: "${prefix}${key}" ${problem} (got ${JSON.stringify(value)})`);
+    // String(), not JSON.stringify: the latter shows Infinity as null.
+    const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+    if (problem) throw new ConfigFieldError(`${source}: "${prefix}${key}" ${problem} (got ${shown})`);
   }
 }
 

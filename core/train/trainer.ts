@@ -9,7 +9,7 @@ import { describeBackend, initBackend, tf } from '../engine/backend';
 import { estimateForTrainConfig } from '../memory/train-config';
 import type { CausalLM } from '../models/causal-lm';
 import { createLoraLayers, loadAdapter } from '../models/lora';
-import { loadModel } from '../models/load';
+import { loadModel, loadModelConfig } from '../models/load';
 import type { ForwardOptions } from '../models/weights';
 import { causalLmLossSum } from '../ops/cross-entropy';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
@@ -21,6 +21,10 @@ import { learningRateAt } from './schedules';
 import { accumulateGradients, countLabelTokens } from './step';
 import { finalDir, pruneCheckpoints, readTrainerState, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint';
 import { generate } from '../generate/generate';
+import { partialName } from '../durable-write';
+import { refuseNonFiniteWeights } from '../models/finite-weights';
+import { prepareRunFolder, recordRunEntry } from './run-folder';
+import { lockRunFolder } from './run-lock';
 import { makeFullTrainable, makeLoraTrainable } from './trainables';
 
 export type EventSink = (event: TrainEvent) => void;
@@ -57,6 +61,7 @@ export function loadTrainingData(config: TrainConfig, tokenizer: TextTokenizer):
     packing: config.data.packing,
     train_on_prompt: config.data.train_on_prompt,
     chat_template: readChatTemplate(config.model),
+    vocab_size: loadModelConfig(config.model).vocabSize,
   };
   const train = loadDataset({ ...options, path: config.data.train }, tokenizer);
   if (config.data.validation) {
@@ -107,9 +112,26 @@ export interface RunOptions {
   resumeFrom?: string;
   /** Stops the run between optimizer steps, saving a checkpoint there; the run then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** The store's run, named in the run folder's lock so a second process is told whose it is. */
+  runId?: string;
 }
 
+/**
+ * Trains `config`, holding its output folder's lock throughout. The folder is checked (and
+ * created) before anything is loaded, so a folder that cannot take the result fails now,
+ * not after the training.
+ */
 export async function runTraining(config: TrainConfig, emit: EventSink, options: RunOptions = {}): Promise<void> {
+  prepareRunFolder(config.output_dir);
+  const lock = lockRunFolder(config.output_dir, 'training', options.runId ?? null);
+  try {
+    await trainInLockedFolder(config, emit, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainInLockedFolder(config: TrainConfig, emit: EventSink, options: RunOptions): Promise<void> {
   const started = performance.now();
   // Sampled where tensors pile up (after backward, after the update): a tf.memory() read, no profiling.
   let tensorPeak = 0;
@@ -119,6 +141,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   const choice = await initBackend();
   const backend = choice.name;
   const { model } = loadModel(config.model);
+  refuseNonFiniteWeights(model, config.model);
   applyDropoutOverride(model, config.dropout);
   const tokenizer = loadTokenizer(config.model);
   const padId = tokenizer.padId ?? model.config.eosTokenId ?? 0;
@@ -280,6 +303,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   const restoreBest = keepBest && best !== null && best.step !== state.step;
   if (restoreBest) restoreCheckpoint(path.join(config.output_dir, `checkpoint-${best.step}`), params);
   const result = finalDir(config.output_dir);
+  for (const name of [path.basename(result), path.basename(partialName(result))]) recordRunEntry(config.output_dir, name);
   if (adapterSpec) exportAdapterFolder(forward.lora!, adapterSpec, result);
   else exportModelFolder(model, config.model, result);
   optimizer.dispose();
