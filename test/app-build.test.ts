@@ -88,6 +88,23 @@ test('the main process answers IPC from its own page only', () => {
   assert.equal(dev(APP_PAGE_URL), false, 'the built page is not the page while the dev server is');
 });
 
+test('the app icons are where electron-builder looks, at the sizes it needs', () => {
+  const build = path.resolve(OUT, '../build');
+  const png = fs.readFileSync(path.join(build, 'icon.png'));
+  // PNG signature, then the IHDR chunk's width and height.
+  assert.equal(png.subarray(1, 4).toString('ascii'), 'PNG');
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [512, 512]);
+  const ico = fs.readFileSync(path.join(build, 'icon.ico'));
+  const icoSizes = Array.from({ length: ico.readUInt16LE(4) }, (_, i) => ico.readUInt8(6 + 16 * i) || 256);
+  assert.ok(icoSizes.includes(256) && icoSizes.includes(16), `ico sizes ${icoSizes}`);
+  const icns = fs.readFileSync(path.join(build, 'icon.icns'));
+  assert.equal(icns.subarray(0, 4).toString('ascii'), 'icns');
+  assert.equal(icns.readUInt32BE(4), icns.length);
+  const types: string[] = [];
+  for (let at = 8; at < icns.length; at += icns.readUInt32BE(at + 4)) types.push(icns.subarray(at, at + 4).toString('ascii'));
+  assert.ok(types.includes('ic09') && types.includes('ic10'), `icns elements ${types}`);
+});
+
 test('the app reports its name, version and engine', async () => {
   const info = await getAppInfo({ node: process.versions.node }, 'web');
   assert.equal(info.name, 'Tunesmith');
