@@ -6,10 +6,13 @@ import { APP_HOST, APP_SCHEME } from './app-page';
 
 /**
  * Must run before the app is ready. `standard` gives the page an origin that 'self' in its CSP
- * and relative asset URLs resolve against; `secure` makes it a secure context, as file:// was.
+ * and relative asset URLs resolve against; `secure` makes it a secure context, as file:// was;
+ * Vite's `<script type="module" crossorigin>` loads in CORS mode, which Chromium allows only on
+ * CORS-enabled schemes (`corsEnabled`; no response here carries Access-Control-Allow-Origin, so
+ * no other origin can read one), and `supportFetchAPI` lets the page fetch its own files.
  */
 export function registerAppScheme(): void {
-  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true } }]);
+  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, corsEnabled: true, supportFetchAPI: true } }]);
 }
 
 /** Answers app://tunesmith/<path> from `rendererDir`; any other host, or a path outside it, is a 404. */

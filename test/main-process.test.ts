@@ -38,7 +38,7 @@ test('the main process starts, serves its page securely, answers its own page ov
   await import(pathToFileURL(MAIN_BUNDLE).href);
 
   // Before ready: only the scheme's privileges, which Electron accepts at no other time.
-  assert.deepEqual(fake.privileged, [{ scheme: 'app', privileges: { standard: true, secure: true } }]);
+  assert.deepEqual(fake.privileged, [{ scheme: 'app', privileges: { standard: true, secure: true, corsEnabled: true, supportFetchAPI: true } }]);
   assert.equal(BrowserWindow.getAllWindows().length, 0);
 
   app.becomeReady();
