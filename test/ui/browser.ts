@@ -56,6 +56,15 @@ function bundledPackageDir(): string | null {
   }
 }
 
+/** An unpack takes seconds; a staging folder an hour old was left by a process that was killed (200 MB each). */
+function removeAbandonedUnpacks(cacheRoot: string): void {
+  const hourAgo = Date.now() - 3600_000;
+  for (const name of fs.readdirSync(cacheRoot)) {
+    const folder = path.join(cacheRoot, name);
+    if (name.includes('.partial-') && fs.statSync(folder).mtimeMs < hourAgo) fs.rmSync(folder, { recursive: true, force: true });
+  }
+}
+
 /**
  * The package unpacks its brotli files into os.tmpdir() and reuses whatever is there, so two
  * test processes unpacking at once could run a half-written binary. It unpacks instead into a
@@ -68,6 +77,7 @@ function unpackBundled(pkgDir: string): string {
   const target = path.join(cacheRoot, version);
   if (!fs.existsSync(path.join(target, 'chromium'))) {
     fs.mkdirSync(cacheRoot, { recursive: true });
+    removeAbandonedUnpacks(cacheRoot);
     const staging = fs.mkdtempSync(path.join(cacheRoot, `${version}.partial-`));
     try {
       const entry = pathToFileURL(createRequire(import.meta.url).resolve('@sparticuz/chromium')).href.replace(/cjs\/index\.cjs$/, 'esm/index.js');
