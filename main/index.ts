@@ -1,14 +1,15 @@
 // Electron main process: the app's lifecycle. The window and its security policy live in
 // window.ts, the API over IPC in api-ipc.ts; every answer comes from core/ so the web host
 // gives the same ones.
-import { app, BrowserWindow } from 'electron';
+import { app, BrowserWindow, session } from 'electron';
 import path from 'node:path';
 import type { AppServiceHandle } from '../core/app/context';
 import { createAppService } from '../core/app/service';
 import { defaultStorePath } from '../core/store/open';
 import { serveApiOverIpc } from './api-ipc';
+import { registerAppScheme, serveAppScheme } from './app-protocol';
 import { utilityLauncher } from './utility-launcher';
-import { createMainWindow, keepContentsInApp } from './window';
+import { createMainWindow, denyPermissions, keepContentsInApp, RENDERER_DIR } from './window';
 
 /**
  * A .node file cannot be loaded from inside app.asar, so packaging unpacks it
@@ -38,6 +39,8 @@ function shutDownBeforeQuit(handle: AppServiceHandle): void {
   });
 }
 
+registerAppScheme();
+
 // Applied to every web contents, not just our window, so nothing created later escapes the policy.
 app.on('web-contents-created', (_event, contents) => keepContentsInApp(contents));
 
@@ -51,6 +54,8 @@ app.on('activate', () => {
 });
 
 void app.whenReady().then(() => {
+  serveAppScheme(RENDERER_DIR);
+  denyPermissions(session.defaultSession);
   pointAtNativeAddon();
   const handle = createAppService({
     // The CLI's data folder too, so runs trained from either show up in both.

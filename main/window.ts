@@ -1,19 +1,19 @@
 // The app window and the rules every web contents lives under: one local page, nothing it
 // can navigate to, and web links handed to the system browser.
-import { app, BrowserWindow, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, shell, type Session, type WebContents } from 'electron';
 import path from 'node:path';
-import { appPageMatcher } from './app-page';
+import { APP_PAGE_URL, appPageMatcher } from './app-page';
 
 // Paths are relative to this bundle, out/main/index.js, as electron-vite lays out `out/`.
 // The preload is .cjs because a sandboxed preload cannot be an ES module.
 const PRELOAD_SCRIPT = path.join(import.meta.dirname, '../preload/index.cjs');
-const RENDERER_HTML = path.join(import.meta.dirname, '../renderer/index.html');
+export const RENDERER_DIR = path.join(import.meta.dirname, '../renderer');
 
 // The dev server URL is honoured only when unpackaged, so an environment variable cannot
 // point an installed app at foreign content.
 const DEV_SERVER_URL = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL;
 
-export const isAppPage = appPageMatcher(RENDERER_HTML, DEV_SERVER_URL);
+export const isAppPage = appPageMatcher(APP_PAGE_URL, DEV_SERVER_URL);
 
 export function createMainWindow(): BrowserWindow {
   const window = new BrowserWindow({
@@ -26,12 +26,14 @@ export function createMainWindow(): BrowserWindow {
       contextIsolation: true,
       nodeIntegration: false,
       sandbox: true,
+      // An installed app has no use for them, and they would hand anyone at the keyboard a
+      // console in a page that can call every API member.
+      devTools: !app.isPackaged,
     },
   });
   // Showing only once painted avoids a blank white flash, which is glaring in dark mode.
   window.once('ready-to-show', () => window.show());
-  if (DEV_SERVER_URL) void window.loadURL(DEV_SERVER_URL);
-  else void window.loadFile(RENDERER_HTML);
+  void window.loadURL(DEV_SERVER_URL ?? APP_PAGE_URL);
   return window;
 }
 
@@ -53,4 +55,10 @@ export function keepContentsInApp(contents: WebContents): void {
     event.preventDefault();
     openInBrowser(event.url);
   });
+}
+
+/** The page needs no camera, microphone, location, notifications or anything else a site may ask for. */
+export function denyPermissions(session: Session): void {
+  session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.setPermissionCheckHandler(() => false);
 }

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { getAppInfo } from '../core/app-info';
 import { BACKEND_ORDER } from '../core/engine/backend';
 import { BRIDGE_SCRIPT } from '../core/web/protocol';
-import { appPageMatcher } from '../main/app-page';
+import { APP_PAGE_URL, appPageMatcher } from '../main/app-page';
 
 const OUT = path.resolve(import.meta.dirname, '../out');
 
@@ -53,7 +53,7 @@ test('the web bridge is built beside the page, and the app never loads it itself
   }
 });
 
-test('electron-builder accepts the packaging config, and it unpacks native libraries', async () => {
+test('electron-builder accepts the packaging config: it unpacks native libraries and burns the fuses', async () => {
   const require = createRequire(import.meta.url);
   const { getConfig, validateConfiguration } = require('app-builder-lib/out/util/config/config') as typeof import('app-builder-lib/out/util/config/config');
   const { DebugLogger } = require('builder-util') as typeof import('builder-util');
@@ -61,21 +61,48 @@ test('electron-builder accepts the packaging config, and it unpacks native libra
   await validateConfiguration(config, new DebugLogger(false));
   assert.equal(config.productName, 'Tunesmith');
   assert.ok(Array.isArray(config.asarUnpack) && config.asarUnpack.includes('**/*.node'));
+  // Electron's security checklist: no ELECTRON_RUN_AS_NODE, NODE_OPTIONS or --inspect backdoor
+  // into the signed binary, cookies encrypted, and only the integrity-checked app.asar loaded.
+  assert.deepEqual(config.electronFuses, {
+    runAsNode: false,
+    enableCookieEncryption: true,
+    enableNodeOptionsEnvironmentVariable: false,
+    enableNodeCliInspectArguments: false,
+    enableEmbeddedAsarIntegrityValidation: true,
+    onlyLoadAppFromAsar: true,
+    grantFileProtocolExtraPrivileges: false,
+  });
 });
 
 test('the main process answers IPC from its own page only', () => {
-  const html = path.join(OUT, 'renderer/index.html');
-  const built = appPageMatcher(html, undefined);
-  const page = pathToFileURL(html).href;
-  assert.ok(built(page));
-  assert.ok(built(`${page}#/runs/r1?tab=log`));
-  for (const other of [pathToFileURL(path.join(OUT, 'renderer/other.html')).href, 'https://example.com/', 'about:blank', '', 'devtools://devtools/bundled/inspector.html']) {
+  const built = appPageMatcher(APP_PAGE_URL, undefined);
+  assert.ok(built(APP_PAGE_URL));
+  assert.ok(built(`${APP_PAGE_URL}#/runs/r1?tab=log`));
+  const file = pathToFileURL(path.join(OUT, 'renderer/index.html')).href;
+  for (const other of [file, 'app://tunesmith/other.html', 'app://other/index.html', 'https://example.com/', 'about:blank', '', 'devtools://devtools/bundled/inspector.html']) {
     assert.equal(built(other), false, other);
   }
-  const dev = appPageMatcher(html, 'http://localhost:5173/');
+  const dev = appPageMatcher(APP_PAGE_URL, 'http://localhost:5173/');
   assert.ok(dev('http://localhost:5173/#/settings'));
   assert.equal(dev('http://localhost:5174/'), false);
-  assert.equal(dev(page), false, 'the built file is not the page while the dev server is');
+  assert.equal(dev(APP_PAGE_URL), false, 'the built page is not the page while the dev server is');
+});
+
+test('the app icons are where electron-builder looks, at the sizes it needs', () => {
+  const build = path.resolve(OUT, '../build');
+  const png = fs.readFileSync(path.join(build, 'icon.png'));
+  // PNG signature, then the IHDR chunk's width and height.
+  assert.equal(png.subarray(1, 4).toString('ascii'), 'PNG');
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [512, 512]);
+  const ico = fs.readFileSync(path.join(build, 'icon.ico'));
+  const icoSizes = Array.from({ length: ico.readUInt16LE(4) }, (_, i) => ico.readUInt8(6 + 16 * i) || 256);
+  assert.ok(icoSizes.includes(256) && icoSizes.includes(16), `ico sizes ${icoSizes}`);
+  const icns = fs.readFileSync(path.join(build, 'icon.icns'));
+  assert.equal(icns.subarray(0, 4).toString('ascii'), 'icns');
+  assert.equal(icns.readUInt32BE(4), icns.length);
+  const types: string[] = [];
+  for (let at = 8; at < icns.length; at += icns.readUInt32BE(at + 4)) types.push(icns.subarray(at, at + 4).toString('ascii'));
+  assert.ok(types.includes('ic09') && types.includes('ic10'), `icns elements ${types}`);
 });
 
 test('the app reports its name, version and engine', async () => {

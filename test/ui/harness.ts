@@ -1,4 +1,4 @@
-// Drives the built renderer (out/renderer) in Debian's Chromium with Playwright. Two ways in:
+// Drives the built renderer (out/renderer) in Chromium (test/ui/browser.ts says which) with Playwright. Two ways in:
 // - `openStubbedUi(handler)`: the page's `window.tunesmith` forwards every call to a Node-side
 //   handler, so a component test controls exactly what the host answers;
 // - `openUrl(url)`: a real host (the web host) serves page and API itself.
@@ -9,35 +9,38 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { API_METHODS, type ApiEvent, type ApiMethod, type ApiResult } from '../../core/api/contract';
 import { API_ERROR_MARK, errorInfo } from '../../core/api/errors';
+import { findStaticFile } from '../../core/web/static-files';
+import { findChromium, launchHint } from './browser';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RENDERER = path.join(ROOT, 'out/renderer');
 export const SCREENSHOTS = path.join(ROOT, 'test-artifacts/screenshots');
-const CHROMIUM = process.env.TUNESMITH_CHROMIUM ?? '/usr/bin/chromium';
 
-// The set the machine notes give for a headless, offline Chromium: without the
-// background-networking flags it keeps trying (and failing) to reach Google.
+// A headless, offline Chromium: without the background-networking flags it keeps trying (and
+// failing) to reach Google. Not the Lambda defaults of @sparticuz/chromium (--single-process,
+// --disable-web-security): the page must run under the same security model as in the app.
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export async function launchBrowser(): Promise<Browser> {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) or set TUNESMITH_CHROMIUM`);
   if (!fs.existsSync(path.join(RENDERER, 'index.html'))) throw new Error(`${RENDERER}/index.html not found: run \`npm run build\` first`);
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const choice = findChromium();
+  try {
+    return await chromium.launch({ executablePath: choice.executablePath, args: CHROMIUM_ARGS, env: choice.env ? { ...process.env, ...choice.env } : undefined });
+  } catch (error) {
+    throw new Error(`could not start ${choice.executablePath} (${choice.source})${launchHint(choice)}: ${(error as Error).message}`);
+  }
 }
 
-const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png' };
-
-/** Serves out/renderer as it is on disk, like Electron's loadFile. */
+/** Serves out/renderer as it is on disk, like the app's app:// scheme. */
 async function serveRenderer(): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer((req, res) => {
-    const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '') || 'index.html';
-    const file = path.join(RENDERER, rel);
-    if (!file.startsWith(RENDERER) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    const found = findStaticFile(RENDERER, new URL(req.url ?? '/', 'http://x').pathname);
+    if (!found) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream' });
-    fs.createReadStream(file).pipe(res);
+    res.writeHead(200, { 'content-type': found.contentType });
+    fs.createReadStream(found.file).pipe(res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
