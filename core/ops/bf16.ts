@@ -1,0 +1,71 @@
+// bf16 mixed precision with PyTorch-autocast semantics: while autocast is on, every matmul
+// in a projection takes bf16-rounded inputs and accumulates in fp32; everything else (LayerNorm,
+// softmax, loss, gradients, master weights, AdamW) stays fp32. The compiled kernels round while
+// they pack; this file holds the rounding itself and its plain-tfjs emulation, which other
+// backends run and which the kernels are tested against.
+import { tf } from '../engine/backend';
+
+let autocast = false;
+
+/** Runs fn with bf16 autocast on or off (restored afterwards), like `torch.autocast`. */
+export function withBf16Autocast<T>(on: boolean, fn: () => T): T {
+  const previous = autocast;
+  autocast = on;
+  try {
+    return fn();
+  } finally {
+    autocast = previous;
+  }
+}
+
+/** Whether projections run in bf16 now. Ops read it when they run forward, and keep it for backward. */
+export function bf16Autocast(): boolean {
+  return autocast;
+}
+
+/**
+ * fp32 values rounded to the nearest bf16 (ties to even), as fp32: the same rounding as the
+ * hardware's conversions (vcvtne2ps2bf16), which also read subnormals as zero. NaN stays NaN.
+ */
+export function roundToBf16(values: Float32Array): Float32Array {
+  const out = new Float32Array(values.length);
+  const src = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const dst = new Uint32Array(out.buffer);
+  for (let i = 0; i < src.length; i++) {
+    const b = src[i];
+    if ((b & 0x7f800000) === 0) dst[i] = b & 0x80000000;
+    else if ((b & 0x7fffffff) > 0x7f800000) dst[i] = b | 0x400000;
+    else dst[i] = (b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000;
+  }
+  return out;
+}
+
+function rounded(t: tf.Tensor): tf.Tensor {
+  return tf.tensor(roundToBf16(t.dataSync() as Float32Array), t.shape, 'float32');
+}
+
+/** A matmul input under autocast: rounded forward; its gradient passes through unchanged. */
+const bf16Input = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+  value: rounded(args[0] as tf.Tensor),
+  gradFunc: (dy: tf.Tensor) => dy,
+})) as (x: tf.Tensor) => tf.Tensor;
+
+/** A matmul output under autocast: unchanged forward; the gradient flowing back into the matmul is rounded, as it is one of the backward matmuls' inputs. */
+const bf16Output = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+  value: tf.clone(args[0] as tf.Tensor),
+  gradFunc: (dy: tf.Tensor) => rounded(dy),
+})) as (y: tf.Tensor) => tf.Tensor;
+
+/**
+ * alpha · op(a)·op(b), in bf16 when `bf16` (the emulation: inputs of the forward and of both
+ * backward products rounded, fp32 accumulation), else plain fp32. alpha is applied to the fp32
+ * product, as the kernels do.
+ */
+export function matMulAutocast(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean, bf16: boolean, alpha = 1): tf.Tensor {
+  if (!bf16) {
+    const y = tf.matMul(a, b, transposeA, transposeB);
+    return alpha === 1 ? y : tf.mul(y, alpha);
+  }
+  const y = tf.matMul(bf16Input(a), bf16Input(b), transposeA, transposeB);
+  return bf16Output(alpha === 1 ? y : tf.mul(y, alpha));
+}
