@@ -65,6 +65,8 @@ const trainConfigDraft = object({
   save_total_limit: optional(nullable(number)),
   early_stopping_patience: optional(nullable(number)),
   sample_prompts: optional(array(text, MAX_LIST)),
+  bf16: optional(boolean),
+  save_dtype: optional(oneOf(['fp32', 'bf16'])),
 } satisfies ShapeOf<TrainConfigDraft>);
 
 const withConfig = object({ config: trainConfigDraft });

@@ -7,6 +7,7 @@ import nodePath from 'node:path';
 import {
   DTYPE_BYTES,
   elementCount,
+  toBf16Bits,
   toFloat32,
   type StoredDType,
   type StoredTensor,
@@ -151,10 +152,12 @@ export interface TensorToWrite {
   name: string;
   shape: readonly number[];
   data: Float32Array;
+  /** Stored as float32 (the default) or rounded to bf16. */
+  dtype?: 'F32' | 'BF16';
 }
 
 /**
- * Writes float32 tensors as safetensors the way the reference implementation does:
+ * Writes float32 (or bf16-rounded) tensors as safetensors the way the reference implementation does:
  * tensors in name order, header padded with spaces so the data starts 8-byte aligned.
  * Written to a temporary file and renamed, so a crash never leaves a half-written file
  * under the real name.
@@ -164,13 +167,19 @@ export function writeSafetensors(file: string, tensors: readonly TensorToWrite[]
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
+  // float32 and bf16 on disk are little-endian, as are all platforms Tunesmith ships on.
+  const bytesOf = (t: TensorToWrite) => {
+    const stored = t.dtype === 'BF16' ? toBf16Bits(t.data) : t.data;
+    return new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
+  };
   for (const t of sorted) {
     if (t.data.length !== elementCount(t.shape)) {
       throw new Error(`tensor "${t.name}" has ${t.data.length} values but shape ${JSON.stringify(t.shape)}`);
     }
     if (t.name in header) throw new Error(`tensor "${t.name}" is given twice`);
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
+    const size = t.data.length * (t.dtype === 'BF16' ? 2 : 4);
+    header[t.name] = { dtype: t.dtype ?? 'F32', shape: t.shape, data_offsets: [offset, offset + size] };
+    offset += size;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
@@ -183,10 +192,7 @@ export function writeSafetensors(file: string, tensors: readonly TensorToWrite[]
   try {
     fs.writeSync(fd, len);
     fs.writeSync(fd, headerBytes);
-    for (const t of sorted) {
-      // float32 on disk is little-endian, as are all platforms Tunesmith ships on.
-      fs.writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    }
+    for (const t of sorted) fs.writeSync(fd, bytesOf(t));
     fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);

@@ -3,7 +3,8 @@
 // softmax, loss, gradients, master weights, AdamW) stays fp32. The compiled kernels round while
 // they pack; this file holds the rounding itself and its plain-tfjs emulation, which other
 // backends run and which the kernels are tested against.
-import { tf } from '../engine/backend';
+import { toBf16Bits } from '../checkpoint/tensor-source';
+import { activeKernels, tf } from '../engine/backend';
 
 let autocast = false;
 
@@ -18,26 +19,26 @@ export function withBf16Autocast<T>(on: boolean, fn: () => T): T {
   }
 }
 
+/**
+ * Why bf16 cannot run here, or null: the native backend runs it only where the CPU has a bf16
+ * kernel (emulating it there would be slower than fp32 for nothing); other backends emulate it.
+ */
+export function bf16Refusal(): string | null {
+  const info = activeKernels()?.info();
+  return info && !info.bf16 ? info.bf16Refusal : null;
+}
+
 /** Whether projections run in bf16 now. Ops read it when they run forward, and keep it for backward. */
 export function bf16Autocast(): boolean {
   return autocast;
 }
 
-/**
- * fp32 values rounded to the nearest bf16 (ties to even), as fp32: the same rounding as the
- * hardware's conversions (vcvtne2ps2bf16), which also read subnormals as zero. NaN stays NaN.
- */
+/** fp32 values rounded to the nearest bf16 (ties to even, subnormals to zero), as fp32. */
 export function roundToBf16(values: Float32Array): Float32Array {
-  const out = new Float32Array(values.length);
-  const src = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  const dst = new Uint32Array(out.buffer);
-  for (let i = 0; i < src.length; i++) {
-    const b = src[i];
-    if ((b & 0x7f800000) === 0) dst[i] = b & 0x80000000;
-    else if ((b & 0x7fffffff) > 0x7f800000) dst[i] = b | 0x400000;
-    else dst[i] = (b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000;
-  }
-  return out;
+  const bits = toBf16Bits(values);
+  const out = new Uint32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = bits[i] << 16;
+  return new Float32Array(out.buffer);
 }
 
 function rounded(t: tf.Tensor): tf.Tensor {

@@ -73,6 +73,8 @@ export const FIELDS: Record<ConfigField, FieldInfo> = {
   save_total_limit: { label: 'Checkpoints to keep', step: 'settings' },
   early_stopping_patience: { label: 'Early stopping patience', step: 'settings' },
   sample_prompts: { label: 'Sample prompts', step: 'settings' },
+  bf16: { label: 'bf16 mixed precision', step: 'settings' },
+  save_dtype: { label: 'Save weights as', step: 'settings' },
 };
 
 export function isConfigField(key: string): key is ConfigField {
