@@ -28,6 +28,13 @@ export function bf16Refusal(): string | null {
   return info && !info.bf16 ? info.bf16Refusal : null;
 }
 
+/** How `"bf16": true` would run here, for `tunesmith info`: the kernel, emulated, or why not. */
+export function bf16Status(): string {
+  const info = activeKernels()?.info();
+  if (!info) return 'emulated (no native kernels on this backend)';
+  return info.bf16 ?? `unavailable: ${info.bf16Refusal}`;
+}
+
 /** Whether projections run in bf16 now. Ops read it when they run forward, and keep it for backward. */
 export function bf16Autocast(): boolean {
   return autocast;
