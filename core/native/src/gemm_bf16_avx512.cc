@@ -46,13 +46,12 @@ inline __m512i pair_run(const float* p, int count) {
 // Pairs along a strided axis: `src(i)` is the start of the i-th contiguous run of k values; lane
 // i of the packed panel, for each pair row kp, gets the pair (k0+2kp, k0+2kp+1) of that run.
 void pack_runs(uint32_t* dst, int lanes, int width, const float* base, size_t stride, int kc) {
-  alignas(64) uint32_t tmp[16];
+  const __m512i rows = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(width));
   for (int i = 0; i < lanes; i++) {
     const float* run = base + i * stride;
     for (int k0 = 0; k0 < kc; k0 += 32) {
-      _mm512_store_si512(tmp, pair_run(run + k0, kc - k0));
-      int pairs = std::min(16, ceil_div(kc - k0, 2));
-      for (int q = 0; q < pairs; q++) dst[(k0 / 2 + q) * width + i] = tmp[q];
+      // The run's 16 pairs go down lane i of 16 consecutive pair rows.
+      _mm512_mask_i32scatter_epi32(dst + (k0 / 2) * width + i, low_mask(ceil_div(kc - k0, 2)), rows, pair_run(run + k0, kc - k0), 4);
     }
   }
   for (int i = lanes; i < width; i++)
