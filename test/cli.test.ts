@@ -15,7 +15,7 @@ function json(...args: string[]) {
 describe('tunesmith CLI', () => {
   test('info', () => {
     const out = json('info', '--model', fixture('bloom-tiny'));
-    assert.deepEqual(Object.keys(out).sort(), ['backend', 'bf16', 'model_type', 'n_embd', 'n_head', 'n_layer', 'parameters', 'vocab_size']);
+    assert.deepEqual(Object.keys(out).sort(), ['backend', 'bf16', 'gpu', 'model_type', 'n_embd', 'n_head', 'n_layer', 'parameters', 'vocab_size']);
     // The bf16 kernel this CPU runs, why there is none, or emulation off the native backend.
     assert.match(out.bf16, out.backend === 'native' ? /^(avx512-bf16|unavailable: .+)$/ : /^emulated/);
     assert.equal(out.model_type, 'bloom');

@@ -64,6 +64,7 @@ const trainConfigDraft = object({
   save_steps: optional(number),
   save_total_limit: optional(nullable(number)),
   early_stopping_patience: optional(nullable(number)),
+  load_best_model_at_end: optional(boolean),
   sample_prompts: optional(array(text, MAX_LIST)),
   bf16: optional(boolean),
   save_dtype: optional(oneOf(['fp32', 'bf16'])),
@@ -113,6 +114,11 @@ const settingsPatch = object({
   hubToken: optional(short),
 } satisfies ShapeOf<SettingsPatch>);
 
+const handoffSource = variant('kind', {
+  draft: object({ kind: oneOf(['draft']), name: short, config: trainConfigDraft }),
+  run: object({ kind: oneOf(['run']), runId: short }),
+});
+
 const REQUESTS = {
   appInfo: none,
   listCatalog: none,
@@ -127,11 +133,14 @@ const REQUESTS = {
   resumeRun: runRef,
   extendRun: object({ runId: short, extraEpochs: number }),
   exportRun: object({ runId: short, kind: oneOf(EXPORT_KINDS), destination: filePath }),
+  handOffRun: object({ from: handoffSource, destination: filePath }),
+  importRun: object({ folder: filePath }),
   listRuns: none,
   getRun: runRef,
   compareRuns: object({ runIds: array(short, MAX_LIST) }),
   tagRun: runTag,
   untagRun: runTag,
+  runFiles: runRef,
   deleteRun: object({ runId: short, removeFiles: boolean }),
   listChatTargets: none,
   chat: chatRequest,

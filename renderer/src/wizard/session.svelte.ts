@@ -15,6 +15,7 @@ import { FIELDS, isConfigField, STEPS, type ConfigField, type StepId } from './f
 import { initialForm, type WizardForm } from './form';
 import { LiveQuery } from './live-query.svelte';
 import { withPatch, type FormPatch } from './paths';
+import { activePreset, presetPatch, type PresetName } from './presets';
 import { checkForm, runNameProblem, stepProblems, type Problems } from './validation';
 
 /** How long typing may pause before the host is asked again. */
@@ -54,6 +55,13 @@ export class WizardSession {
   #refused: string | null = $state(null);
 
   check = $derived(checkForm(this.form));
+
+  /** The data file's examples, once all of it was read (a partial preview counts only its start). */
+  examples: number | null = $derived(this.preview.value && !this.preview.value.partial ? (this.preview.value.stats?.examples ?? null) : null);
+  /** The example count the preset now in the form was fitted to (null: the preset's own intervals). */
+  presetExamples: number | null = $state(null);
+  /** The preset the form is on, if any. */
+  preset: PresetName | null = $derived(activePreset(this.form, this.presetExamples));
 
   problems: Problems = $derived({
     ...hostFieldProblem(this.estimate.error),
@@ -142,6 +150,18 @@ export class WizardSession {
     this.form = withPatch(this.form, patch);
   }
 
+  /** Puts a preset's settings in the form, its intervals fitted to the data's length when that is known. */
+  choosePreset(name: PresetName): void {
+    this.applyPatch(presetPatch(name, this.form, this.examples));
+    this.presetExamples = this.examples;
+  }
+
+  /** A form still on a preset follows the data and the method: a new file's length re-fits its intervals. */
+  followPreset(): void {
+    const preset = this.preset;
+    if (preset && this.examples !== this.presetExamples) this.choosePreset(preset);
+  }
+
   async loadCatalog(): Promise<void> {
     this.catalogError = null;
     try {
@@ -195,6 +215,7 @@ export class WizardSession {
 
   reset(): void {
     this.form = initialForm();
+    this.presetExamples = null;
     this.step = 'model';
     this.furthest = 0;
     this.startError = null;
