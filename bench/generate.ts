@@ -1,7 +1,7 @@
 // Greedy decoding speed with and without the KV cache, on random weights in a public
 // model's shape (the compute is the same as with the real weights; nothing is downloaded),
 // then PyTorch's greedy decoding with KV cache (32 + 64 tokens) when /usr/bin/python3 has torch.
-//   npm run bench:generate -- [--random-init gpt2|gpt2-medium|bloom-560m] [--prompt-tokens 32] [--new-tokens 64] [--backend webgpu|native|...]
+//   npm run bench:generate -- [--random-init gpt2|gpt2-medium|gpt2-large|gpt2-xl|bloom-560m|bloom-1b1|bloom-1b7] [--prompt-tokens 32] [--new-tokens 64] [--backend webgpu|native|...]
 import { parseArgs } from 'node:util';
 import { describeBackend, initBackend } from '../core/engine/backend';
 import { generate } from '../core/generate/generate';

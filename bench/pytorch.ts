@@ -15,7 +15,7 @@ export function sameBlasKernelsLine(): string {
   const core = chooseOpenblasCore();
   return `OpenBLAS kernels for both engines: ${core ?? 'chosen by OpenBLAS itself'}`;
 }
-const SCRIPT = path.resolve(import.meta.dirname, '../../shared/bench/pytorch_gpt2_train.py');
+const SCRIPT = process.env.TUNESMITH_TORCH_ANCHOR ?? path.resolve(import.meta.dirname, '../../shared/bench/pytorch_gpt2_train.py');
 
 export interface PytorchResult {
   engine: string;

@@ -2,16 +2,18 @@
 // real weights; nothing is downloaded): tokens/s, the step split into forward+backward and
 // optimizer, and peak RSS; then the same shapes in PyTorch when /usr/bin/python3 has torch.
 // Batch defaults to 8 for LoRA (r 8, c_attn) and 4 for full fine-tuning.
-//   npm run bench:train -- [--random-init gpt2] [--seq 128] [--batch B] [--method full|lora|both] [--steps 3] [--backend webgpu|native|...]
+// --bf16: bf16 autocast on both sides (our bf16 GEMM; PyTorch's torch.autocast).
+//   npm run bench:train -- [--random-init gpt2] [--seq 128] [--batch B] [--method full|lora|both] [--steps 3] [--backend webgpu|native|...] [--bf16]
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { describeBackend, initBackend, tf } from '../core/engine/backend';
+import { activeKernels, describeBackend, initBackend, tf } from '../core/engine/backend';
 import type { Batch } from '../core/data/batching';
 import { createLoraLayers } from '../core/models/lora';
 import { randomModel } from '../core/models/load';
 import type { ForwardOptions } from '../core/models/weights';
+import { bf16Refusal } from '../core/ops/bf16';
 import { AdamW, clipGradNorm, type TrainableParam } from '../core/train/adamw';
 import { accumulateGradients } from '../core/train/step';
 import { makeFullTrainable, makeLoraTrainable } from '../core/train/trainables';
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     method: { type: 'string', default: 'both' },
     steps: { type: 'string', default: '3' },
     backend: { type: 'string' },
+    bf16: { type: 'boolean', default: false },
   },
 });
 const seq = Number(values.seq);
@@ -55,7 +58,7 @@ if (!process.env.TUNESMITH_BENCH_CHILD) {
   else if (values['random-init'] !== 'gpt2') console.log('PyTorch comparison runs for --random-init gpt2 only (the anchor script is a GPT-2)');
   else {
     for (const [method, result] of ours) {
-      const theirs = runPytorch(['--mode', method, '--batch', String(result.batch), '--seq', String(seq), '--targets', 'c_attn']);
+      const theirs = runPytorch(['--mode', method, '--batch', String(result.batch), '--seq', String(seq), '--targets', 'c_attn', ...(values.bf16 ? ['--bf16'] : [])]);
       console.log(ratioLine(method, result, theirs));
       console.log(JSON.stringify({ bench: 'train-pytorch', method, batch: result.batch, seq, pytorch: theirs, speed_ratio: result.tokens_per_s / theirs.tokens_per_s, rss_ratio: result.peak_rss_mib / theirs.peak_rss_mib }));
     }
@@ -65,7 +68,10 @@ if (!process.env.TUNESMITH_BENCH_CHILD) {
 
 const choice = await initBackend(values.backend);
 const backend = choice.name;
-console.log(`backend ${describeBackend(choice)}, ${values['random-init']}, seq ${seq}, batch ${batchSize}, ${steps} measured steps after one warm-up`);
+const bf16Problem = values.bf16 ? bf16Refusal() : null;
+if (bf16Problem) throw new Error(`--bf16 cannot run here: ${bf16Problem}`);
+const precision = values.bf16 ? `bf16 (${activeKernels()?.info().bf16 ?? 'emulated'})` : 'fp32';
+console.log(`backend ${describeBackend(choice)}, ${values['random-init']}, seq ${seq}, batch ${batchSize}, ${precision}, ${steps} measured steps after one warm-up`);
 
 {
   const method = values.method!;
@@ -73,7 +79,7 @@ console.log(`backend ${describeBackend(choice)}, ${values['random-init']}, seq $
   const ids = Array.from({ length: batchSize }, (_, b) => Array.from({ length: seq }, (_, t) => (b * 7919 + t * 104729) % model.config.vocabSize));
   const batch: Batch = { input_ids: ids, labels: ids, attention_mask: ids.map((row) => row.map(() => 1)) };
   let params: TrainableParam[];
-  const forward: ForwardOptions = {};
+  const forward: ForwardOptions = { bf16: values.bf16 };
   if (method === 'full') params = makeFullTrainable(model);
   else {
     forward.lora = createLoraLayers(model, [model.arch.loraTargets[0]], 8, 16, 0);
@@ -102,7 +108,7 @@ console.log(`backend ${describeBackend(choice)}, ${values['random-init']}, seq $
     const tokensPerS = (batchSize * seq) / (fwdBwd + opt);
     const gpuMiB = gpuPeak / 2 ** 20;
     console.log(`${method.padEnd(5)} ${tokensPerS.toFixed(1)} tokens/s  step ${(fwdBwd + opt).toFixed(2)} s = forward+backward ${fwdBwd.toFixed(2)} s + optimizer ${opt.toFixed(2)} s  peak RSS ${peakMiB.toFixed(0)} MiB${gpuPeak ? `  GPU buffers ${gpuMiB.toFixed(0)} MiB` : ''}`);
-    console.log(JSON.stringify({ bench: 'train', method, backend, model: values['random-init'], seq, batch: batchSize, tokens_per_s: tokensPerS, forward_backward_s: fwdBwd, optimizer_s: opt, peak_rss_mib: peakMiB, ...(gpuPeak ? { peak_gpu_mib: gpuMiB } : {}) }));
+    console.log(JSON.stringify({ bench: 'train', method, backend, bf16: values.bf16, model: values['random-init'], seq, batch: batchSize, tokens_per_s: tokensPerS, forward_backward_s: fwdBwd, optimizer_s: opt, peak_rss_mib: peakMiB, ...(gpuPeak ? { peak_gpu_mib: gpuMiB } : {}) }));
   } finally {
     optimizer.dispose();
     if (forward.lora) tf.dispose(params.map((p) => p.variable));

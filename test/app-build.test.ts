@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { getAppInfo } from '../core/app-info';
-import { BACKEND_ORDER } from '../core/engine/backend';
+import { activeKernels, BACKEND_ORDER } from '../core/engine/backend';
 import { BRIDGE_SCRIPT } from '../core/web/protocol';
 import { APP_PAGE_URL, appPageMatcher } from '../main/app-page';
 
@@ -110,4 +110,6 @@ test('the app reports its name, version and engine', async () => {
   assert.equal(info.name, 'Tunesmith');
   assert.match(info.version, /^\d+\.\d+\.\d+/);
   assert.ok((BACKEND_ORDER as readonly string[]).includes(info.backend), info.backend);
+  // Fast bf16 is offered exactly where the native kernels have a bf16 kernel for this CPU.
+  assert.equal(info.bf16Kernel, activeKernels()?.info().bf16 ?? null);
 });

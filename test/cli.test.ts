@@ -15,7 +15,9 @@ function json(...args: string[]) {
 describe('tunesmith CLI', () => {
   test('info', () => {
     const out = json('info', '--model', fixture('bloom-tiny'));
-    assert.deepEqual(Object.keys(out).sort(), ['backend', 'gpu', 'model_type', 'n_embd', 'n_head', 'n_layer', 'parameters', 'vocab_size']);
+    assert.deepEqual(Object.keys(out).sort(), ['backend', 'bf16', 'gpu', 'model_type', 'n_embd', 'n_head', 'n_layer', 'parameters', 'vocab_size']);
+    // The bf16 kernel this CPU runs, why there is none, or emulation off the native backend.
+    assert.match(out.bf16, out.backend === 'native' ? /^(avx512-bf16|unavailable: .+)$/ : /^emulated/);
     assert.equal(out.model_type, 'bloom');
     assert.equal(out.vocab_size, 2000);
     assert.equal(json('info', '--random-init', 'gpt2').parameters, 124439808, 'GPT-2 small as transformers counts it');

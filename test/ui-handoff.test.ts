@@ -7,7 +7,7 @@ import { tempDir } from './helpers';
 import { detailOf, openTestStore, recordRun, summaryOf, type RunSpec } from './runs-fixtures';
 import { openStubbedUi, type StubHandler } from './ui/harness';
 
-const APP_INFO: AppInfo = { name: 'Tunesmith', version: '0.1.0', backend: 'cpu', platform: 'linux', versions: { node: process.versions.node }, host: 'web' };
+const APP_INFO: AppInfo = { name: 'Tunesmith', version: '0.1.0', backend: 'cpu', bf16Kernel: null, platform: 'linux', versions: { node: process.versions.node }, host: 'web' };
 const FINISHED: RunSpec = { name: 'gpt2-alpaca-full', model: 'gpt2', method: 'full', learningRate: 5e-5, steps: 12, floor: 1.4, status: 'completed' };
 
 function stub(answers: Partial<Record<ApiMethod, (request: unknown) => unknown>>): StubHandler {

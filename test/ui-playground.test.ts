@@ -58,7 +58,7 @@ function chatHost(opts: { targets?: ChatTargetInfo[]; templateWarning?: string }
   return { handler, started };
 }
 
-const INFO: AppInfo = { name: 'Tunesmith', version: '0.1.0', backend: 'native', platform: 'linux', versions: { node: '20.19.0', electron: '41.0.0', chrome: '140.0.0' }, host: 'electron' };
+const INFO: AppInfo = { name: 'Tunesmith', version: '0.1.0', backend: 'native', bf16Kernel: null, platform: 'linux', versions: { node: '20.19.0', electron: '41.0.0', chrome: '140.0.0' }, host: 'electron' };
 const SETTINGS: Settings = { dataDir: '/home/ada/.tunesmith', backend: 'auto', theme: 'system', hasHubToken: false };
 
 async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {

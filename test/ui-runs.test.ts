@@ -13,7 +13,7 @@ import { openStubbedUi, type StubHandler, type UiSession } from './ui/harness';
 
 type Answers = { [M in ApiMethod]?: (request: ApiRequest<M>) => ApiResponse<M> | Promise<ApiResponse<M>> };
 
-const APP_INFO: AppInfo = { name: 'Tunesmith', version: '0.1.0', backend: 'cpu', platform: 'linux', versions: { node: process.versions.node }, host: 'web' };
+const APP_INFO: AppInfo = { name: 'Tunesmith', version: '0.1.0', backend: 'cpu', bf16Kernel: null, platform: 'linux', versions: { node: process.versions.node }, host: 'web' };
 
 /** A stub host: the app shell's start-up calls, plus the answers a test gives; anything else is a test bug. */
 function host(answers: Answers, settings: Partial<Settings> = {}): StubHandler {

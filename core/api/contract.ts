@@ -23,6 +23,8 @@ export interface AppInfo {
   version: string;
   /** The TensorFlow.js backend that actually started, which decides training speed. */
   backend: string;
+  /** The bf16 kernel when this CPU trains `"bf16": true` faster than fp32 (offer the switch only then), else null. */
+  bf16Kernel: string | null;
   /** The GPU in use (adapter and memory limits) or why none is; absent where a host does not say. */
   gpu?: string;
   platform: string;

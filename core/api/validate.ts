@@ -66,6 +66,8 @@ const trainConfigDraft = object({
   early_stopping_patience: optional(nullable(number)),
   load_best_model_at_end: optional(boolean),
   sample_prompts: optional(array(text, MAX_LIST)),
+  bf16: optional(boolean),
+  save_dtype: optional(oneOf(['fp32', 'bf16'])),
 } satisfies ShapeOf<TrainConfigDraft>);
 
 const withConfig = object({ config: trainConfigDraft });

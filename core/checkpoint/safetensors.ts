@@ -8,6 +8,7 @@ import { writeFileWhole } from '../durable-write';
 import {
   DTYPE_BYTES,
   elementCount,
+  toBf16Bits,
   toFloat32,
   type StoredDType,
   type StoredTensor,
@@ -165,10 +166,12 @@ export interface TensorToWrite {
   name: string;
   shape: readonly number[];
   data: Float32Array;
+  /** Stored as float32 (the default) or rounded to bf16. */
+  dtype?: 'F32' | 'BF16';
 }
 
 /**
- * Writes float32 tensors as safetensors the way the reference implementation does:
+ * Writes float32 (or bf16-rounded) tensors as safetensors the way the reference implementation does:
  * tensors in name order, header padded with spaces so the data starts 8-byte aligned.
  * Written to a temporary file, fsynced and renamed, so a crash or a full disk never leaves a
  * half-written file under the real name.
@@ -178,13 +181,19 @@ export function writeSafetensors(file: string, tensors: readonly TensorToWrite[]
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
+  // float32 and bf16 on disk are little-endian, as are all platforms Tunesmith ships on.
+  const bytesOf = (t: TensorToWrite) => {
+    const stored = t.dtype === 'BF16' ? toBf16Bits(t.data) : t.data;
+    return new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
+  };
   for (const t of sorted) {
     if (t.data.length !== elementCount(t.shape)) {
       throw new Error(`tensor "${t.name}" has ${t.data.length} values but shape ${JSON.stringify(t.shape)}`);
     }
     if (t.name in header) throw new Error(`tensor "${t.name}" is given twice`);
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
+    const size = t.data.length * (t.dtype === 'BF16' ? 2 : 4);
+    header[t.name] = { dtype: t.dtype ?? 'F32', shape: t.shape, data_offsets: [offset, offset + size] };
+    offset += size;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
@@ -192,7 +201,5 @@ export function writeSafetensors(file: string, tensors: readonly TensorToWrite[]
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(headerBytes.length));
 
-  // float32 on disk is little-endian, as are all platforms Tunesmith ships on.
-  const data = sorted.map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-  writeFileWhole(file, [len, headerBytes, ...data]);
+  writeFileWhole(file, [len, headerBytes, ...sorted.map(bytesOf)]);
 }

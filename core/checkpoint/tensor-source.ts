@@ -43,6 +43,22 @@ const HALF_TABLE = (() => {
   return t;
 })();
 
+/**
+ * float32 → bf16 bits, rounded to nearest with ties to even, as the CPUs' conversion
+ * instructions do (they also read subnormals as zero); NaN stays NaN.
+ */
+export function toBf16Bits(values: Float32Array): Uint16Array {
+  const out = new Uint16Array(values.length);
+  const src = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < src.length; i++) {
+    const b = src[i];
+    if ((b & 0x7f800000) === 0) out[i] = (b >>> 16) & 0x8000;
+    else if ((b & 0x7fffffff) > 0x7f800000) out[i] = (b >>> 16) | 0x40;
+    else out[i] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+  }
+  return out;
+}
+
 /** Converts little-endian raw bytes of a stored dtype to float32. */
 export function toFloat32(bytes: Uint8Array, dtype: StoredDType, count: number): Float32Array {
   const out = new Float32Array(count);

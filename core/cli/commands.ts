@@ -1,6 +1,7 @@
 import { tf } from '../engine/backend';
 import { generate } from '../generate/generate';
 import { argmax } from '../generate/sampling';
+import { bf16Status } from '../ops/bf16';
 import { causalLmLossSum } from '../ops/cross-entropy';
 import { loadTokenizer } from '../tokenizer/tokenizer';
 import { parseIds, parseNumber, UsageError } from './args';
@@ -26,6 +27,7 @@ export async function info(flags: Flags, print: Print): Promise<void> {
     vocab_size: c.vocabSize,
     parameters: model.parameterCount(),
     backend,
+    bf16: bf16Status(),
     gpu,
   };
   if (flags.json) print(JSON.stringify(out));

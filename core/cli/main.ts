@@ -35,7 +35,7 @@ pull downloads a Hub model (gpt2, bigscience/bloom-560m...) into the Hugging Fac
 ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub), which models lists. HF_ENDPOINT,
 HF_TOKEN and HF_HUB_OFFLINE=1 work as in Python's huggingface_hub.
 
---random-init gpt2|gpt2-medium|bloom-560m builds a model of that shape with random weights.
+--random-init gpt2|gpt2-medium|gpt2-large|gpt2-xl|bloom-560m|bloom-1b1|bloom-1b7 builds a model of that shape with random weights.
 --debug prints stack traces.`;
 
 const OPTIONS = {

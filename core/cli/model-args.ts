@@ -16,7 +16,7 @@ export async function modelFromArgs(args: ModelArgs): Promise<{ model: CausalLM;
   const choice = await initBackend();
   const backend = choice.name;
   if (args.model && args['random-init']) throw new UsageError('give either --model or --random-init, not both');
-  if (!args.model && !args['random-init']) throw new UsageError('--model DIR is required (or --random-init gpt2|gpt2-medium|bloom-560m)');
+  if (!args.model && !args['random-init']) throw new UsageError('--model DIR is required (or --random-init gpt2|gpt2-medium|gpt2-large|gpt2-xl|bloom-560m|bloom-1b1|bloom-1b7)');
   const model = args.model ? loadModel(args.model).model : randomModel(args['random-init']!);
   const forward: ForwardOptions = {};
   if (args.adapter) {

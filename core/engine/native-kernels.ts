@@ -48,8 +48,9 @@ export interface AdamWScalars {
 }
 
 export interface NativeKernels {
-  linearForward(x: F32, w: F32, bias: F32 | null, wInOut: boolean, n: number, inDim: number, outDim: number, lora: LoraBuffers | null, down: F32 | null, y: F32): void;
-  linearBackward(x: F32, w: F32, wInOut: boolean, n: number, inDim: number, outDim: number, dy: F32, lora: LoraBuffers | null, down: F32 | null, dx: F32 | null, dw: F32 | null, db: F32 | null, da: F32 | null, dbLora: F32 | null): void;
+  /** `bf16`: products on bf16-rounded inputs with fp32 accumulation (throws where info().bf16 is null). */
+  linearForward(x: F32, w: F32, bias: F32 | null, wInOut: boolean, n: number, inDim: number, outDim: number, lora: LoraBuffers | null, down: F32 | null, y: F32, bf16?: boolean): void;
+  linearBackward(x: F32, w: F32, wInOut: boolean, n: number, inDim: number, outDim: number, dy: F32, lora: LoraBuffers | null, down: F32 | null, dx: F32 | null, dw: F32 | null, db: F32 | null, da: F32 | null, dbLora: F32 | null, bf16?: boolean): void;
   layerNormForward(x: F32, gamma: F32, beta: F32, rows: number, cols: number, eps: number, y: F32, mean: F32, rstd: F32): void;
   layerNormBackward(x: F32, gamma: F32, mean: F32, rstd: F32, dy: F32, rows: number, cols: number, dx: F32 | null, dgamma: F32 | null, dbeta: F32 | null): void;
   activationForward(kind: number, x: F32, y: F32): void;
@@ -65,7 +66,10 @@ export interface NativeKernels {
   adamwUpdate(param: F32, grad: F32, m: F32, v: F32, s: AdamWScalars): void;
   /** out = a + b; out may be a. */
   add(a: F32, b: F32, out: F32): void;
-  info(): { blas: string; threads: number };
+  /** C = alpha · bf16(op(A))·bf16(op(B)) + beta · C with fp32 accumulation, row-major (throws where info().bf16 is null). */
+  gemmBf16(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: F32, lda: number, b: F32, ldb: number, beta: number, c: F32, ldc: number): void;
+  /** bf16: the bf16 kernel this CPU runs, or null with bf16Refusal saying why not. */
+  info(): { blas: string; threads: number; bf16: string | null; bf16Refusal: string | null };
 }
 
 const requireFromHere = createRequire(import.meta.url);

@@ -3,6 +3,7 @@ import { causalLmLossSum } from '../ops/cross-entropy';
 import { bloomForward, bloomWeightShapes, BLOOM_LORA_TARGETS } from './bloom';
 import type { ModelConfig, ModelType } from './config';
 import { gpt2Forward, gpt2WeightShapes, GPT2_LORA_TARGETS } from './gpt2';
+import { withBf16Autocast } from '../ops/bf16';
 import type { ForwardOptions, ForwardResult, Weights } from './weights';
 
 interface Architecture {
@@ -32,7 +33,7 @@ export class CausalLM {
   }
 
   forward(ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
-    return this.arch.forward(this.weights, this.config, ids, opts);
+    return withBf16Autocast(opts.bf16 ?? false, () => this.arch.forward(this.weights, this.config, ids, opts));
   }
 
   /** Mean causal-LM loss with labels = the ids themselves (no padding), as HF computes it. */

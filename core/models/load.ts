@@ -67,7 +67,11 @@ export function loadModel(dir: string): LoadedModel {
 export const RANDOM_INIT_CONFIGS: Record<string, Record<string, unknown>> = {
   gpt2: { model_type: 'gpt2', n_layer: 12, n_embd: 768, n_head: 12, n_positions: 1024, vocab_size: 50257, bos_token_id: 50256, eos_token_id: 50256 },
   'gpt2-medium': { model_type: 'gpt2', n_layer: 24, n_embd: 1024, n_head: 16, n_positions: 1024, vocab_size: 50257, bos_token_id: 50256, eos_token_id: 50256 },
+  'gpt2-large': { model_type: 'gpt2', n_layer: 36, n_embd: 1280, n_head: 20, n_positions: 1024, vocab_size: 50257, bos_token_id: 50256, eos_token_id: 50256 },
+  'gpt2-xl': { model_type: 'gpt2', n_layer: 48, n_embd: 1600, n_head: 25, n_positions: 1024, vocab_size: 50257, bos_token_id: 50256, eos_token_id: 50256 },
   'bloom-560m': { model_type: 'bloom', n_layer: 24, hidden_size: 1024, n_head: 16, vocab_size: 250880, bos_token_id: 1, eos_token_id: 2, pad_token_id: 3 },
+  'bloom-1b1': { model_type: 'bloom', n_layer: 24, hidden_size: 1536, n_head: 16, vocab_size: 250880, bos_token_id: 1, eos_token_id: 2, pad_token_id: 3 },
+  'bloom-1b7': { model_type: 'bloom', n_layer: 24, hidden_size: 2048, n_head: 16, vocab_size: 250880, bos_token_id: 1, eos_token_id: 2, pad_token_id: 3 },
 };
 
 export function randomConfig(name: string): ModelConfig {

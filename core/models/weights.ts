@@ -23,6 +23,8 @@ export interface ForwardOptions {
   dropout?: (x: tf.Tensor, rate: number) => tf.Tensor;
   /** Compute logits for the last N positions only (generation needs 1): the head is the biggest matmul. */
   logitsToKeep?: number;
+  /** bf16 autocast for every projection (fp32 everywhere else), as `torch.autocast(dtype=bfloat16)`. */
+  bf16?: boolean;
 }
 
 export interface ForwardResult {

@@ -1,4 +1,5 @@
 import { activeKernels, bindableRowBlocks, tf } from '../engine/backend';
+import { bf16Autocast, matMulAutocast } from './bf16';
 import type { LoraBuffers } from '../engine/native-kernels';
 import { f32, fused, isTrained, tensorOf } from './native-tensors';
 
@@ -24,20 +25,28 @@ const noDropout: Dropout = (t) => t;
  * so a frozen base weight is read, never copied.
  */
 export function linear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout): tf.Tensor {
-  return activeKernels() ? linearNative(x, weight, bias, layout, lora, loraDropout) : linearReference(x, weight, bias, layout, lora, loraDropout);
+  const bf16 = bf16Autocast();
+  // Under bf16 autocast without a bf16 kernel (other backends) the twin emulates it.
+  const kernels = activeKernels();
+  return kernels && (!bf16 || kernels.info().bf16)
+    ? linearNative(x, weight, bias, layout, lora, loraDropout, bf16)
+    : linearReference(x, weight, bias, layout, lora, loraDropout, bf16);
 }
 
-/** The plain-tfjs twin: runs on every backend and is the native kernel's test oracle. */
-export function linearReference(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout): tf.Tensor {
+/**
+ * The plain-tfjs twin: runs on every backend and is the native kernel's test oracle; with
+ * `bf16` it emulates the bf16 kernels (every product's inputs rounded, fp32 accumulation).
+ */
+export function linearReference(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout, bf16 = false): tf.Tensor {
   return tf.tidy(() => {
     const inDim = x.shape[x.shape.length - 1]!;
     const lead = x.shape.slice(0, -1);
     const x2 = tf.reshape(x, [-1, inDim]);
-    let y = matMulWeight(x2, weight, layout);
+    let y = bf16 ? matMulAutocast(x2, weight, false, layout === 'out_in', true) : matMulWeight(x2, weight, layout);
     if (bias) y = tf.add(y, bias);
     if (lora) {
-      const down = tf.matMul(loraDropout(x2), lora.a, false, true);
-      y = tf.add(y, tf.mul(tf.matMul(down, lora.b, false, true), lora.scale));
+      const down = matMulAutocast(loraDropout(x2), lora.a, false, true, bf16);
+      y = tf.add(y, matMulAutocast(down, lora.b, false, true, bf16, lora.scale));
     }
     return tf.reshape(y, [...lead, -1]);
   });
@@ -53,7 +62,7 @@ function matMulWeight(x2: tf.Tensor, weight: tf.Tensor, layout: WeightLayout): t
   return tf.concat(blocks.map((block) => tf.matMul(x2, block, false, true)), 1);
 }
 
-export function linearNative(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout): tf.Tensor {
+export function linearNative(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout, bf16 = false): tf.Tensor {
   const k = activeKernels()!;
   const inDim = x.shape[x.shape.length - 1]!;
   const outDim = layout === 'in_out' ? weight.shape[1]! : weight.shape[0]!;
@@ -78,7 +87,7 @@ export function linearNative(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | 
       if (mask) save([dropped]);
     }
     const y = new Float32Array(n * outDim);
-    k.linearForward(xs, ws, bias ? f32(bias) : null, wInOut, n, inDim, outDim, loraBuffers, down, y);
+    k.linearForward(xs, ws, bias ? f32(bias) : null, wInOut, n, inDim, outDim, loraBuffers, down, y, bf16);
     return {
       value: tensorOf(y, outShape),
       gradFunc: (dy) => {
@@ -88,7 +97,7 @@ export function linearNative(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | 
         const db = trained.b ? new Float32Array(outDim) : null;
         const da = trained.a ? new Float32Array(r * inDim) : null;
         const dbLora = trained.loraB ? new Float32Array(outDim * r) : null;
-        k.linearBackward(xs, ws, wInOut, n, inDim, outDim, f32(dy), loraBuffers, down, dx, dw, db, da, dbLora);
+        k.linearBackward(xs, ws, wInOut, n, inDim, outDim, f32(dy), loraBuffers, down, dx, dw, db, da, dbLora, bf16);
         const grads = [tensorOf(dx, x.shape)];
         if (dw) grads.push(tensorOf(dw, weight.shape));
         if (db) grads.push(tensorOf(db, [outDim]));

@@ -63,6 +63,10 @@ export interface TrainConfig {
   load_best_model_at_end: boolean;
   /** Generated from at every evaluation, to watch the model learn. */
   sample_prompts: string[];
+  /** bf16 mixed precision (torch autocast): projections on bf16-rounded inputs, fp32 everything else. */
+  bf16: boolean;
+  /** How a full run's export stores its weights; "bf16" halves the file (adapters stay fp32). */
+  save_dtype: 'fp32' | 'bf16';
 }
 
 export const DEFAULT_LORA: LoraSettings = { r: 8, alpha: 8, dropout: 0, target_modules: null, init_adapter: null };
@@ -103,6 +107,8 @@ const DEFAULTS: Omit<TrainConfig, 'model' | 'output_dir' | 'data' | 'lora'> = {
   early_stopping_patience: null,
   load_best_model_at_end: true,
   sample_prompts: [],
+  bf16: false,
+  save_dtype: 'fp32',
 };
 
 export class ConfigFieldError extends Error {}
@@ -153,6 +159,10 @@ const TOP_CHECKS: Record<string, Check> = {
   early_stopping_patience: nullable(positiveInt),
   load_best_model_at_end: bool,
   sample_prompts: strings,
+  bf16: bool,
+  // Accepted as false, as Hugging Face configs often carry it; CPUs have no fast fp16 training.
+  fp16: (v) => (v === false ? null : 'is not supported: CPUs train fp16 no faster than fp32 and it needs loss scaling; use "bf16": true'),
+  save_dtype: oneOf(['fp32', 'bf16']),
 };
 
 const LORA_CHECKS: Record<string, Check> = {
@@ -198,9 +208,10 @@ export function resolveTrainConfig(raw: unknown, source = 'config'): TrainConfig
   if (data.train === undefined) throw new ConfigFieldError(`${source}: "data.train" is required`);
   const lora = (top.lora ?? {}) as Record<string, unknown>;
   checkFields(lora, LORA_CHECKS, 'lora.', source);
+  const { fp16: _fp16, ...known } = top;
   const config = {
     ...DEFAULTS,
-    ...top,
+    ...known,
     lora: { ...DEFAULT_LORA, ...lora },
     data: { ...DEFAULT_DATA, ...data },
   } as TrainConfig;

@@ -21,15 +21,19 @@ function writeJson(file: string, value: unknown): void {
   writeTextWhole(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** An HF model folder: weights under their state-dict names (a tied head is not stored, as save_pretrained does). */
-export function exportModelFolder(model: CausalLM, baseDir: string, outDir: string): void {
-  writeFolderWhole(outDir, (tmp) => writeModelFolder(model, baseDir, tmp));
+/**
+ * An HF model folder: weights under their state-dict names (a tied head is not stored, as
+ * save_pretrained does), in float32 or rounded to bf16 (half the size; config.json says so).
+ */
+export function exportModelFolder(model: CausalLM, baseDir: string, outDir: string, dtype: 'fp32' | 'bf16' = 'fp32'): void {
+  writeFolderWhole(outDir, (tmp) => writeModelFolder(model, baseDir, tmp, dtype));
 }
 
-function writeModelFolder(model: CausalLM, baseDir: string, outDir: string): void {
-  const tensors: TensorToWrite[] = [...model.weights].map(([name, t]) => ({ name, shape: t.shape, data: t.dataSync() as Float32Array }));
+function writeModelFolder(model: CausalLM, baseDir: string, outDir: string, dtype: 'fp32' | 'bf16'): void {
+  const stored = dtype === 'bf16' ? 'BF16' : 'F32';
+  const tensors: TensorToWrite[] = [...model.weights].map(([name, t]) => ({ name, shape: t.shape, data: t.dataSync() as Float32Array, dtype: stored }));
   writeSafetensors(path.join(outDir, 'model.safetensors'), tensors, { format: 'pt' });
-  writeJson(path.join(outDir, 'config.json'), { ...model.config.raw, dtype: 'float32' });
+  writeJson(path.join(outDir, 'config.json'), { ...model.config.raw, dtype: dtype === 'bf16' ? 'bfloat16' : 'float32' });
   const generation = path.join(baseDir, 'generation_config.json');
   if (fs.existsSync(generation)) fs.copyFileSync(generation, path.join(outDir, 'generation_config.json'));
   else {

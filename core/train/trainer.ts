@@ -11,6 +11,7 @@ import type { CausalLM } from '../models/causal-lm';
 import { createLoraLayers, loadAdapter } from '../models/lora';
 import { loadModel, loadModelConfig } from '../models/load';
 import type { ForwardOptions } from '../models/weights';
+import { bf16Refusal } from '../ops/bf16';
 import { causalLmLossSum } from '../ops/cross-entropy';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
 import { AdamW, clipGradNorm, type TrainableParam } from './adamw';
@@ -140,6 +141,8 @@ async function trainInLockedFolder(config: TrainConfig, emit: EventSink, options
   };
   const choice = await initBackend();
   const backend = choice.name;
+  const bf16Problem = config.bf16 ? bf16Refusal() : null;
+  if (bf16Problem) throw new ConfigFieldError(`"bf16" cannot be used on this computer: ${bf16Problem}`);
   const { model } = loadModel(config.model);
   refuseNonFiniteWeights(model, config.model);
   applyDropoutOverride(model, config.dropout);
@@ -161,7 +164,7 @@ async function trainInLockedFolder(config: TrainConfig, emit: EventSink, options
     ? { ...readTrainerState(checkpoint), config }
     : { step: 0, epoch: 0, microIndex: 0, dropoutCalls: 0, lossSum: 0, best: null, evalsWithoutImprovement: 0, tokensSeen: 0, config };
   const dropout = new SeededDropout(config.seed, state.dropoutCalls);
-  const forward: ForwardOptions = { dropout: dropout.apply };
+  const forward: ForwardOptions = { dropout: dropout.apply, bf16: config.bf16 };
   let adapterSpec: AdapterSpec | undefined;
   if (config.method === 'full') {
     params = makeFullTrainable(model);
@@ -305,7 +308,7 @@ async function trainInLockedFolder(config: TrainConfig, emit: EventSink, options
   const result = finalDir(config.output_dir);
   for (const name of [path.basename(result), path.basename(partialName(result))]) recordRunEntry(config.output_dir, name);
   if (adapterSpec) exportAdapterFolder(forward.lora!, adapterSpec, result);
-  else exportModelFolder(model, config.model, result);
+  else exportModelFolder(model, config.model, result, config.save_dtype);
   optimizer.dispose();
   if (adapterSpec) tf.dispose(params.map((p) => p.variable));
   model.dispose();

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "gemm_bf16.h"
 #include "kernels.h"
 #include "subnormals.h"
 #include "thread_pool.h"
@@ -90,6 +91,14 @@ LoraArgs lora_args(Args& args, Napi::Value value, int n, int in, int out) {
   return l;
 }
 
+// An optional trailing `bf16` flag: run the projection's products in bf16 (refused where the
+// CPU has no bf16 kernel, with the reason).
+bool bf16_requested(Args& a, size_t i) {
+  if (!a.boolean(i)) return false;
+  if (!ts::bf16_kernel_name()) a.fail<int>(std::string("bf16 is not available: ") + ts::bf16_refusal());
+  return true;
+}
+
 Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   Args a(info);
   // (x, w, bias, wInOut, n, in, out, lora, down, y)
@@ -101,7 +110,8 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   LoraArgs lora = lora_args(a, info[7], n, in, out);
   float* down = a.f32(8, lora.a ? sz(n, lora.r) : 0, "down", true);
   float* y = a.f32(9, sz(n, out), "y");
-  if (!a.failed()) ts::linear_forward(x, w, bias, wInOut, n, in, out, lora, down, y);
+  bool bf16 = bf16_requested(a, 10);
+  if (!a.failed()) ts::linear_forward(x, w, bias, wInOut, n, in, out, lora, down, y, bf16);
   return info.Env().Undefined();
 }
 
@@ -120,7 +130,8 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   float* db = a.f32(11, out, "db", true);
   float* da = a.f32(12, sz(lora.r, in), "da", true);
   float* dbLora = a.f32(13, sz(out, lora.r), "dbLora", true);
-  if (!a.failed()) ts::linear_backward(x, w, wInOut, n, in, out, dy, lora, down, dx, dw, db, da, dbLora);
+  bool bf16 = bf16_requested(a, 14);
+  if (!a.failed()) ts::linear_backward(x, w, wInOut, n, in, out, dy, lora, down, dx, dw, db, da, dbLora, bf16);
   return info.Env().Undefined();
 }
 
@@ -360,10 +371,32 @@ Napi::Value Add(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+  bool ta = a.boolean(0), tb = a.boolean(1);
+  int m = a.integer(2, "m"), n = a.integer(3, "n"), k = a.integer(4, "k");
+  float alpha = static_cast<float>(a.number(5, "alpha"));
+  int lda = a.integer(7, "lda"), ldb = a.integer(9, "ldb"), ldc = a.integer(12, "ldc");
+  float beta = static_cast<float>(a.number(10, "beta"));
+  // op(A) is m×k: stored k rows of lda when transposed, m rows otherwise; likewise B and C.
+  auto need = [](int rows, int cols, int ld) { return rows == 0 || cols == 0 ? 0 : sz(rows - 1, ld) + cols; };
+  if (!a.failed() && (lda < (ta ? m : k) || ldb < (tb ? k : n) || ldc < n)) a.fail<int>("a leading dimension is shorter than its row");
+  const float* A = a.f32(6, ta ? need(k, m, lda) : need(m, k, lda), "A");
+  const float* B = a.f32(8, tb ? need(n, k, ldb) : need(k, n, ldb), "B");
+  float* C = a.f32(11, need(m, n, ldc), "C");
+  if (!a.failed() && !ts::bf16_kernel_name()) a.fail<int>(std::string("bf16 is not available: ") + ts::bf16_refusal());
+  if (!a.failed()) ts::gemm_bf16(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+  return info.Env().Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("blas", ts::blas_name());
   o.Set("threads", ts::pool_threads());
+  const char* bf16 = ts::bf16_kernel_name();
+  o.Set("bf16", bf16 ? Napi::Value(Napi::String::New(info.Env(), bf16)) : info.Env().Null());
+  o.Set("bf16Refusal", bf16 ? info.Env().Null() : Napi::Value(Napi::String::New(info.Env(), ts::bf16_refusal())));
   return o;
 }
 
@@ -391,6 +424,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sumSquares", Napi::Function::New(env, WithoutSubnormals<SumSquares>));
   exports.Set("adamwUpdate", Napi::Function::New(env, WithoutSubnormals<AdamWUpdate>));
   exports.Set("add", Napi::Function::New(env, WithoutSubnormals<Add>));
+  exports.Set("gemmBf16", Napi::Function::New(env, WithoutSubnormals<GemmBf16>));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;
 }

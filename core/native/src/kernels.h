@@ -22,11 +22,12 @@ struct LoraArgs {
   int r = 0;
 };
 void linear_forward(const float* x, const float* w, const float* bias, bool wInOut, int n, int in, int out,
-                    const LoraArgs& lora, float* down /* [n, r] kept for backward */, float* y);
-// Gradients for the outputs that are not null.
+                    const LoraArgs& lora, float* down /* [n, r] kept for backward */, float* y, bool bf16 = false);
+// Gradients for the outputs that are not null. `bf16`: every product takes bf16-rounded inputs
+// and accumulates in fp32 (autocast), through gemm_bf16 (callers check that it exists).
 void linear_backward(const float* x, const float* w, bool wInOut, int n, int in, int out, const float* dy,
                      const LoraArgs& lora, const float* down, float* dx, float* dw, float* db, float* da,
-                     float* dbLora);
+                     float* dbLora, bool bf16 = false);
 
 // ---- LayerNorm over the last axis (biased variance, as torch) ------------------------------
 void layer_norm_forward(const float* x, const float* gamma, const float* beta, int rows, int cols, float eps,

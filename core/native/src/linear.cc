@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "gemm_bf16.h"
 #include "kernels.h"
 #include "thread_pool.h"
 
@@ -20,10 +21,14 @@ const float* lora_input(const float* x, const LoraArgs& lora, size_t size, std::
   return buffer.data();
 }
 
+using Gemm = void (*)(bool, bool, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+Gemm gemm_for(bool bf16) { return bf16 ? gemm_bf16 : sgemm; }
+
 }  // namespace
 
 void linear_forward(const float* x, const float* w, const float* bias, bool wInOut, int n, int in, int out,
-                    const LoraArgs& lora, float* down, float* y) {
+                    const LoraArgs& lora, float* down, float* y, bool bf16) {
+  const Gemm sgemm = gemm_for(bf16);
   if (bias) {
     parallel_for(n, 64, [&](size_t r0, size_t r1) {
       for (size_t r = r0; r < r1; r++) std::copy(bias, bias + out, y + r * out);
@@ -41,7 +46,8 @@ void linear_forward(const float* x, const float* w, const float* bias, bool wInO
 
 void linear_backward(const float* x, const float* w, bool wInOut, int n, int in, int out, const float* dy,
                      const LoraArgs& lora, const float* down, float* dx, float* dw, float* db, float* da,
-                     float* dbLora) {
+                     float* dbLora, bool bf16) {
+  const Gemm sgemm = gemm_for(bf16);
   if (dx) {
     if (wInOut) sgemm(false, true, n, in, out, 1, dy, out, w, out, 0, dx, in);
     else sgemm(false, false, n, in, out, 1, dy, out, w, in, 0, dx, in);

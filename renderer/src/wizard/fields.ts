@@ -74,6 +74,8 @@ export const FIELDS: Record<ConfigField, FieldInfo> = {
   early_stopping_patience: { label: 'Early stopping patience', step: 'settings' },
   load_best_model_at_end: { label: 'Keep the best evaluation’s weights', step: 'settings' },
   sample_prompts: { label: 'Sample prompts', step: 'settings' },
+  bf16: { label: 'bf16 mixed precision', step: 'settings' },
+  save_dtype: { label: 'Save weights as', step: 'settings' },
 };
 
 export function isConfigField(key: string): key is ConfigField {
