@@ -72,6 +72,7 @@ function preview(req: DataPreviewRequest): DataPreview {
       longestTokens: 0,
       examples: [],
       problem: { message: `${req.path}: line 3: field "output" must be a string, got number` },
+      columns: null,
     };
   }
   const examples = ['What is 2 + 2?', 'Name a colour.', 'Say hello in French.'].map((q, i) => {
@@ -94,6 +95,7 @@ function preview(req: DataPreviewRequest): DataPreview {
     longestTokens: Math.max(...examples.map((e) => e.tokens)),
     examples,
     problem: null,
+    columns: null,
   };
 }
 

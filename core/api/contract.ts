@@ -8,6 +8,7 @@
 // a service (core/api/validate.ts); results are plain JSON.
 import type { DataFormat } from '../data/formats';
 import type { DatasetStats } from '../data/dataset';
+import type { FieldGuess } from '../data/fields';
 import type { SamplingOptions } from '../generate/sampling';
 import type { Band } from '../memory/band';
 import type { MemoryComponents } from '../memory/estimate';
@@ -105,6 +106,9 @@ export interface DataPreviewRequest {
   maxLength: number;
   trainOnPrompt: boolean;
   packing: boolean;
+  /** data.prompt_column / data.response_column; null or absent finds the usual names. */
+  promptColumn?: string | null;
+  responseColumn?: string | null;
   /** Examples to render; the host caps it. */
   limit?: number;
 }
@@ -129,6 +133,12 @@ export interface DataPreview {
   problem: ApiErrorInfo | null;
   /** Set when the file is too big to read at each change: stats and examples cover its first `bytesRead` bytes. */
   partial?: { bytesRead: number; totalBytes: number };
+  /**
+   * Prompt/response data: which fields were read as what, and every field there is. With
+   * no prompt or response found, the names alone (prompt and response empty), so the
+   * wizard can ask.
+   */
+  columns: FieldGuess | null;
 }
 
 // ---------------------------------------------------------------- training configs

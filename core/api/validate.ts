@@ -35,6 +35,8 @@ const data = object({
   max_length: optional(number),
   packing: optional(boolean),
   train_on_prompt: optional(boolean),
+  prompt_column: optional(nullable(short)),
+  response_column: optional(nullable(short)),
 } satisfies ShapeOf<Partial<DataSettings> & { train: string }>);
 
 const trainConfigDraft = object({
@@ -79,6 +81,8 @@ const previewRequest = object({
   maxLength: number,
   trainOnPrompt: boolean,
   packing: boolean,
+  promptColumn: optional(nullable(short)),
+  responseColumn: optional(nullable(short)),
   limit: optional(count),
 } satisfies ShapeOf<DataPreviewRequest>);
 

@@ -6,6 +6,7 @@ import { readChatTemplate } from '../data/chat-template';
 import { datasetFromText } from '../data/dataset';
 import { readDataPrefix } from '../data/data-prefix';
 import { DataError } from '../data/errors';
+import { FieldsError } from '../data/fields';
 import { IGNORE_INDEX, type Example } from '../data/records';
 import { countParameters } from '../memory/parameters';
 import { loadModelConfig } from '../models/load';
@@ -61,6 +62,8 @@ export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'hom
             max_length: req.maxLength,
             packing: req.packing,
             train_on_prompt: req.trainOnPrompt,
+            prompt_column: req.promptColumn,
+            response_column: req.responseColumn,
             chat_template: req.template === 'model' ? readChatTemplate(dir) : null,
           },
           prefix.text,
@@ -74,10 +77,12 @@ export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'hom
           examples: dataset.examples.slice(0, limit).map((e, i) => previewExample(e, dataset.truncated.has(i), tokenizer)),
           problem: null,
           partial: prefix.partial ?? undefined,
+          columns: dataset.columns,
         };
       } catch (err) {
         if (!(err instanceof DataError)) throw err;
-        return { path: req.path, format: null, stats: null, longestTokens: 0, examples: [], problem: { message: err.message } };
+        const columns = err instanceof FieldsError ? { available: err.available, prompt: '', input: null, response: '', sure: false } : null;
+        return { path: req.path, format: null, stats: null, longestTokens: 0, examples: [], problem: { message: err.message }, columns };
       }
     },
   };

@@ -2,15 +2,15 @@
 // problem in the file is a DataError naming where it is, raised before training starts.
 import { readTextFile } from '../read-text-file';
 import type { TextTokenizer } from '../tokenizer/tokenizer';
-import type { CsvColumns } from './csv';
 import { DataError } from './errors';
+import type { ChosenFields, FieldGuess } from './fields';
 import { parseData, type DataFormat } from './formats';
 import { packDocuments } from './packing';
 import type { Example } from './records';
 import { getTemplate } from './templates';
 import { encodeSegments, labelTokens, truncate } from './tokenize';
 
-export interface DatasetOptions extends CsvColumns {
+export interface DatasetOptions extends ChosenFields {
   path: string;
   /** null or absent: from the extension, and for JSON from the first row's fields. */
   format?: string | null;
@@ -41,6 +41,8 @@ export interface Dataset {
   /** Indices into `examples` of those cut at max_length, so a preview can mark them. */
   truncated: ReadonlySet<number>;
   stats: DatasetStats;
+  /** Which fields became prompt, input and response; null for text, chat and token data. */
+  columns: FieldGuess | null;
 }
 
 export function loadDataset(options: DatasetOptions, tokenizer: TextTokenizer): Dataset {
@@ -76,7 +78,7 @@ export function datasetFromText(options: DatasetOptions, fileText: string, token
     });
   }
 
-  const dataset = { format: data.format, ...finish(rows, options.max_length) };
+  const dataset = { format: data.format, columns: 'columns' in data ? data.columns : null, ...finish(rows, options.max_length) };
   if (dataset.examples.length === 0) {
     const why = dataset.stats.skipped > 0 ? `all ${dataset.stats.skipped} rows have no trainable tokens within max_length` : 'the file has no rows';
     throw new DataError(`${file}: no usable examples (${why})`);
@@ -91,7 +93,7 @@ function dataText(file: string, text: string): string {
 }
 
 /** Truncates, drops rows with nothing to learn, and counts. */
-function finish(rows: Example[], maxLength: number): Omit<Dataset, 'format'> {
+function finish(rows: Example[], maxLength: number): Omit<Dataset, 'format' | 'columns'> {
   const stats: DatasetStats = { examples: 0, tokens: 0, label_tokens: 0, truncated: 0, skipped: 0 };
   const examples: Example[] = [];
   const truncated = new Set<number>();

@@ -56,6 +56,8 @@ export function loadTrainingData(config: TrainConfig, tokenizer: TextTokenizer):
     max_length: config.data.max_length,
     packing: config.data.packing,
     train_on_prompt: config.data.train_on_prompt,
+    prompt_column: config.data.prompt_column,
+    response_column: config.data.response_column,
     chat_template: readChatTemplate(config.model),
   };
   const train = loadDataset({ ...options, path: config.data.train }, tokenizer);

@@ -46,7 +46,7 @@ export function initialForm(): WizardForm {
     max_steps: null,
     sample_prompts: '',
     lora: { ...lora, target_modules: '', init_adapter: '' },
-    data: { ...data, train: '', validation: '', format: '' },
+    data: { ...data, train: '', validation: '', format: '', prompt_column: '', response_column: '' },
   };
   return withPatch(form, presetPatch('balanced', form));
 }
@@ -81,6 +81,8 @@ export function draftFields(form: WizardForm): Record<string, unknown> {
       ...data,
       train: data.train.trim(),
       format: data.format || null,
+      prompt_column: data.prompt_column || null,
+      response_column: data.response_column || null,
       validation: validationSource === 'file' ? data.validation.trim() : null,
       validation_split: validationSource === 'split' ? data.validation_split : 0,
     },

@@ -84,6 +84,8 @@ export class WizardSession {
           maxLength: this.form.data.max_length as number,
           trainOnPrompt: this.form.data.train_on_prompt,
           packing: this.form.data.packing,
+          promptColumn: this.form.data.prompt_column || null,
+          responseColumn: this.form.data.response_column || null,
           limit: PREVIEW_EXAMPLES,
         }
       : null,
