@@ -30,6 +30,7 @@ const VALID: { [M in ApiMethod]: ApiRequest<M> } = {
   cancelPull: { downloadId: 'd1' },
   previewData: { path: '/data/a.json', model: 'gpt2', format: null, template: 'alpaca', maxLength: 256, trainOnPrompt: false, packing: true, limit: 5 },
   estimateMemory: { config: DRAFT },
+  checkRun: { config: DRAFT },
   measureWarmup: { config: DRAFT },
   startRun: { name: 'first', config: DRAFT },
   stopRun: { runId: 'r1' },

@@ -128,6 +128,7 @@ function estimate(config: TrainConfigDraft): MemoryEstimateView {
     band,
     totalBytes,
     ramBytes: RAM,
+    batch,
     components: {
       runtime: GiB / 2,
       weights: GiB / 2,

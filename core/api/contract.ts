@@ -12,6 +12,7 @@ import type { FieldGuess } from '../data/fields';
 import type { SamplingOptions } from '../generate/sampling';
 import type { Band } from '../memory/band';
 import type { MemoryComponents } from '../memory/estimate';
+import type { Preflight } from '../memory/preflight';
 import type { RunComparison } from '../store/compare';
 import type { ChatRole } from '../store/chat';
 import type { Checkpoint, Run, RunStatus, Sample, Series } from '../store/types';
@@ -170,7 +171,18 @@ export interface MemoryEstimateView {
   trainableParameters: number;
   /** The sequence length estimated for: max_length, or the data's longest example if shorter. */
   seq: number;
+  /** The micro-batch estimated for: the batch size, or the training examples if fewer. */
+  batch: number;
   suggestions: EstimateSuggestion[];
+}
+
+/**
+ * The pre-flight check of a draft against its model and data (core/memory/preflight.ts):
+ * errors stop Start, warnings are shown beside it. `examples` is null when the data is too
+ * big to count while the wizard waits.
+ */
+export interface RunCheck extends Preflight {
+  examples: number | null;
 }
 
 export interface WarmupResult {
@@ -305,6 +317,8 @@ export interface TunesmithApi {
   previewData(req: DataPreviewRequest): Promise<DataPreview>;
   /** Checks the draft (errors name the field) and estimates its training peak. */
   estimateMemory(req: { config: TrainConfigDraft }): Promise<MemoryEstimateView>;
+  /** The pre-flight check: what would make the run fail or differ from what was asked, by field. */
+  checkRun(req: { config: TrainConfigDraft }): Promise<RunCheck>;
   /** Runs a few steps in a scratch process to time them; nothing is recorded. */
   measureWarmup(req: { config: TrainConfigDraft }): Promise<WarmupResult>;
 
@@ -357,6 +371,7 @@ export const API_METHODS = [
   'cancelPull',
   'previewData',
   'estimateMemory',
+  'checkRun',
   'measureWarmup',
   'startRun',
   'stopRun',

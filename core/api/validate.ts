@@ -123,6 +123,7 @@ const REQUESTS = {
   cancelPull: object({ downloadId: short }),
   previewData: previewRequest,
   estimateMemory: withConfig,
+  checkRun: withConfig,
   measureWarmup: withConfig,
   startRun: object({ name: short, config: trainConfigDraft }),
   stopRun: runRef,
