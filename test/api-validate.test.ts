@@ -29,6 +29,7 @@ const VALID: { [M in ApiMethod]: ApiRequest<M> } = {
   pullModel: { modelId: 'bigscience/bloom-560m', revision: 'main' },
   cancelPull: { downloadId: 'd1' },
   previewData: { path: '/data/a.json', model: 'gpt2', format: null, template: 'alpaca', maxLength: 256, trainOnPrompt: false, packing: true, limit: 5 },
+  sampleData: undefined,
   estimateMemory: { config: DRAFT },
   checkRun: { config: DRAFT },
   measureWarmup: { config: DRAFT },

@@ -315,6 +315,8 @@ export interface TunesmithApi {
   cancelPull(req: { downloadId: string }): Promise<void>;
 
   previewData(req: DataPreviewRequest): Promise<DataPreview>;
+  /** The built-in sample dataset (a few hundred short instruction pairs), for a first run. */
+  sampleData(): Promise<{ path: string }>;
   /** Checks the draft (errors name the field) and estimates its training peak. */
   estimateMemory(req: { config: TrainConfigDraft }): Promise<MemoryEstimateView>;
   /** The pre-flight check: what would make the run fail or differ from what was asked, by field. */
@@ -370,6 +372,7 @@ export const API_METHODS = [
   'pullModel',
   'cancelPull',
   'previewData',
+  'sampleData',
   'estimateMemory',
   'checkRun',
   'measureWarmup',

@@ -122,6 +122,7 @@ const REQUESTS = {
   pullModel: object({ modelId: short, revision: optional(short) }),
   cancelPull: object({ downloadId: short }),
   previewData: previewRequest,
+  sampleData: none,
   estimateMemory: withConfig,
   checkRun: withConfig,
   measureWarmup: withConfig,

@@ -1,5 +1,7 @@
-// What the wizard asks before a run starts: what a model is, and how a data file will be
-// read, templated and tokenized for it. Both read files only; nothing is trained here.
+// What the wizard asks before a run starts: what a model is, how a data file will be read,
+// templated and tokenized for it, and where the sample data is. They read files only;
+// nothing is trained here.
+import path from 'node:path';
 import type { ApiService, DataPreview, ModelSummary, PreviewExample } from '../api/contract';
 import { openWeights } from '../checkpoint/model-folder';
 import { readChatTemplate } from '../data/chat-template';
@@ -15,10 +17,17 @@ import { QUICK_DATA_BYTES } from './memory-estimate';
 import { existingFile, outsideFolder } from './request-checks';
 import type { AppServiceContext } from './service-context';
 
+/**
+ * Short instruction pairs written for Tunesmith, for a first run with no data of one's own.
+ * The same relative path from core/app (tsx) and from out/main (the app's bundle); the
+ * installers pack it (electron-builder.yml).
+ */
+export const SAMPLE_DATA_FILE = path.resolve(import.meta.dirname, '../../examples/data/sample-instructions.jsonl');
+
 const DEFAULT_EXAMPLES = 5;
 const MAX_EXAMPLES = 20;
 
-export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'home'>): Pick<ApiService, 'previewData' | 'inspectModel'> {
+export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'home'>): Pick<ApiService, 'previewData' | 'inspectModel' | 'sampleData'> {
   // The wizard previews again on every change of template or length, mostly with the same model.
   let cached: { dir: string; tokenizer: TextTokenizer } | null = null;
   const tokenizerOf = (dir: string): TextTokenizer => {
@@ -45,6 +54,8 @@ export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'hom
         hasChatTemplate: readChatTemplate(dir) !== null,
       };
     },
+
+    sampleData: async () => ({ path: existingFile(SAMPLE_DATA_FILE) }),
 
     async previewData(req): Promise<DataPreview> {
       const file = existingFile(req.path, 'path');
