@@ -10,15 +10,22 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The setting a run's error names, by its dotted key or its last part (`max_length`); null when none. */
+/** Whole-word `name` in `text`, not part of a longer key. */
+function mentions(text: string, name: string): boolean {
+  return new RegExp(`(?<![\\w.])${escape(name)}(?![\\w])`).test(text);
+}
+
+/**
+ * The setting a run's error names: quoted (`"model"`), or as a dotted or snake_case key
+ * or its last part (`max_length`); plain words like "model" in a sentence do not count.
+ * null when none is named.
+ */
 export function failingField(error: string | null): ConfigField | null {
   if (!error) return null;
-  for (const key of KEYS) {
-    if (new RegExp(`(?<![\\w.])${escape(key)}(?![\\w])`).test(error)) return key;
-  }
-  for (const key of KEYS) {
-    const leaf = key.split('.').pop() as string;
-    if (leaf.includes('_') && new RegExp(`(?<![\\w.])${escape(leaf)}(?![\\w])`).test(error)) return key;
-  }
-  return null;
+  return (
+    KEYS.find((key) => error.includes(`"${key}"`)) ??
+    KEYS.find((key) => /[._]/.test(key) && mentions(error, key)) ??
+    KEYS.find((key) => key.includes('.') && /_/.test(key.split('.').pop() as string) && mentions(error, key.split('.').pop() as string)) ??
+    null
+  );
 }
