@@ -31,8 +31,8 @@ async function newFineTuneWithModel(page: Page): Promise<void> {
   await page.goto(`${app.url}#/new`);
   await page.getByRole('radio', { name: /^A model folder on this computer/ }).check();
   // Pasted as a file manager copies it: quoted, with a space after.
-  await page.getByRole('textbox', { name: 'Model folder' }).fill(`"${MODEL}" `);
-  await page.getByRole('textbox', { name: 'Model folder' }).dispatchEvent('change');
+  await page.getByLabel('Model folder', { exact: true }).fill(`"${MODEL}" `);
+  await page.getByLabel('Model folder', { exact: true }).dispatchEvent('change');
   await page.getByText('Architecture').waitFor({ timeout: STEP_TIMEOUT_MS });
 }
 
@@ -44,7 +44,7 @@ async function openedRunId(page: Page): Promise<string> {
 test('sample data in one click; a LoRA target the model lacks and a batch past the data are caught before Start', async () => {
   const { page } = app;
   await newFineTuneWithModel(page);
-  assert.equal(await page.getByRole('textbox', { name: 'Model folder' }).inputValue(), MODEL, 'quotes and spaces removed');
+  assert.equal(await page.getByLabel('Model folder', { exact: true }).inputValue(), MODEL, 'quotes and spaces removed');
   await page.getByRole('button', { name: 'Try it with sample data' }).click();
   await heading(page, 'Review').waitFor();
   const panel = page.getByRole('region', { name: 'Before you start' });
