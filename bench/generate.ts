@@ -1,9 +1,9 @@
 // Greedy decoding speed with and without the KV cache, on random weights in a public
 // model's shape (the compute is the same as with the real weights; nothing is downloaded),
 // then PyTorch's greedy decoding with KV cache (32 + 64 tokens) when /usr/bin/python3 has torch.
-//   npm run bench:generate -- [--random-init gpt2|gpt2-medium|bloom-560m] [--prompt-tokens 32] [--new-tokens 64]
+//   npm run bench:generate -- [--random-init gpt2|gpt2-medium|bloom-560m] [--prompt-tokens 32] [--new-tokens 64] [--backend webgpu|native|...]
 import { parseArgs } from 'node:util';
-import { initBackend } from '../core/engine/backend';
+import { describeBackend, initBackend } from '../core/engine/backend';
 import { generate } from '../core/generate/generate';
 import { randomModel } from '../core/models/load';
 import { pytorchUnavailable, runPytorch, sameBlasKernelsLine } from './pytorch';
@@ -13,16 +13,18 @@ const { values } = parseArgs({
     'random-init': { type: 'string', default: 'gpt2' },
     'prompt-tokens': { type: 'string', default: '32' },
     'new-tokens': { type: 'string', default: '64' },
+    backend: { type: 'string' },
   },
 });
 const promptTokens = Number(values['prompt-tokens']);
 const newTokens = Number(values['new-tokens']);
 
 console.log(sameBlasKernelsLine());
-const { name: backend } = await initBackend();
+const choice = await initBackend(values.backend);
+const backend = choice.name;
 const model = randomModel(values['random-init']!);
 const prompt = Array.from({ length: promptTokens }, (_, i) => (i * 7919) % model.config.vocabSize);
-console.log(`model ${values['random-init']} (${(model.parameterCount() / 1e6).toFixed(1)}M parameters), backend ${backend}, prompt ${promptTokens} tokens, ${newTokens} new tokens`);
+console.log(`model ${values['random-init']} (${(model.parameterCount() / 1e6).toFixed(1)}M parameters), backend ${describeBackend(choice)}, prompt ${promptTokens} tokens, ${newTokens} new tokens`);
 
 generate(model, prompt, { maxNewTokens: 2, greedy: true, eosId: null });
 

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import type { Batch } from '../core/data/batching';
 import { initBackend, tf, type BackendName } from '../core/engine/backend';
 import { estimatePeak, type MemoryEstimate } from '../core/memory/estimate';
-import { formatBytes } from '../core/memory/format';
+import { formatBytes } from '../core/units';
 import { createLoraLayers } from '../core/models/lora';
 import { randomConfig, randomModel } from '../core/models/load';
 import type { ForwardOptions } from '../core/models/weights';

@@ -2,12 +2,12 @@
 // real weights; nothing is downloaded): tokens/s, the step split into forward+backward and
 // optimizer, and peak RSS; then the same shapes in PyTorch when /usr/bin/python3 has torch.
 // Batch defaults to 8 for LoRA (r 8, c_attn) and 4 for full fine-tuning.
-//   npm run bench:train -- [--random-init gpt2] [--seq 128] [--batch B] [--method full|lora|both] [--steps 3]
+//   npm run bench:train -- [--random-init gpt2] [--seq 128] [--batch B] [--method full|lora|both] [--steps 3] [--backend webgpu|native|...]
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { initBackend, tf } from '../core/engine/backend';
+import { describeBackend, initBackend, tf } from '../core/engine/backend';
 import type { Batch } from '../core/data/batching';
 import { createLoraLayers } from '../core/models/lora';
 import { randomModel } from '../core/models/load';
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     batch: { type: 'string' },
     method: { type: 'string', default: 'both' },
     steps: { type: 'string', default: '3' },
+    backend: { type: 'string' },
   },
 });
 const seq = Number(values.seq);
@@ -62,8 +63,9 @@ if (!process.env.TUNESMITH_BENCH_CHILD) {
   process.exit(0);
 }
 
-const { name: backend } = await initBackend();
-console.log(`backend ${backend}, ${values['random-init']}, seq ${seq}, batch ${batchSize}, ${steps} measured steps after one warm-up`);
+const choice = await initBackend(values.backend);
+const backend = choice.name;
+console.log(`backend ${describeBackend(choice)}, ${values['random-init']}, seq ${seq}, batch ${batchSize}, ${steps} measured steps after one warm-up`);
 
 {
   const method = values.method!;
@@ -79,6 +81,7 @@ console.log(`backend ${backend}, ${values['random-init']}, seq ${seq}, batch ${b
   }
   const optimizer = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   const times: { fwdBwd: number; opt: number }[] = [];
+  let gpuPeak = 0;
   try {
     for (let i = 0; i <= steps; i++) {
       const t0 = performance.now();
@@ -86,6 +89,8 @@ console.log(`backend ${backend}, ${values['random-init']}, seq ${seq}, batch ${b
       const t1 = performance.now();
       optimizer.apply(grads, 1e-4, clipGradNorm(grads, 1).scale);
       tf.dispose([...grads.values()]);
+      finishQueuedWork(params);
+      gpuPeak = Math.max(gpuPeak, (tf.memory() as { numBytesInGPU?: number }).numBytesInGPU ?? 0);
       const t2 = performance.now();
       if (i > 0) times.push({ fwdBwd: (t1 - t0) / 1000, opt: (t2 - t1) / 1000 });
       process.stderr.write(`\r\x1b[2K  ${method}: step ${i}/${steps}`);
@@ -95,11 +100,23 @@ console.log(`backend ${backend}, ${values['random-init']}, seq ${seq}, batch ${b
     const opt = times.reduce((s, t) => s + t.opt, 0) / times.length;
     const peakMiB = process.resourceUsage().maxRSS / 1024;
     const tokensPerS = (batchSize * seq) / (fwdBwd + opt);
-    console.log(`${method.padEnd(5)} ${tokensPerS.toFixed(1)} tokens/s  step ${(fwdBwd + opt).toFixed(2)} s = forward+backward ${fwdBwd.toFixed(2)} s + optimizer ${opt.toFixed(2)} s  peak RSS ${peakMiB.toFixed(0)} MiB`);
-    console.log(JSON.stringify({ bench: 'train', method, backend, model: values['random-init'], seq, batch: batchSize, tokens_per_s: tokensPerS, forward_backward_s: fwdBwd, optimizer_s: opt, peak_rss_mib: peakMiB }));
+    const gpuMiB = gpuPeak / 2 ** 20;
+    console.log(`${method.padEnd(5)} ${tokensPerS.toFixed(1)} tokens/s  step ${(fwdBwd + opt).toFixed(2)} s = forward+backward ${fwdBwd.toFixed(2)} s + optimizer ${opt.toFixed(2)} s  peak RSS ${peakMiB.toFixed(0)} MiB${gpuPeak ? `  GPU buffers ${gpuMiB.toFixed(0)} MiB` : ''}`);
+    console.log(JSON.stringify({ bench: 'train', method, backend, model: values['random-init'], seq, batch: batchSize, tokens_per_s: tokensPerS, forward_backward_s: fwdBwd, optimizer_s: opt, peak_rss_mib: peakMiB, ...(gpuPeak ? { peak_gpu_mib: gpuMiB } : {}) }));
   } finally {
     optimizer.dispose();
     if (forward.lora) tf.dispose(params.map((p) => p.variable));
     model.dispose();
   }
+}
+
+/**
+ * On a GPU the optimizer's update is only queued when apply() returns; reading one number of
+ * the last parameter waits for it, so the step split is not shifted into the next step.
+ */
+function finishQueuedWork(params: TrainableParam[]): void {
+  if (backend !== 'webgpu') return;
+  const first = tf.tidy(() => tf.slice(tf.reshape(params[params.length - 1].variable, [-1]), 0, 1));
+  first.dataSync();
+  first.dispose();
 }

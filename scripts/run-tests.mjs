@@ -9,10 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const files = fs
-  .readdirSync(path.join(root, 'test'))
-  .filter((f) => f.endsWith('.test.ts'))
-  .map((f) => path.join('test', f));
+// test/robustness holds the hostile-input and fault cases (bad files, kills, full disks, locks).
+const files = ['test', 'test/robustness'].flatMap((dir) =>
+  fs
+    .readdirSync(path.join(root, dir))
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => path.join(dir, f)),
+);
 
 const runs = [
   { label: 'default backend', env: process.env.TUNESMITH_REQUIRE_NATIVE ? { TUNESMITH_BACKEND: 'native' } : {}, files },

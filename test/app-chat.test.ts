@@ -10,7 +10,9 @@ import { createChatMethods, type ChatMethods } from '../core/app/chat-methods';
 import type { ProcessLauncher, WorkerProcess } from '../core/app/context';
 import { nodeLauncher } from '../core/app/node-launcher';
 import { createSettingsMethods } from '../core/app/settings';
+import { chatBudget } from '../core/app/chat-prompt';
 import { TextStream } from '../core/app/text-stream';
+import { stopStrings } from '../core/data/templates';
 import { initBackend } from '../core/engine/backend';
 import { generate } from '../core/generate/generate';
 import { loadModel } from '../core/models/load';
@@ -128,6 +130,69 @@ test('TextStream: pieces never split a character, and join to the decoded text',
   assert.ok(pieces.every((p) => !p.includes('\uFFFD')));
   assert.equal(pieces.join(''), text);
   assert.equal(stream.text, text);
+});
+
+test('TextStream: a reply ends at its template\'s stop string, and no piece shows any part of it', () => {
+  for (const [template, answer, rest] of [
+    ['chatml', 'Sure, here it is.', '<|im_end|>\n<|im_start|>user\nMore'],
+    ['human_assistant', 'Paris is the capital.', '\nHuman: and Spain?'],
+    ['alpaca', 'Done.\n\n', '### Instruction:\nNext'],
+  ] as const) {
+    const ids = tokenizer.encode(answer + rest);
+    const stream = new TextStream((list) => tokenizer.decode(list), stopStrings(template));
+    const pieces: string[] = [];
+    let pushed = 0;
+    for (const id of ids) {
+      pieces.push(stream.push(id));
+      pushed++;
+      if (stream.stopped) break;
+    }
+    pieces.push(stream.finish());
+    assert.ok(stream.stopped, `${template}: the stop string is seen`);
+    assert.ok(pushed < ids.length, `${template}: the caller can stop generating as soon as the marker is complete`);
+    assert.equal(pieces.join(''), answer, template);
+    // Pieces joining to exactly the answer means no part of the marker was ever sent, even while it was incomplete.
+    assert.equal(stream.text, answer, template);
+  }
+  // Text that only starts like a marker is sent once it cannot be one.
+  const stream = new TextStream((list) => tokenizer.decode(list), stopStrings('chatml'));
+  const pieces = tokenizer.encode('a <|im not a marker').map((id) => stream.push(id));
+  pieces.push(stream.finish());
+  assert.equal(pieces.join(''), 'a <|im not a marker');
+  assert.equal(stream.stopped, false);
+});
+
+test('chatBudget: prompt and answer always fit the positions, the whole prompt is kept when it fits, and the answer gets at least half the context', () => {
+  for (const positions of [8, 128, 1024]) {
+    for (const promptLength of [1, 5, positions / 2, positions - 1, positions, positions * 3]) {
+      for (const maxNew of [1, 16, positions - 1, positions, positions * 2]) {
+        const { promptTokens, newTokens } = chatBudget(promptLength, positions, maxNew);
+        const at = `${promptLength} prompt tokens, ${maxNew} new, ${positions} positions`;
+        assert.ok(promptTokens >= 1 && promptTokens <= promptLength, at);
+        assert.ok(newTokens >= 1 && newTokens <= maxNew, at);
+        assert.ok(promptTokens + newTokens <= positions, at);
+        if (promptLength + maxNew <= positions) assert.deepEqual({ promptTokens, newTokens }, { promptTokens: promptLength, newTokens: maxNew }, at);
+        assert.ok(newTokens >= Math.min(maxNew, Math.floor(positions / 2)), at);
+        // Nothing is cut that the answer does not need: the two together fill the context.
+        if (promptTokens < promptLength) assert.equal(promptTokens + newTokens, positions, at);
+      }
+    }
+  }
+  assert.deepEqual(chatBudget(5000, null, 300), { promptTokens: 5000, newTokens: 300 }, 'no position limit (ALiBi): all of both');
+});
+
+test('chat: the default settings (128 new tokens) answer on a 128-position model, and the end says how much context was used', async (t) => {
+  setUp(t);
+  const sampling = { ...GREEDY, maxNewTokens: 128 };
+  const started = await chat.chat(request(BASE, 'Hello there', { sampling }));
+  const { end } = await streamOf(started.streamId);
+  assert.equal(end.error, null);
+  const promptIds = tokenizer.encode(humanAssistant('Hello there'));
+  const budget = chatBudget(promptIds.length, 128, 128);
+  assert.equal(end.contextLimit, 128);
+  assert.equal(end.promptTokens, budget.promptTokens);
+  assert.equal(end.text, reference(promptIds.slice(promptIds.length - budget.promptTokens), { ...sampling, maxNewTokens: budget.newTokens }).text);
+  assert.ok(end.promptTokens + end.tokens <= 128);
 });
 
 test('chat: a base model streams pieces that join to the greedy answer of generate, and the conversation is saved', async (t) => {

@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { ApiEvent, RunSummary, TrainConfigDraft } from '../core/api/contract';
-import { errorInfo } from '../core/api/errors';
 import type { ProcessLauncher, WorkerProcess } from '../core/app/context';
 import { nodeLauncher } from '../core/app/node-launcher';
 import type { AppServiceHandle } from '../core/app/context';
@@ -22,7 +21,7 @@ import { resolveTrainConfig, totalOptimizerSteps } from '../core/train/config';
 import { eventLine } from '../core/train/event-lines';
 import type { TrainEvent } from '../core/train/events';
 import { loadTrainingData } from '../core/train/trainer';
-import { fixture, REFERENCE, tempDir } from './helpers';
+import { failure, fixture, REFERENCE, tempDir } from './helpers';
 
 const ALPACA = path.resolve(import.meta.dirname, '../examples/data/alpaca-train.json');
 const MODEL = fixture('gpt2-tiny');
@@ -97,16 +96,6 @@ function open(t: Ctx, home = tempDir(t), launcher: ProcessLauncher = nodeLaunche
       await waitFor((e) => e.type === 'run-event' && e.runId === runId && e.event.event === 'step' && e.event.step >= step);
     },
   };
-}
-
-/** The rejection's ApiErrorInfo. */
-async function failure(promise: Promise<unknown>) {
-  try {
-    await promise;
-  } catch (err) {
-    return errorInfo(err);
-  }
-  assert.fail('expected a rejection');
 }
 
 const steps = (events: TrainEvent[]) => events.flatMap((e) => (e.event === 'step' ? [e] : []));
@@ -417,7 +406,7 @@ test('shutdown stops a training run with a checkpoint; a new service resumes it 
   assert.equal(steps(resumed)[0].step, reached + 1);
 });
 
-test('a worker that dies marks its run failed, with the end of its stderr in the error', async (t) => {
+test('a worker killed from outside leaves its run interrupted (resumable), with the signal and the end of its stderr in the error', async (t) => {
   // Workers that say something on stderr as they start, as a crashing engine would before dying.
   const NOTE = 'worker note on stderr';
   const noisy: ProcessLauncher = (name, env) =>
@@ -431,12 +420,12 @@ test('a worker that dies marks its run failed, with the end of its stderr in the
   assert.notEqual(pid, process.pid, 'the worker owns the running row');
   process.kill(pid, 'SIGKILL');
   const ended = await h.ended(run.id);
-  assert.equal(ended.status, 'failed');
-  assert.equal(ended.error!.split('\n')[0], 'the training process ended unexpectedly (exit code null)');
+  assert.equal(ended.status, 'interrupted');
+  assert.equal(ended.error!.split('\n')[0], 'the training process was killed (SIGKILL); resume the run to continue from its last checkpoint');
   assert.ok(ended.error!.split('\n').slice(1).includes(NOTE), ended.error!);
   const detail = await h.service.getRun({ runId: run.id });
   assert.equal(detail.run.error, ended.error);
-  assert.deepEqual(detail.log.slice(-ended.error!.split('\n').length), `failed: ${ended.error}`.split('\n'), 'the log ends with the failure');
+  assert.deepEqual(detail.log.slice(-ended.error!.split('\n').length), `interrupted: ${ended.error}`.split('\n'), 'the log ends with why');
 });
 
 test('a run that cannot start (damaged settings.json) is left failed with the error, so it can be resumed or deleted', async (t) => {

@@ -52,6 +52,6 @@ test('settings: a damaged file is an error naming it, and is left as it was', as
 test('settings: an invalid change names the field and writes nothing', async (t) => {
   const home = tempDir(t);
   const methods = createSettingsMethods({ home });
-  await assert.rejects(methods.updateSettings({ backend: 'gpu' as 'cpu' }), /"backend" must be one of auto, native, tensorflow, wasm, cpu/);
+  await assert.rejects(methods.updateSettings({ backend: 'gpu' as 'cpu' }), /"backend" must be one of auto, webgpu, native, tensorflow, wasm, cpu/);
   assert.equal(fs.existsSync(path.join(home, 'settings.json')), false);
 });

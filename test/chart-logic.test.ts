@@ -2,9 +2,11 @@
 // pointer and the screen-reader description, checked against direct reference computations.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { extent, formatTick, linearScale, niceAxis, tickStep } from '../renderer/src/charts/scale';
+import { atLeastSpan, extent, formatTick, linearScale, niceAxis, tickStep } from '../renderer/src/charts/scale';
 import { describeChart, linePath, nearestIndex, toPoints } from '../renderer/src/charts/series';
 import { formatMetric } from '../renderer/src/lib/format';
+import { lossChart, SMOOTHING } from '../renderer/src/runs/loss-chart';
+import { smoothed } from '../core/train/verdict';
 
 /** A deterministic stream of numbers in [0, 1), so failures reproduce. */
 function random(seed: number): () => number {
@@ -136,4 +138,33 @@ test('the chart description names each series, its size, latest value and range'
   assert.ok(text.includes(`run a: 3 points, latest ${formatMetric(2)} at step 3, lowest ${formatMetric(1)}, highest ${formatMetric(3)}`), text);
   assert.ok(text.includes('run b: no points yet'), text);
   assert.ok(!describeChart('Loss', 'step', [a]).includes('run a'), 'a single series is not named');
+});
+
+test('atLeastSpan widens a nearly flat range around its middle, never below zero for positive data', () => {
+  const wide = { min: 1, max: 4 };
+  assert.deepEqual(atLeastSpan(wide, 0.1), wide, 'already wide enough');
+  const flat = { min: 2.3, max: 2.33 };
+  const shown = atLeastSpan(flat, 0.1);
+  assert.ok(Math.abs(shown.max - shown.min - 0.1 * 2.33) < 1e-12, 'a tenth of the largest value');
+  assert.ok(shown.min <= flat.min && shown.max >= flat.max, 'the data stays inside');
+  assert.ok(Math.abs((shown.min + shown.max) / 2 - (flat.min + flat.max) / 2) < 1e-12, 'centred');
+  // Centred, it would reach below zero: it starts at zero and keeps the full span instead.
+  const nearZero = atLeastSpan({ min: 0.001, max: 0.002 }, 2);
+  assert.deepEqual(nearZero, { min: 0, max: 0.004 });
+  assert.deepEqual(atLeastSpan(flat, 0), flat, 'fraction 0 leaves it alone');
+});
+
+test('the run page\'s loss chart: raw and smoothed train loss, eval loss, and the best evaluation marked', () => {
+  const loss = { steps: [1, 2, 3, 4, 5, 6], values: [5, 4.2, 4.4, 3.9, 3.7, 3.8] };
+  const evalLoss = { steps: [2, 4, 6], values: [4.5, 4.1, 4.3] };
+  const { series, markers } = lossChart({ loss, eval_loss: evalLoss });
+  assert.deepEqual(series.map((s) => [s.label, s.points.length, s.faint ?? false]), [
+    ['Train loss', 6, true],
+    ['Train loss, smoothed', 6, false],
+    ['Eval loss', 3, false],
+  ]);
+  assert.deepEqual(series[1].points.map((p) => p.y), smoothed(loss.values, SMOOTHING));
+  assert.equal(series[0].color, series[1].color, 'raw and smoothed train loss share a colour');
+  assert.deepEqual(markers, [{ x: 4, label: 'best eval, step 4' }]);
+  assert.deepEqual(lossChart({}).markers, [], 'no evaluation, no marker');
 });

@@ -81,6 +81,34 @@ test('save_total_limit keeps the newest checkpoints; half-written ones are never
   assert.equal(resolveCheckpoint(out), path.join(out, 'checkpoint-6'));
 });
 
+test('load_best_model_at_end (on by default) hands over the best evaluation\'s weights after the full run; turned off, the last step\'s', (t) => {
+  const dir = tempDir(t);
+  const data = setup(dir);
+  const settings = { data: { train: data, validation: data, format: 'tokenized' }, learning_rate: 1, dropout: 0, eval_steps: 1, save_steps: 0 };
+  const out = path.join(dir, 'best');
+  const events = trainEvents('--config', config(dir, data, out, settings));
+  const evals = events.filter((e) => e.event === 'eval');
+  const done = events.at(-1);
+  const best = evals.reduce((b, e) => (e.eval_loss < b.eval_loss ? e : b));
+  assert.equal(done.stopped_early, false);
+  assert.equal(evals.at(-1).step, done.step, 'the run went on to its end');
+  assert.ok(best.step < done.step, 'this learning rate makes the last evaluation worse than the best');
+  assert.equal(done.result_step, best.step);
+  assert.equal(done.eval_loss, best.eval_loss, 'the result is reported with its own eval loss');
+  const exported = readAll(path.join(out, 'final/model.safetensors'));
+  const kept = readAll(path.join(out, `checkpoint-${best.step}`, 'trainable.safetensors'));
+  for (const [name, v] of kept) assert.deepEqual(exported.get(name), v, name);
+
+  const lastOut = path.join(dir, 'last');
+  const lastEvents = trainEvents('--config', config(dir, data, lastOut, { ...settings, load_best_model_at_end: false }));
+  const lastDone = lastEvents.at(-1);
+  assert.equal(lastDone.result_step, lastDone.step);
+  assert.equal(lastDone.eval_loss, lastEvents.filter((e) => e.event === 'eval').at(-1).eval_loss);
+  assert.deepEqual(fs.readdirSync(lastOut).filter((n) => n.startsWith('checkpoint-')), [], 'no checkpoint is written for it');
+  const lastWeights = readAll(path.join(lastOut, 'final/model.safetensors'));
+  assert.ok([...kept].some(([name, v]) => JSON.stringify(lastWeights.get(name)) !== JSON.stringify(v)), 'the last step\'s weights differ from the best\'s');
+});
+
 test('early stopping keeps and exports the best checkpoint; samples are generated at each evaluation', (t) => {
   const dir = tempDir(t);
   const data = setup(dir);

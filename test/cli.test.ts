@@ -15,7 +15,7 @@ function json(...args: string[]) {
 describe('tunesmith CLI', () => {
   test('info', () => {
     const out = json('info', '--model', fixture('bloom-tiny'));
-    assert.deepEqual(Object.keys(out).sort(), ['backend', 'model_type', 'n_embd', 'n_head', 'n_layer', 'parameters', 'vocab_size']);
+    assert.deepEqual(Object.keys(out).sort(), ['backend', 'gpu', 'model_type', 'n_embd', 'n_head', 'n_layer', 'parameters', 'vocab_size']);
     assert.equal(out.model_type, 'bloom');
     assert.equal(out.vocab_size, 2000);
     assert.equal(json('info', '--random-init', 'gpt2').parameters, 124439808, 'GPT-2 small as transformers counts it');

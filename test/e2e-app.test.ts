@@ -82,15 +82,21 @@ async function checkFinishedRunPage(run: WizardRun, runId: string): Promise<void
 
   assert.deepEqual(detail.curves.loss.steps, range(1, run.maxSteps), 'a train loss at every step (logging_steps 1)');
   assert.deepEqual(detail.curves.eval_loss.steps, range(run.evalSteps, run.maxSteps, run.evalSteps), 'an evaluation every eval_steps');
+  const [trainPoints, evalPoints] = [detail.curves.loss.steps.length, detail.curves.eval_loss.steps.length];
+  assert.deepEqual(await linePoints(page, 'Loss'), [trainPoints, trainPoints, evalPoints], 'train loss raw and smoothed, and eval loss, in one chart');
+  assert.equal(await loneMarks(page, 'Loss'), evalPoints === 1 ? 1 : 0, 'a single evaluation is marked');
   for (const name of RUN_PAGE_METRICS) {
     const stored = detail.curves[name].steps.length;
     assert.deepEqual(await linePoints(page, metricLabel(name)), [stored], `${name} chart draws every stored point`);
     assert.equal(await loneMarks(page, metricLabel(name)), stored === 1 ? 1 : 0, `${name}: a single point is marked`);
   }
 
-  const { train_loss: trainLoss, eval_loss: evalLoss } = detail.run.finalMetrics ?? {};
-  assert.ok(trainLoss !== undefined && evalLoss !== undefined, JSON.stringify(detail.run.finalMetrics));
-  assert.match(await page.getByText(/· final loss /).innerText(), new RegExp(`final loss ${formatMetric(trainLoss)} · eval loss ${formatMetric(evalLoss)}`));
+  const { train_loss: trainLoss, last_loss: lastLoss, eval_loss: evalLoss } = detail.run.finalMetrics ?? {};
+  assert.ok(trainLoss !== undefined && lastLoss !== undefined && evalLoss !== undefined, JSON.stringify(detail.run.finalMetrics));
+  assert.match(
+    await page.getByText(/· average training loss /).innerText(),
+    new RegExp(`average training loss ${formatMetric(trainLoss)} · last step ${formatMetric(lastLoss)} · eval loss ${formatMetric(evalLoss)}`),
+  );
 
   assert.deepEqual([...new Set(detail.samples.map((s) => s.step))], range(run.evalSteps, run.maxSteps, run.evalSteps), 'a sample at every evaluation');
   const samples = page.getByRole('region', { name: 'Samples' });
@@ -169,6 +175,7 @@ test('the Playground streams one message to a run’s result and its base model 
   await page.getByRole('button', { name: 'Add pane' }).click();
   const baseLabel = path.basename(BASE_MODEL);
   await panes[1].getByLabel('Chat with').selectOption({ label: baseLabel });
+  await page.locator('summary', { hasText: 'Sampling settings' }).click();
   await page.getByLabel('Max new tokens').fill('16');
 
   // Every streamed piece, by stream, as the page hears them.
@@ -222,7 +229,7 @@ test('a stopped run resumes from its checkpoint and completes, each step recorde
   await waitForStatus(page, STOPPED.name, 'completed');
   const resumed = await runDetail(page, runId);
   assert.deepEqual(resumed.curves.loss.steps, range(1, STOPPED.maxSteps), 'every step once, none repeated after the resume');
-  assert.deepEqual(await linePoints(page, metricLabel('loss')), [STOPPED.maxSteps]);
+  assert.deepEqual(await linePoints(page, 'Loss', metricLabel('loss')), [STOPPED.maxSteps]);
   assert.ok(resumed.log.some((line) => /resuming training/.test(line)), 'the log says it resumed');
   // It trained to max_steps, which the host will not extend by epochs, so no Extend is offered.
   await page.getByRole('link', { name: 'Open in chat' }).waitFor();

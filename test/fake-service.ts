@@ -2,6 +2,7 @@
 // what the test gave it (or nothing), and events are emitted by hand.
 import { API_METHODS, type ApiEvent, type ApiMethod, type ApiService } from '../core/api/contract';
 import type { AppServiceHandle } from '../core/app/context';
+import { startWebHost, type WebHost } from '../core/web/server';
 
 export type FakeAnswers = Partial<Record<ApiMethod, (request: unknown) => unknown>>;
 
@@ -33,4 +34,10 @@ export function fakeHandle(answers: FakeAnswers = {}): FakeHandle {
     emit: (event) => listeners.forEach((listener) => listener(event)),
     listenerCount: () => listeners.size,
   };
+}
+
+/** A web host over `handle` on a free port, with the token its page URL carries. */
+export async function startTestHost(handle: Pick<AppServiceHandle, 'service' | 'onEvent'>, rendererDir: string): Promise<{ host: WebHost; token: string }> {
+  const host = await startWebHost({ handle, rendererDir, port: 0 });
+  return { host, token: new URL(host.url).searchParams.get('token') ?? '' };
 }

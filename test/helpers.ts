@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { errorInfo } from '../core/api/errors';
 
 export const FIXTURES = path.resolve(import.meta.dirname, 'fixtures');
 
@@ -84,4 +85,44 @@ export function writeTokenized(file: string, batch: ReferenceBatch): string {
   });
   fs.writeFileSync(file, `${rows.join('\n')}\n`);
   return file;
+}
+
+/** The ApiErrorInfo a promise rejects with; fails the test when it resolves. */
+export async function failure(promise: Promise<unknown>) {
+  try {
+    await promise;
+  } catch (err) {
+    return errorInfo(err);
+  }
+  assert.fail('expected a rejection');
+}
+
+/** reference.json's training hyperparameters. */
+export interface ReferenceHyperparameters {
+  lr: number;
+  weight_decay: number;
+  max_grad_norm: number;
+  betas: number[];
+  eps: number;
+}
+
+/** The config of reference.json's 4-step runs on `dir/train.jsonl` (see writeTokenized), the method left to add. */
+export function referenceTrainConfig(model: string, dir: string, hp: ReferenceHyperparameters) {
+  return {
+    model: fixture(model),
+    output_dir: path.join(dir, 'run'),
+    data: { train: path.join(dir, 'train.jsonl'), format: 'tokenized' },
+    per_device_train_batch_size: 4,
+    max_steps: 4,
+    shuffle: false,
+    learning_rate: hp.lr,
+    lr_scheduler_type: 'constant',
+    weight_decay: hp.weight_decay,
+    max_grad_norm: hp.max_grad_norm,
+    adam_beta1: hp.betas[0],
+    adam_beta2: hp.betas[1],
+    adam_epsilon: hp.eps,
+    dropout: 0,
+    logging_steps: 1,
+  };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { advanceProgress, loadingProgress } from '../core/train/live-progress';
 import { progressPrinter } from '../core/cli/train-command';
-import { formatDuration } from '../core/train/event-lines';
+import { formatDuration } from '../core/units';
 import type { TrainEvent } from '../core/train/events';
 
 const start = (total: number): TrainEvent => ({

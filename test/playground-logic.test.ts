@@ -140,7 +140,7 @@ function pending() {
 }
 
 const token = (streamId: string, text: string): ApiEvent => ({ type: 'chat-token', streamId, text });
-const end = (streamId: string, text: string): ChatEnd => ({ type: 'chat-end', streamId, text, tokens: 2, seconds: 1, error: null });
+const end = (streamId: string, text: string): ChatEnd => ({ type: 'chat-end', streamId, text, tokens: 2, seconds: 1, promptTokens: 12, contextLimit: 128, error: null });
 
 test('stream events reach the reply they belong to, even when they beat the chat answer', async () => {
   const streams = new ChatStreams();

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { UsageError } from '../core/cli/args';
 import { runsCommand } from '../core/cli/runs-command';
 import { openStore } from '../core/store/index';
+import { prepareRunFolder, recordRunEntry } from '../core/train/run-folder';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tunesmith-cli-store-'));
 const savedHome = process.env.TUNESMITH_HOME;
@@ -18,7 +19,8 @@ before(() => {
   const store = openStore();
   const a = store.createRun({ name: 'small-lr', method: 'lora', config: { lr: 1e-4, lora: { r: 8 } }, model: { source: 'gpt2' } });
   const b = store.createRun({ name: 'big-lr', method: 'lora', config: { lr: 1e-3, lora: { r: 8 } }, model: { source: 'gpt2' }, outputDir: outDir });
-  fs.mkdirSync(outDir, { recursive: true });
+  prepareRunFolder(outDir);
+  recordRunEntry(outDir, 'adapter.safetensors');
   fs.writeFileSync(path.join(outDir, 'adapter.safetensors'), 'x');
   for (const [run, loss] of [[a, 2.1], [b, 1.9]] as const) {
     const w = store.metricsWriter(run.id);
@@ -89,7 +91,8 @@ describe('tunesmith runs', () => {
     if (process.stdin.isTTY) return t.skip('stdin is a terminal here');
     await assert.rejects(run(['delete', ids[1]]), (e: Error) => e instanceof UsageError && /pass --yes/.test(e.message));
     assert.ok(fs.existsSync(outDir));
-    assert.equal(await run(['delete', ids[1]], { yes: true }), `deleted run ${ids[1]}`);
+    const removed = [path.join(outDir, 'adapter.safetensors'), path.join(outDir, '.tunesmith-files.json'), outDir, path.dirname(outDir)];
+    assert.equal(await run(['delete', ids[1]], { yes: true }), `deleted run ${ids[1]}; removed:\n${removed.map((p) => `  ${p}`).join('\n')}`);
     assert.ok(!fs.existsSync(outDir));
     await assert.rejects(run(['show', ids[1]]), /no run with id/);
   });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { defaultStorePath, downsample, LATEST_VERSION, migrate, MIGRATIONS, openStore, type Point } from '../core/store/index';
+import { prepareRunFolder, recordRunEntry } from '../core/train/run-folder';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tunesmith-store-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -232,10 +233,12 @@ describe('runs', () => {
     reopened.close();
   });
 
-  test('deleteRun removes the rows of every table and the output folder', () => {
+  test('deleteRun removes the rows of every table and the files the run recorded writing', () => {
     const store = openStore(dbFile());
     const out = path.join(root, `out${counter++}`);
-    fs.mkdirSync(path.join(out, 'checkpoint-10'), { recursive: true });
+    prepareRunFolder(out);
+    recordRunEntry(out, 'checkpoint-10');
+    fs.mkdirSync(path.join(out, 'checkpoint-10'));
     fs.writeFileSync(path.join(out, 'checkpoint-10', 'model.safetensors'), 'x');
     const run = store.createRun({ name: 'gone', method: 'lora', config: {}, outputDir: out, status: 'running' });
     const keep = store.createRun({ name: 'keep', method: 'lora', config: {} });

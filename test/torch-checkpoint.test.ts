@@ -281,6 +281,8 @@ describe('TorchCheckpoint', () => {
       ['GLOBAL in a BUILD state', '__builtin__.getattr', Buffer.concat([
         PROTO2, orderedDict(), global('__builtin__', 'getattr'), BUILD, STOP,
       ])],
+      // Audit 1.19: OBJ, the protocol-1 way to call a global.
+      ['OBJ', 'os.system', Buffer.concat([PROTO2, MARK, global('os', 'system'), unicode(`touch ${marker}`), op(0x6f), STOP])],
     ];
     for (const [how, qualname, pickle] of attacks) {
       it(`${qualname} via ${how}`, () => {
@@ -295,6 +297,15 @@ describe('TorchCheckpoint', () => {
         assert.equal(fs.existsSync(marker), false);
       });
     }
+  });
+
+  it('refuses INST (audit 1.18, with a BINUNICODE argument so the opcode itself is reached), running nothing', () => {
+    const marker = path.join(tmp, 'pwned-inst');
+    const pickle = Buffer.concat([PROTO2, MARK, unicode(`touch ${marker}`), Buffer.from('ios\nsystem\n', 'latin1'), STOP]);
+    const file = writeCheckpoint(path.join(tmp, 'evil-inst.bin'), pickle, { '0': f32([1]) });
+    const at = pickle.indexOf(Buffer.from('ios\n', 'latin1'));
+    assert.throws(() => new TorchCheckpoint(file), (err: Error) => err.message === `${file}: cannot read its data.pkl: unsupported pickle opcode 0x69 at byte ${at} (not one torch.save writes)`);
+    assert.equal(fs.existsSync(marker), false);
   });
 
   it('names the file when the .bin is truncated', () => {

@@ -125,6 +125,8 @@ test('a finished run is in the store: step and eval metrics, checkpoints, sample
       eval_loss: done.eval_loss,
       perplexity: Math.exp(done.eval_loss),
       best_step: done.best_step,
+      last_loss: done.last_loss,
+      result_step: done.result_step,
     });
 
     assert.deepEqual(stepCurves(store, run.id), expectedCurves(events));
@@ -212,21 +214,15 @@ test('SIGTERM stops the run between steps: status stopped, every reported step s
   });
 });
 
-test('a run that fails is failed with its error: mid-run, and on a broken dataset before it starts', (t) => {
+test('a run that fails is failed with its error (a broken dataset, before it starts); an unusable output folder is refused before any run is recorded', (t) => {
   const s = setup(t, { max_steps: 4, save_steps: 2 });
-  // A file where the output folder should be: the checkpoint at step 2 cannot be written.
+  // A file where the output folder should be: found before anything loads (a full disk mid-run is test/robustness/disk-full.test.ts).
   fs.writeFileSync(s.out, 'in the way');
   const r = tunesmith('train', '--config', s.config, '--store', s.db, '--json-events');
   assert.equal(r.code, 1);
-  const message = /^tunesmith: (.*)$/m.exec(r.stderr)![1];
-  const steps = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'step');
-  assert.deepEqual(steps.map((e) => e.step), [1, 2]);
-  withStore(s.db, (store) => {
-    const [run] = store.listRuns();
-    assert.equal(run.status, 'failed');
-    assert.equal(run.error, message);
-    assert.deepEqual(stepCurves(store, run.id), expectedCurves(steps));
-  });
+  assert.equal(r.stderr, `tunesmith: ${s.out}: output_dir exists and is not a folder\n`);
+  assert.equal(r.stdout, '');
+  withStore(s.db, (store) => assert.deepEqual(store.listRuns(), []));
 
   fs.rmSync(s.out);
   fs.appendFileSync(s.data, '{"input_ids": [1, 2\n');

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { SafetensorsFile } from '../core/checkpoint/safetensors';
 import { resolveTrainConfig } from '../core/train/config';
 import { learningRateAt, SCHEDULES } from '../core/train/schedules';
-import { fixture, tempDir, trainEvents, tunesmith, writeTokenized } from './helpers';
+import { fixture, referenceTrainConfig, tempDir, trainEvents, tunesmith, writeTokenized } from './helpers';
 
 const REF = JSON.parse(fs.readFileSync(fixture('reference.json'), 'utf8'));
 
@@ -15,26 +15,6 @@ function train(dir: string, config: Record<string, unknown>) {
   fs.writeFileSync(file, JSON.stringify(config));
   const events = trainEvents('--config', file);
   return { events, steps: events.filter((e) => e.event === 'step') };
-}
-
-function baseConfig(model: string, dir: string, hp: { lr: number; weight_decay: number; max_grad_norm: number; betas: number[]; eps: number }) {
-  return {
-    model: fixture(model),
-    output_dir: path.join(dir, 'run'),
-    data: { train: path.join(dir, 'train.jsonl'), format: 'tokenized' },
-    per_device_train_batch_size: 4,
-    max_steps: 4,
-    shuffle: false,
-    learning_rate: hp.lr,
-    lr_scheduler_type: 'constant',
-    weight_decay: hp.weight_decay,
-    max_grad_norm: hp.max_grad_norm,
-    adam_beta1: hp.betas[0],
-    adam_beta2: hp.betas[1],
-    adam_epsilon: hp.eps,
-    dropout: 0,
-    logging_steps: 1,
-  };
 }
 
 function close(actual: number[], expected: number[], tol: number, what: string): void {
@@ -49,7 +29,7 @@ for (const model of ['gpt2-tiny', 'bloom-tiny']) {
       const dir = tempDir(t);
       const ft = ref.full_finetune;
       writeTokenized(path.join(dir, 'train.jsonl'), ft.batch);
-      const { steps, events } = train(dir, { ...baseConfig(model, dir, ft.hyperparameters), method: 'full' });
+      const { steps, events } = train(dir, { ...referenceTrainConfig(model, dir, ft.hyperparameters), method: 'full' });
       close(steps.map((s) => s.loss), ft.losses, 1e-4, 'loss');
       // Relative, and looser than the losses: wasm's kernels put BLOOM's first-step norm 1.0e-4
       // (relative) off where the cpu backend is within 1e-5, and Adam's sign-like early steps
@@ -73,7 +53,7 @@ for (const model of ['gpt2-tiny', 'bloom-tiny']) {
       const dir = tempDir(t);
       const ft = ref.full_finetune;
       writeTokenized(path.join(dir, 'train.jsonl'), ft.batch);
-      const config = { ...baseConfig(model, dir, ft.hyperparameters), method: 'full', per_device_train_batch_size: 2, gradient_accumulation_steps: 2 };
+      const config = { ...referenceTrainConfig(model, dir, ft.hyperparameters), method: 'full', per_device_train_batch_size: 2, gradient_accumulation_steps: 2 };
       const { steps } = train(dir, config);
       close(steps.map((s) => s.loss), ft.losses_with_accumulation, 1e-4, 'loss');
     });
@@ -82,7 +62,7 @@ for (const model of ['gpt2-tiny', 'bloom-tiny']) {
       const dir = tempDir(t);
       const lora = ref.lora;
       writeTokenized(path.join(dir, 'train.jsonl'), lora.batch);
-      const config = { ...baseConfig(model, dir, lora.hyperparameters), method: 'lora', lora: { init_adapter: fixture(lora.init_adapter) } };
+      const config = { ...referenceTrainConfig(model, dir, lora.hyperparameters), method: 'lora', lora: { init_adapter: fixture(lora.init_adapter) } };
       const { steps, events } = train(dir, config);
       const losses = steps.map((s) => s.loss);
       close(losses, lora.losses, 1e-4, 'loss');

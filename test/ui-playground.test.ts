@@ -1,10 +1,11 @@
 // The Playground and Settings screens against a stub host (run `npm run build` first).
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { AppInfo, ApiMethod, ChatRequest, ChatStarted, ChatTargetInfo, Conversation, ConversationSummary, Settings, SettingsPatch } from '../core/api/contract';
 import { samplingProblems, DEFAULT_SAMPLING_FORM } from '../renderer/src/playground/sampling-form';
 import { targetKey } from '../renderer/src/playground/targets';
-import { openStubbedUi, type UiSession } from './ui/harness';
+import { openStubbedUi, SCREENSHOTS, type UiSession } from './ui/harness';
 
 const TARGETS: ChatTargetInfo[] = [
   { target: { kind: 'run', runId: 'run-a' }, label: 'recipes-lora', trainedTemplate: 'alpaca' },
@@ -90,6 +91,16 @@ async function replyText(ui: UiSession, n: number): Promise<string> {
   return (await pane(ui, n).locator('.turn.assistant .text').last().textContent()) ?? '';
 }
 
+/** The sampling settings sit in a panel beside the panes, closed until asked for. */
+async function openSampling(ui: UiSession): Promise<void> {
+  await ui.page.locator('summary', { hasText: 'Sampling settings' }).click();
+}
+
+async function goTo(ui: UiSession, hash: string, heading: string): Promise<void> {
+  await ui.page.evaluate((h) => (location.hash = h), hash);
+  await ui.page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+}
+
 const TWO_PANES = `/playground?targets=${targetKey(TARGETS[0].target)},${targetKey(TARGETS[1].target)}`;
 
 test('one Send asks every pane, each on its own target, with the same text', async (t) => {
@@ -138,7 +149,7 @@ test('tokens stream into the pane they belong to, and the end shows the rate; St
   assert.equal(await pane(ui, 2).getByRole('log').getAttribute('aria-busy'), 'true', 'screen readers wait for the whole reply');
 
   const [count, seconds] = [tokens.length, 0.8];
-  await ui.emit({ type: 'chat-end', streamId: second.streamId, text: tokens.join(''), tokens: count, seconds, error: null });
+  await ui.emit({ type: 'chat-end', streamId: second.streamId, text: tokens.join(''), tokens: count, seconds, promptTokens: 12, contextLimit: 128, error: null });
   await pane(ui, 2).getByText(`${(count / seconds).toFixed(1)} tokens/s`).waitFor();
   assert.equal(await pane(ui, 2).getByRole('log').getAttribute('aria-busy'), 'false');
 
@@ -150,7 +161,7 @@ test('tokens stream into the pane they belong to, and the end shows the rate; St
     [{ streamId: first.streamId }],
     'only the stream still running is stopped',
   );
-  await ui.emit({ type: 'chat-end', streamId: first.streamId, text: '', tokens: 0, seconds: 0.1, error: { message: 'The model ran out of memory.' } });
+  await ui.emit({ type: 'chat-end', streamId: first.streamId, text: '', tokens: 0, seconds: 0.1, promptTokens: 12, contextLimit: 128, error: { message: 'The model ran out of memory.' } });
   await pane(ui, 1).getByRole('alert').getByText('The model ran out of memory.').waitFor();
   await ui.page.getByRole('button', { name: 'Stop' }).waitFor({ state: 'detached' });
 
@@ -179,7 +190,7 @@ test('a pane defaults to the template its run trained with and warns when anothe
   await until('a chat call', () => host.started.length === 1);
   assert.equal(host.started[0].request.template, other);
   await pane(ui, 1).getByText(hostWarning).waitFor();
-  await ui.emit({ type: 'chat-end', streamId: host.started[0].streamId, text: 'ok', tokens: 1, seconds: 0.1, error: null });
+  await ui.emit({ type: 'chat-end', streamId: host.started[0].streamId, text: 'ok', tokens: 1, seconds: 0.1, promptTokens: 12, contextLimit: 128, error: null });
 
   // Choosing another target brings that target's own template back.
   await pane(ui, 1).getByLabel('Chat with').selectOption(targetKey(TARGETS[2].target));
@@ -193,6 +204,7 @@ test('a sampling setting out of range blocks Send and says why', async (t) => {
   const sendButton = ui.page.getByRole('button', { name: 'Send' });
   assert.equal(await sendButton.isEnabled(), true);
 
+  await openSampling(ui);
   await ui.page.getByLabel('Top-p').fill('1.5');
   const expected = samplingProblems({ ...DEFAULT_SAMPLING_FORM, topP: 1.5 }).topP!;
   await ui.page.getByText(expected).waitFor();
@@ -209,6 +221,61 @@ test('a sampling setting out of range blocks Send and says why', async (t) => {
   await until('a chat call', () => host.started.length === 1);
   assert.equal(host.started[0].request.sampling.topP, 0.9);
   assert.equal(host.started[0].request.sampling.seed, 7);
+});
+
+test('leaving the page and coming back keeps the panes, their conversations, a half-typed message, and a reply that streamed meanwhile', async (t) => {
+  const { host, ui, message } = await openPlayground(t, '/playground');
+  await send(ui, 'hello');
+  await until('a chat call', () => host.started.length === 1);
+  await ui.emit({ type: 'chat-token', streamId: host.started[0].streamId, text: 'Hi there' });
+  await pane(ui, 1).getByText('Hi there').waitFor();
+  await message.fill('not sent yet');
+
+  await goTo(ui, '#/settings', 'Settings');
+  // The reply finishes while the Playground is closed.
+  await ui.emit({ type: 'chat-token', streamId: host.started[0].streamId, text: ', friend' });
+  await ui.emit({ type: 'chat-end', streamId: host.started[0].streamId, text: 'Hi there, friend', tokens: 4, seconds: 0.5, promptTokens: 6, contextLimit: 128, error: null });
+  await goTo(ui, '#/playground', 'Playground');
+
+  await pane(ui, 1).getByText('hello').waitFor();
+  assert.equal(await replyText(ui, 1), 'Hi there, friend');
+  assert.equal(await message.inputValue(), 'not sent yet');
+  assert.equal(await ui.page.getByRole('region', { name: /^Pane / }).count(), 1);
+  await send(ui, 'and again');
+  await until('a second chat call', () => host.started.length === 2);
+  assert.equal(host.started[1].request.conversationId, host.started[0].conversationId, 'the same conversation goes on');
+});
+
+test('each pane says how much of its model\'s context the conversation uses, and when it is full', async (t) => {
+  const { host, ui } = await openPlayground(t, TWO_PANES);
+  await send(ui, 'hello');
+  await until('two chat calls', () => host.started.length === 2);
+  await ui.emit({ type: 'chat-end', streamId: host.started[0].streamId, text: 'short', tokens: 14, seconds: 1, promptTokens: 12, contextLimit: 128, error: null });
+  await ui.emit({ type: 'chat-end', streamId: host.started[1].streamId, text: 'long', tokens: 64, seconds: 1, promptTokens: 64, contextLimit: 128, error: null });
+  await pane(ui, 1).getByText(`Context: ${12 + 14} of 128 tokens`, { exact: true }).waitFor();
+  await pane(ui, 2).getByText(`Context: ${64 + 64} of 128 tokens: full, so the oldest turns are left out of what the model reads`).waitFor();
+});
+
+test('at the window\'s default size the message box stays in view below a long conversation, with the sampling settings folded away', async (t) => {
+  const { host, ui } = await openPlayground(t, '/playground', {}, { width: 1100, height: 760 });
+  for (let i = 0; i < 4; i++) {
+    await send(ui, `question ${i}`);
+    await until(`chat call ${i + 1}`, () => host.started.length === i + 1);
+    const text = `answer ${i}: ${'a long line of reply text '.repeat(12)}`;
+    await ui.emit({ type: 'chat-end', streamId: host.started[i].streamId, text, tokens: 60, seconds: 1, promptTokens: 20, contextLimit: 1024, error: null });
+  }
+  await pane(ui, 1).getByText(/^answer 3/).waitFor();
+  assert.equal(await ui.page.getByLabel('Top-p').isVisible(), false, 'the sampling fields wait in their closed panel');
+  await ui.page.evaluate(() => {
+    window.scrollTo(0, 0);
+    document.querySelector('main')?.scrollTo(0, 0);
+  });
+  const box = await ui.page.getByRole('button', { name: 'Send' }).boundingBox();
+  assert.ok(box && box.y >= 0 && box.y + box.height <= 760, `Send is at ${JSON.stringify(box)}, outside the 760 px window`);
+  await ui.page.screenshot({ path: path.join(SCREENSHOTS, 'playground-1100x760-window.png') });
+  await openSampling(ui);
+  assert.equal(await ui.page.getByLabel('Top-p').isVisible(), true);
+  await ui.page.screenshot({ path: path.join(SCREENSHOTS, 'playground-1100x760-sampling-window.png') });
 });
 
 test('a saved conversation reopens into a pane', async (t) => {
@@ -237,7 +304,7 @@ test('playground screenshots, light and dark', async (t) => {
   const replies = ['Try "The Rolling Pin": warm, simple and easy to remember.', 'bakery bakery bakery of the town', 'How about "Crumb & Co."?'];
   for (const [i, s] of host.started.entries()) {
     await ui.emit({ type: 'chat-token', streamId: s.streamId, text: replies[i] });
-    if (i < 2) await ui.emit({ type: 'chat-end', streamId: s.streamId, text: replies[i], tokens: 14 + i, seconds: 1.1, error: null });
+    if (i < 2) await ui.emit({ type: 'chat-end', streamId: s.streamId, text: replies[i], tokens: 14 + i, seconds: 1.1, promptTokens: 12, contextLimit: 128, error: null });
   }
   await pane(ui, 2).getByText(/tokens\/s/).waitFor();
   await ui.screenshot('playground-light');

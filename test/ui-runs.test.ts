@@ -44,10 +44,10 @@ async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolea
   return value;
 }
 
-/** Point counts of each line in the chart titled `title`: one per M or L command in its path. */
-function linePoints(page: Page, title: string): () => Promise<number[]> {
+/** Point counts of each line (or the one named `series`) in the chart titled `title`: one per M or L command in its path. */
+function linePoints(page: Page, title: string, series?: string): () => Promise<number[]> {
   return async () => {
-    const paths = page.getByRole('figure', { name: title, exact: true }).locator('path.line');
+    const paths = page.getByRole('figure', { name: title, exact: true }).locator(series ? `path.line[data-series="${series}"]` : 'path.line');
     return (await paths.evaluateAll((els) => els.map((e) => e.getAttribute('d') ?? ''))).map((d) => (d.match(/[ML]/g) ?? []).length);
   };
 }
@@ -90,7 +90,7 @@ test('the run page draws the loss curve and appends a point for each new step ev
   const { store, id } = runningRun(t);
   const live = { step: RUNNING.steps, totalSteps: TOTAL_STEPS, epoch: 0.6, tokensPerSecond: 1400, etaSeconds: 300 };
   const ui = await open(t, host({ getRun: () => detailOf(store, id, { live, log: LOG }) }), `/runs/${id}`);
-  const points = linePoints(ui.page, 'Train loss');
+  const points = linePoints(ui.page, 'Loss', 'Train loss');
   const stored = store.runCurves(id).loss.steps.length;
   await eventually(points, (n) => n[0] === stored, 'the stored curve is drawn');
 
@@ -100,7 +100,8 @@ test('the run page draws the loss curve and appends a point for each new step ev
   await emitStepsAt(ui, id, [RUNNING.steps - 3, RUNNING.steps + 3], 2);
   await eventually(points, (n) => n[0] === stored + 3, 'a repeated step adds no point');
   for (const title of ['Learning rate', 'Grad norm']) await eventually(linePoints(ui.page, title), (n) => n[0] === stored + 3, title);
-  await eventually(linePoints(ui.page, 'Eval loss'), (n) => n[0] === store.runCurves(id).eval_loss.steps.length, 'eval loss');
+  await eventually(linePoints(ui.page, 'Loss', 'Train loss, smoothed'), (n) => n[0] === stored + 3, 'the smoothed line follows');
+  await eventually(linePoints(ui.page, 'Loss', 'Eval loss'), (n) => n[0] === store.runCurves(id).eval_loss.steps.length, 'eval loss');
 
   // Events of another run leave this page alone.
   await ui.emit({ type: 'run-event', runId: 'someone-else', event: stepEvent(RUNNING.steps + 4, RUNNING.floor) });
@@ -108,14 +109,14 @@ test('the run page draws the loss curve and appends a point for each new step ev
   await ui.page.getByRole('log').getByText('step 27 done').waitFor();
   assert.deepEqual(await points(), [stored + 3]);
 
-  const chart = ui.page.getByRole('img', { name: 'Train loss' });
+  const chart = ui.page.getByRole('img', { name: 'Loss' });
   assert.match((await chart.getAttribute('aria-labelledby')) ?? '', /desc/);
   assert.match(await chart.locator('desc').textContent() ?? '', new RegExp(`${stored + 3} points`));
   // Hovering reads out the value under the pointer.
-  const plot = ui.page.getByRole('slider', { name: 'Train loss: values by step' });
+  const plot = ui.page.getByRole('slider', { name: 'Loss: values by step' });
   const box = (await plot.boundingBox())!;
   await ui.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-  await eventually(() => plot.getAttribute('aria-valuetext'), (v) => /^step \d+: \d/.test(v ?? ''), 'hover readout');
+  await eventually(() => plot.getAttribute('aria-valuetext'), (v) => /^step \d+: Train loss \d/.test(v ?? ''), 'hover readout');
   await ui.screenshot('run-page-hover');
   await ui.page.mouse.move(0, 0);
   // The keyboard reads the same values: End jumps to the last step, Left walks back one.
@@ -216,6 +217,39 @@ test('a finished run offers export, extend and chat, and compares its memory wit
   await ui.screenshot('run-page-finished-dark');
 });
 
+test('a run whose eval loss rose after its best says so in plain words, marks the best step, and says the result holds it', async (t) => {
+  const store = openTestStore(tempDir(t));
+  t.after(() => store.close());
+  const id = recordRun(store, { ...RUNNING, name: 'overfit-lora', status: 'completed', steps: 40 });
+  const evalLoss = { steps: [8, 16, 24, 32, 40], values: [2.5, 2.1, 2.0, 2.2, 2.4] };
+  const stored = detailOf(store, id);
+  const finalMetrics = { ...stored.run.finalMetrics!, train_loss: 1.9, last_loss: 1.35, eval_loss: 2.0, steps: 40, result_step: 24 };
+  const detail = { ...stored, run: { ...stored.run, finalMetrics, config: { ...(stored.run.config as object), load_best_model_at_end: true } }, curves: { ...stored.curves, eval_loss: evalLoss } };
+  const ui = await open(t, host({ getRun: () => detail }), `/runs/${id}`);
+  const verdict = ui.page.getByRole('note');
+  await verdict.waitFor();
+  const text = await verdict.innerText();
+  assert.match(text, /Eval loss has risen for 2 evaluations since step 24 \(2\.000 then, 2\.400 at step 40\)/);
+  assert.match(text, /memorising the training examples/);
+  assert.match(text, /result holds the weights of step 24, its best checkpoint/);
+  const facts = await ui.page.getByText(/average training loss/).innerText();
+  assert.match(facts, /average training loss 1\.9\d* · last step 1\.35\d* · eval loss 2\.0\d*/);
+  assert.match(facts, /the result holds step 24’s weights, the best evaluation/);
+  assert.match((await ui.page.getByRole('img', { name: 'Loss' }).locator('desc').textContent()) ?? '', /Marked: best eval, step 24 at step 24\./);
+  assert.equal(await ui.page.getByRole('figure', { name: 'Loss', exact: true }).locator('text.marker-label').textContent(), 'best eval, step 24');
+  assert.equal(await ui.page.getByText('Output folder').locator('code').textContent(), stored.run.outputDir);
+  await ui.screenshot('run-overfit');
+});
+
+test('a run whose eval loss keeps falling gets no verdict', async (t) => {
+  const store = openTestStore(tempDir(t));
+  t.after(() => store.close());
+  const id = recordRun(store, { ...RUNNING, name: 'fine-lora', status: 'completed', steps: 40 });
+  const ui = await open(t, host({ getRun: () => detailOf(store, id) }), `/runs/${id}`);
+  await ui.page.getByRole('figure', { name: 'Loss', exact: true }).waitFor();
+  assert.equal(await ui.page.getByRole('note').count(), 0);
+});
+
 test('a failed run shows its error in plain words with the detail one click away', async (t) => {
   const store = openTestStore(tempDir(t));
   t.after(() => store.close());
@@ -243,7 +277,8 @@ function listHost(store: ExperimentStore): StubHandler {
     compareRuns: ({ runIds }) => store.compareRuns(runIds),
     tagRun: ({ runId, tag }) => store.tagRun(runId, tag),
     untagRun: ({ runId, tag }) => void store.untagRun(runId, tag),
-    deleteRun: ({ runId }) => store.deleteRun(runId),
+    runFiles: ({ runId }) => store.runFilesToDelete(runId),
+    deleteRun: ({ runId }) => void store.deleteRun(runId),
   });
 }
 
@@ -264,7 +299,7 @@ test('the runs list sorts by a column, filters by text and status, and compares 
   const summaries = LIST.map((s) => summaryOf(store, ids[s.name]));
   const loss = (r: RunSummary) => r.finalMetrics?.train_loss ?? r.lastMetrics.loss;
   const byLoss = [...summaries].sort((a, b) => loss(a) - loss(b)).map((r) => r.name);
-  const header = ui.page.getByRole('columnheader', { name: 'Final loss' });
+  const header = ui.page.getByRole('columnheader', { name: 'Avg. train loss' });
   await header.getByRole('button').click();
   await eventually(names, (n) => JSON.stringify(n) === JSON.stringify(byLoss), 'lowest loss first');
   assert.equal(await header.getAttribute('aria-sort'), 'ascending');
@@ -315,7 +350,13 @@ test('the runs list tags, deletes after confirming, and follows live status and 
   const dialog = ui.page.getByRole('dialog', { name: 'Delete “delta 9”?' });
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   assert.equal(callsTo(ui, 'deleteRun').length, 0, 'cancel keeps the run');
+  await eventually(() => ui.page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? null), (label) => label === 'Delete delta 9', 'focus back on the button that opened the dialog');
   await ui.page.getByRole('button', { name: 'Delete delta 9' }).click();
+  // Asked to remove files, it lists exactly what would go: this run recorded writing none.
+  await dialog.getByRole('checkbox').check();
+  await dialog.getByText('It left no files of its own there; nothing on disk will be removed.').waitFor();
+  assert.deepEqual(callsTo(ui, 'runFiles'), [{ runId: ids['delta 9'] }]);
+  await dialog.getByRole('checkbox').uncheck();
   await dialog.getByRole('button', { name: 'Delete' }).click();
   await eventually(names, (n) => !n.includes('delta 9'), 'deleted row gone');
   assert.deepEqual(callsTo(ui, 'deleteRun'), [{ runId: ids['delta 9'], removeFiles: false }]);

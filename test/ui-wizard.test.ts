@@ -27,6 +27,7 @@ import { preflight } from '../core/memory/preflight';
 import { resolveTrainConfig } from '../core/train/config';
 import { FIELDS, type ConfigField, type FieldInfo } from '../renderer/src/wizard/fields';
 import { openStubbedUi, SCREENSHOTS, type UiSession } from './ui/harness';
+import { presetPatch } from '../renderer/src/wizard/presets';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -582,6 +583,11 @@ test('the happy path starts a run with exactly the settings entered', async (t) 
   assert.equal(c.save_total_limit, null);
   assert.equal(c.lr_scheduler_type, 'cosine', 'the Thorough preset');
   assert.equal(c.early_stopping_patience, 3, 'the Thorough preset');
+  // Its intervals fitted to the three examples the data step read, so the short run still draws curves.
+  const fitted = presetPatch('thorough', { method: 'lora', validationSource: 'none' }, 3);
+  const own = presetPatch('thorough', { method: 'lora', validationSource: 'none' });
+  assert.deepEqual([c.logging_steps, c.eval_steps, c.save_steps], [fitted.logging_steps, fitted.eval_steps, fitted.save_steps]);
+  assert.ok((c.eval_steps as number) < (own.eval_steps as number), 'denser than the preset alone');
   await page.waitForFunction(() => location.hash === '#/runs/run-42');
 });
 

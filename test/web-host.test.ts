@@ -10,8 +10,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
 import type { ApiEvent, ApiResult, RunSummary } from '../core/api/contract';
-import { MAX_BODY_BYTES, startWebHost, type WebHost } from '../core/web/server';
-import { fakeHandle } from './fake-service';
+import { MAX_BODY_BYTES, type WebHost } from '../core/web/server';
+import { fakeHandle, startTestHost } from './fake-service';
 import { fixture, tempDir } from './helpers';
 import { openUrl } from './ui/harness';
 
@@ -32,8 +32,7 @@ let host: WebHost;
 let token: string;
 
 before(async () => {
-  host = await startWebHost({ handle, rendererDir: RENDERER, port: 0 });
-  token = new URL(host.url).searchParams.get('token') ?? '';
+  ({ host, token } = await startTestHost(handle, RENDERER));
 });
 after(() => host.close());
 

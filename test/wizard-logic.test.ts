@@ -3,11 +3,11 @@
 // throughout: whatever the wizard accepts, it must accept, and the other way round.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigFieldError, resolveTrainConfig } from '../core/train/config';
+import { ConfigFieldError, resolveTrainConfig, totalOptimizerSteps } from '../core/train/config';
 import { FIELDS, STEPS, type ConfigField } from '../renderer/src/wizard/fields';
 import { draftFields, formFromConfig, initialForm, isFolderSource, TRAINER_DEFAULTS, type WizardForm } from '../renderer/src/wizard/form';
 import { getPath, withPatch } from '../renderer/src/wizard/paths';
-import { activePreset, PRESET_NAMES, presetPatch } from '../renderer/src/wizard/presets';
+import { activePreset, MIN_CURVE_POINTS, MIN_EVALUATIONS, PRESET_NAMES, presetPatch } from '../renderer/src/wizard/presets';
 import { cleanPastedPath } from '../renderer/src/wizard/recent-paths';
 import { failingField } from '../renderer/src/wizard/retry';
 import { describeValue, reviewSections, roughDuration, suggestedRunName } from '../renderer/src/wizard/review';
@@ -173,6 +173,37 @@ test('every preset is valid for both methods and is recognised until a setting c
   const thorough = withPatch(withFile, presetPatch('thorough', withFile));
   assert.equal(thorough.validationSource, 'file', 'a chosen validation file stays');
   assert.deepEqual(checkForm(thorough).problems, {});
+});
+
+test('presets fit their intervals to the data: every run draws ≥ 20 loss points and evaluates ≥ 5 times, never sparser than the preset', () => {
+  for (const method of ['lora', 'full'] as const) {
+    for (const name of PRESET_NAMES) {
+      const base = filled({ method });
+      const unscaled = presetPatch(name, base);
+      for (const examples of [12, 60, 500, 5000, 200_000]) {
+        const form = withPatch(base, presetPatch(name, base, examples));
+        const draft = checkForm(form).draft!;
+        assert.ok(draft, `${name}/${method}/${examples}: ${JSON.stringify(checkForm(form).problems)}`);
+        // The trainer's own count of steps for this data, the held-back share left out.
+        const config = resolveTrainConfig({ ...draft, model: '-', output_dir: '-' });
+        const held = Math.round(examples * config.data.validation_split);
+        const steps = totalOptimizerSteps(config, examples - held);
+        const at = `${name}/${method} on ${examples} examples (${steps} steps)`;
+        assert.ok(Math.floor(steps / config.logging_steps) >= Math.min(steps, MIN_CURVE_POINTS), `${at}: logging every ${config.logging_steps}`);
+        assert.ok(config.logging_steps <= (unscaled.logging_steps as number), at);
+        if ((unscaled.eval_steps as number) > 0) {
+          assert.ok(Math.floor(steps / config.eval_steps) >= Math.min(steps, MIN_EVALUATIONS), `${at}: evaluating every ${config.eval_steps}`);
+          assert.ok(config.eval_steps <= (unscaled.eval_steps as number), at);
+          if (config.save_steps > 0) assert.equal(config.save_steps % config.eval_steps, 0, `${at}: checkpoints fall on evaluations`);
+        }
+        assert.equal(activePreset(form, examples), name, `${at}: still recognised as the preset`);
+      }
+    }
+  }
+  // The issue's case: "Balanced" on 60 examples gave 3 loss points and one evaluation.
+  const base = filled({ method: 'lora' });
+  const sixty = withPatch(base, presetPatch('balanced', base, 60));
+  assert.ok(sixty.logging_steps! < 10 && sixty.eval_steps! < 100);
 });
 
 test('stepProblems keeps each step to its own settings', () => {

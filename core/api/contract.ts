@@ -25,6 +25,8 @@ export interface AppInfo {
   version: string;
   /** The TensorFlow.js backend that actually started, which decides training speed. */
   backend: string;
+  /** The GPU in use (adapter and memory limits) or why none is; absent where a host does not say. */
+  gpu?: string;
   platform: string;
   /** `electron` and `chrome` are absent when a plain Node host serves the UI. */
   versions: { node: string; electron?: string; chrome?: string };
@@ -273,7 +275,7 @@ export interface Conversation extends ConversationSummary {
 // ---------------------------------------------------------------- settings
 
 /** Choices of the two settings, read by the hosts' validation and the settings file's own check. */
-export const BACKEND_SETTINGS = ['auto', 'native', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_SETTINGS = ['auto', 'webgpu', 'native', 'tensorflow', 'wasm', 'cpu'] as const;
 export const THEME_SETTINGS = ['system', 'light', 'dark'] as const;
 
 export interface Settings {
@@ -300,8 +302,28 @@ export type ApiEvent =
   | { type: 'run-status'; runId: string; status: RunStatus; error: string | null }
   | { type: 'run-log'; runId: string; line: string }
   | { type: 'chat-token'; streamId: string; text: string }
-  | { type: 'chat-end'; streamId: string; text: string; tokens: number; seconds: number; error: ApiErrorInfo | null }
+  | {
+      type: 'chat-end';
+      streamId: string;
+      text: string;
+      tokens: number;
+      seconds: number;
+      /** The conversation's tokens the model read, and its positions (null: no limit): the context in use. */
+      promptTokens: number;
+      contextLimit: number | null;
+      error: ApiErrorInfo | null;
+    }
   | { type: 'download'; progress: DownloadProgress };
+
+/** Where a handoff job comes from: the wizard's draft (Review step) or a recorded run. */
+export type HandoffSource = { kind: 'draft'; name: string; config: TrainConfigDraft } | { kind: 'run'; runId: string };
+
+/** A job folder for Hugging Face Trainer (see core/handoff): where it is, and what differs from training here. */
+export interface HandoffJob {
+  path: string;
+  totalSteps: number;
+  notes: string[];
+}
 
 // ---------------------------------------------------------------- the API
 
@@ -331,12 +353,18 @@ export interface TunesmithApi {
   /** Continues a finished run for more epochs from its last checkpoint. */
   extendRun(req: { runId: string; extraEpochs: number }): Promise<RunSummary>;
   exportRun(req: { runId: string; kind: ExportKind; destination: string }): Promise<{ path: string }>;
+  /** Writes a job folder that runs the recipe under Hugging Face Trainer on GPUs or a cluster (a new folder). */
+  handOffRun(req: { from: HandoffSource; destination: string }): Promise<HandoffJob>;
+  /** Records a Trainer output folder (trainer_state.json + final/) as a completed run, tagged imported. */
+  importRun(req: { folder: string }): Promise<RunSummary>;
 
   listRuns(): Promise<RunSummary[]>;
   getRun(req: { runId: string }): Promise<RunDetail>;
   compareRuns(req: { runIds: string[] }): Promise<RunComparison>;
   tagRun(req: { runId: string; tag: string }): Promise<void>;
   untagRun(req: { runId: string; tag: string }): Promise<void>;
+  /** What deleteRun with removeFiles would remove: only what the run recorded writing, and the folders it made once empty. */
+  runFiles(req: { runId: string }): Promise<string[]>;
   deleteRun(req: { runId: string; removeFiles: boolean }): Promise<void>;
 
   listChatTargets(): Promise<ChatTargetInfo[]>;
@@ -381,11 +409,14 @@ export const API_METHODS = [
   'resumeRun',
   'extendRun',
   'exportRun',
+  'handOffRun',
+  'importRun',
   'listRuns',
   'getRun',
   'compareRuns',
   'tagRun',
   'untagRun',
+  'runFiles',
   'deleteRun',
   'listChatTargets',
   'chat',

@@ -66,6 +66,7 @@ const trainConfigDraft = object({
   save_steps: optional(number),
   save_total_limit: optional(nullable(number)),
   early_stopping_patience: optional(nullable(number)),
+  load_best_model_at_end: optional(boolean),
   sample_prompts: optional(array(text, MAX_LIST)),
 } satisfies ShapeOf<TrainConfigDraft>);
 
@@ -115,6 +116,11 @@ const settingsPatch = object({
   hubToken: optional(short),
 } satisfies ShapeOf<SettingsPatch>);
 
+const handoffSource = variant('kind', {
+  draft: object({ kind: oneOf(['draft']), name: short, config: trainConfigDraft }),
+  run: object({ kind: oneOf(['run']), runId: short }),
+});
+
 const REQUESTS = {
   appInfo: none,
   listCatalog: none,
@@ -131,11 +137,14 @@ const REQUESTS = {
   resumeRun: runRef,
   extendRun: object({ runId: short, extraEpochs: number }),
   exportRun: object({ runId: short, kind: oneOf(EXPORT_KINDS), destination: filePath }),
+  handOffRun: object({ from: handoffSource, destination: filePath }),
+  importRun: object({ folder: filePath }),
   listRuns: none,
   getRun: runRef,
   compareRuns: object({ runIds: array(short, MAX_LIST) }),
   tagRun: runTag,
   untagRun: runTag,
+  runFiles: runRef,
   deleteRun: object({ runId: short, removeFiles: boolean }),
   listChatTargets: none,
   chat: chatRequest,

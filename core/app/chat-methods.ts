@@ -35,7 +35,8 @@ export function createChatMethods(ctx: ChatContext): ChatMethods {
   function finishAnswer(conversationId: number, streamId: string, end: StreamEnd): void {
     // Saved even when empty (a failure, or a stop before the first token), so every question has its answer.
     ctx.store.addChatMessage(conversationId, { role: 'assistant', text: end.text, timings: end.timings });
-    ctx.emit({ type: 'chat-end', streamId, text: end.text, tokens: end.timings.tokens, seconds: end.timings.seconds, error: end.error });
+    const { tokens, seconds, promptTokens, contextLimit } = end.timings;
+    ctx.emit({ type: 'chat-end', streamId, text: end.text, tokens, seconds, promptTokens, contextLimit: contextLimit > 0 ? contextLimit : null, error: end.error });
   }
 
   return {

@@ -35,3 +35,23 @@ function samplesFor(templateName: string, messages: Message[]): Sample[] {
     return [{ kind: 'instruction', instruction: m.content, input: '', output: next?.role === 'assistant' ? next.content : '' }];
   });
 }
+
+export interface ChatBudget {
+  /** How many of the prompt's last tokens are kept. */
+  promptTokens: number;
+  /** The most tokens the answer may have. */
+  newTokens: number;
+}
+
+/**
+ * Shares a model's positions between the conversation and the answer. GPT-2 reads at most
+ * n_positions tokens, so asking for more new tokens than are left would fail (a 128-position
+ * model and the default 128 new tokens never fit). The answer gets what the conversation leaves,
+ * but at least half the context (when asked for that much): older turns are cut for it,
+ * the latest matter most. A model without a position limit (BLOOM's ALiBi) keeps everything.
+ */
+export function chatBudget(promptLength: number, maxPositions: number | null, maxNewTokens: number): ChatBudget {
+  if (maxPositions === null || promptLength + maxNewTokens <= maxPositions) return { promptTokens: promptLength, newTokens: maxNewTokens };
+  const answer = Math.min(maxNewTokens, maxPositions - 1, Math.max(maxPositions - promptLength, Math.floor(maxPositions / 2)));
+  return { promptTokens: Math.min(promptLength, maxPositions - answer), newTokens: answer };
+}

@@ -12,7 +12,8 @@ export interface WorkerProcess {
   onMessage(listener: (message: unknown) => void): void;
   /** Lines the worker wrote to stderr: kept in the run's log, shown on failure. */
   onStderrLine(listener: (line: string) => void): void;
-  onExit(listener: (code: number | null) => void): void;
+  /** `signal` names the signal that ended it, where the host can tell (code is then null). */
+  onExit(listener: (code: number | null, signal?: NodeJS.Signals | null) => void): void;
   kill(): void;
 }
 

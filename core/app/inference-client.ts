@@ -54,7 +54,7 @@ export class InferenceClient {
       for (const [streamId, stream] of this.streams) {
         if (stream.worker !== worker) continue;
         this.streams.delete(streamId);
-        stream.handlers.onEnd({ type: 'end', streamId, text: stream.text, timings: { loadSeconds: 0, promptTokens: 0, tokens: 0, seconds: 0, tokensPerSecond: 0 }, stopped: false, error });
+        stream.handlers.onEnd({ type: 'end', streamId, text: stream.text, timings: { loadSeconds: 0, promptTokens: 0, contextLimit: 0, tokens: 0, seconds: 0, tokensPerSecond: 0 }, stopped: false, error });
       }
     });
     this.worker = worker;

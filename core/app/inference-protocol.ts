@@ -24,7 +24,10 @@ export type InferenceRequest = GenerateRequest | { type: 'stop'; streamId: strin
 export type GenerationTimings = {
   /** Reading the weights; 0 when the model was already loaded. */
   loadSeconds: number;
+  /** The conversation's tokens the model read (older turns cut when it had too many). */
   promptTokens: number;
+  /** The model's positions (n_positions); 0 when it has no limit (BLOOM). */
+  contextLimit: number;
   tokens: number;
   /** From the first forward pass to the last token. */
   seconds: number;

@@ -3,7 +3,8 @@
 import { errorInfo } from '../api/errors';
 import { initBackend } from '../engine/backend';
 import { generateTokens } from '../generate/generate';
-import { chatPromptIds } from './chat-prompt';
+import { stopStrings } from '../data/templates';
+import { chatBudget, chatPromptIds } from './chat-prompt';
 import { ChatModelCache } from './inference-models';
 import type { GenerateRequest, GenerationTimings, InferenceReply, InferenceRequest } from './inference-protocol';
 import { TextStream } from './text-stream';
@@ -34,7 +35,7 @@ export function serveInference(channel: InferenceChannel): void {
   });
 
   async function reply(req: GenerateRequest): Promise<void> {
-    const timings: GenerationTimings = { loadSeconds: 0, promptTokens: 0, tokens: 0, seconds: 0, tokensPerSecond: 0 };
+    const timings: GenerationTimings = { loadSeconds: 0, promptTokens: 0, contextLimit: 0, tokens: 0, seconds: 0, tokensPerSecond: 0 };
     const isStopped = () => stopped.has(req.streamId);
     let text: TextStream | null = null;
     const send = (piece: string) => {
@@ -46,13 +47,18 @@ export function serveInference(channel: InferenceChannel): void {
         const loadStart = performance.now();
         const chat = models.get(req.files);
         timings.loadSeconds = (performance.now() - loadStart) / 1000;
-        const promptIds = fitToPositions(chatPromptIds(req.messages, req.template, chat.chatTemplate, chat.tokenizer), chat.model.config.maxPositions, req.sampling.maxNewTokens);
+        const conversation = chatPromptIds(req.messages, req.template, chat.chatTemplate, chat.tokenizer);
+        const contextLimit = chat.model.config.maxPositions;
+        const budget = chatBudget(conversation.length, contextLimit, req.sampling.maxNewTokens);
+        const promptIds = conversation.slice(conversation.length - budget.promptTokens);
         timings.promptTokens = promptIds.length;
-        const stream = (text = new TextStream((ids) => chat.tokenizer.decode(ids, true)));
+        timings.contextLimit = contextLimit ?? 0;
+        const stream = (text = new TextStream((ids) => chat.tokenizer.decode(ids, true), stopStrings(req.template)));
         const started = performance.now();
         const eosId = chat.tokenizer.special.eos ?? chat.model.config.eosTokenId;
-        for (const id of generateTokens(chat.model, promptIds, { ...req.sampling, eosId, forward: chat.forward })) {
+        for (const id of generateTokens(chat.model, promptIds, { ...req.sampling, maxNewTokens: budget.newTokens, eosId, forward: chat.forward })) {
           send(stream.push(id));
+          if (stream.stopped) break;
           // Lets a stop message in; leaving the loop frees the KV cache.
           await nextTurn();
           if (isStopped()) break;
@@ -71,12 +77,4 @@ export function serveInference(channel: InferenceChannel): void {
 
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** A conversation longer than the model's positions keeps its end: the latest turns matter most. */
-function fitToPositions(ids: number[], maxPositions: number | null, maxNewTokens: number): number[] {
-  if (maxPositions === null || ids.length + maxNewTokens <= maxPositions) return ids;
-  const room = maxPositions - maxNewTokens;
-  if (room < 1) throw new Error(`max new tokens (${maxNewTokens}) must be below this model's ${maxPositions} positions`);
-  return ids.slice(-room);
 }

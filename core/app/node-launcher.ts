@@ -23,7 +23,7 @@ export const nodeLauncher: ProcessLauncher = (worker, env = {}) => {
     onMessage: (listener) => child.on('message', listener),
     onStderrLine: (listener) => lines.on('line', listener),
     // 'close', not 'exit': it comes after stderr has been read to the end, so no last line is missed.
-    onExit: (listener) => child.on('close', (code) => listener(code)),
+    onExit: (listener) => child.on('close', (code, signal) => listener(code, signal)),
     kill: () => child.kill(),
   };
 };

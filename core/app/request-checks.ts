@@ -1,9 +1,11 @@
 // The meaning checks of requests from the renderer (their shapes were checked by the host):
-// paths must be absolute and present, and each failure names the request field when given.
+// paths must be absolute and present, never in the system's folders, and each failure names
+// the request field when given.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { apiError, errorInfo } from '../api/errors';
+import { inPseudoFilesystem } from '../train/run-folder';
 
 /** Runs `fn`; whatever it throws comes back as an apiError about `field`. */
 export function withField<T>(field: string, fn: () => T): T {
@@ -26,10 +28,24 @@ function absolute(given: string, field?: string): string {
   return path.normalize(value);
 }
 
+/** System folders whose files are never a user's data: the kernel's pseudo filesystems (which hold the environment, HF_TOKEN included) and /etc. */
+function refuseSystemPath(file: string, field?: string): void {
+  const real = fs.existsSync(file) ? fs.realpathSync(file) : file;
+  // macOS keeps /etc at /private/etc.
+  const inEtc = process.platform !== 'win32' && ['/etc', '/private/etc'].some((root) => real === root || real.startsWith(`${root}/`));
+  if (inEtc || inPseudoFilesystem(file) || inPseudoFilesystem(real)) {
+    throw apiError({ message: `${file}: is a system location (/etc, /proc, /sys or /dev), not one of your files`, field });
+  }
+}
+
+/** An existing regular file (links followed) outside the system's folders. */
 export function existingFile(value: string, field?: string): string {
   const file = absolute(value, field);
+  refuseSystemPath(file, field);
   if (!fs.existsSync(file)) throw apiError({ message: `${file}: no such file`, field });
-  if (!fs.statSync(file).isFile()) throw apiError({ message: `${file}: is a folder, not a file`, field });
+  const stat = fs.statSync(file);
+  if (stat.isDirectory()) throw apiError({ message: `${file}: is a folder, not a file`, field });
+  if (!stat.isFile()) throw apiError({ message: `${file}: is not a regular file (a device, pipe or socket)`, field });
   return file;
 }
 
@@ -42,6 +58,7 @@ export function outsideFolder(file: string, dir: string, why: string, field?: st
 
 export function existingFolder(value: string, field?: string): string {
   const dir = absolute(value, field);
+  refuseSystemPath(dir, field);
   if (!fs.existsSync(dir)) throw apiError({ message: `${dir}: no such folder`, field });
   if (!fs.statSync(dir).isDirectory()) throw apiError({ message: `${dir}: is a file, not a folder`, field });
   return dir;

@@ -2,16 +2,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-const LOG_FILE = 'train.log';
+export const RUN_LOG_FILE = 'train.log';
 
 export function appendRunLog(runDir: string, line: string): void {
   fs.mkdirSync(runDir, { recursive: true });
-  fs.appendFileSync(path.join(runDir, LOG_FILE), `${line}\n`);
+  fs.appendFileSync(path.join(runDir, RUN_LOG_FILE), `${line}\n`);
 }
 
 /** The log's last `maxLines` lines; none when the run has no log. */
 export function readRunLog(runDir: string, maxLines: number): string[] {
-  const file = path.join(runDir, LOG_FILE);
+  const file = path.join(runDir, RUN_LOG_FILE);
   if (!fs.existsSync(file)) return [];
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   if (lines.at(-1) === '') lines.pop();

@@ -9,7 +9,7 @@ import type { AppServiceContext } from './service-context';
 import type { TrainingManager } from './training-manager';
 import { requireRun, runSummary } from './training-methods';
 
-export type RunMethods = Pick<ApiService, 'listRuns' | 'getRun' | 'compareRuns' | 'tagRun' | 'untagRun' | 'deleteRun' | 'exportRun'>;
+export type RunMethods = Pick<ApiService, 'listRuns' | 'getRun' | 'compareRuns' | 'tagRun' | 'untagRun' | 'runFiles' | 'deleteRun' | 'exportRun'>;
 
 /** The run page shows the log's end; a long run's whole log would be megabytes. */
 export const LOG_LINES = 1000;
@@ -22,9 +22,14 @@ export function createRunMethods(ctx: AppServiceContext, training: TrainingManag
   };
 
   return {
-    listRuns: async () => ctx.store.listRuns().map((run) => runSummary(ctx, training, run)),
+    // A run another process trains (the CLI) may have died since the app opened the store: decided the same way as there.
+    listRuns: async () => {
+      ctx.store.markInterruptedRuns();
+      return ctx.store.listRuns().map((run) => runSummary(ctx, training, run));
+    },
 
     getRun: async ({ runId }): Promise<RunDetail> => {
+      ctx.store.markInterruptedRuns();
       const run = requireRun(ctx, runId);
       const finished = run.status === 'completed' && run.outputDir !== null;
       return {
@@ -45,6 +50,8 @@ export function createRunMethods(ctx: AppServiceContext, training: TrainingManag
     untagRun: async ({ runId, tag }) => {
       ctx.store.untagRun(requireRun(ctx, runId).id, tag);
     },
+
+    runFiles: async ({ runId }) => ctx.store.runFilesToDelete(requireRun(ctx, runId).id),
 
     deleteRun: async ({ runId, removeFiles }) => {
       notTraining(requireRun(ctx, runId).id, 'deleting');

@@ -9,6 +9,7 @@ import type { AppServiceHandle, AppServiceOptions } from './context';
 import { modelDirResolver } from './model-source';
 import { createChatMethods } from './chat-methods';
 import { createDataMethods } from './data-methods';
+import { createHandoffMethods } from './handoff-methods';
 import { createHubMethods } from './hub-methods';
 import { createRunMethods } from './run-methods';
 import { storeFile } from './run-folders';
@@ -45,6 +46,7 @@ export function createAppService(opts: AppServiceOptions): AppServiceHandle {
       pickPath: async () => null,
       ...createTrainingMethods(ctx, training),
       ...createRunMethods(ctx, training),
+      ...createHandoffMethods(ctx, training),
       ...createDataMethods(ctx),
       ...createSettingsMethods(ctx),
       listCatalog: hub.listCatalog,

@@ -12,10 +12,11 @@ import { eventLine } from '../train/event-lines';
 import type { TrainEvent } from '../train/events';
 import type { WorkerProcess } from './context';
 import { advanceProgress, loadingProgress, type ProgressClock } from '../train/live-progress';
-import { appendRunLog } from './run-log';
+import { prepareRunFolder, recordRunEntry } from '../train/run-folder';
+import { appendRunLog, RUN_LOG_FILE } from './run-log';
 import type { AppServiceContext } from './service-context';
 import { backendEnv } from './settings';
-import type { TrainingCommand, TrainingOutcome, TrainingReport } from './training-protocol';
+import type { TrainingCommand, TrainingOutcome, TrainingReport, TrainingStart } from './training-protocol';
 
 /** Steps a warmup times; the median of three shrugs off the first step's one-off setup. */
 export const WARMUP_STEPS = 3;
@@ -87,6 +88,9 @@ export class TrainingManager {
     let resumedStep: number;
     try {
       if (this.closing) throw apiError({ message: 'Tunesmith is shutting down; no run can start now' });
+      // The run folder is made (and its log recorded as the run's) here, before the first log line; deleting the run removes both.
+      prepareRunFolder(config.output_dir);
+      recordRunEntry(config.output_dir, RUN_LOG_FILE);
       log(`${new Date().toISOString()} ${resume ? 'resuming' : 'starting'} training`);
       // The checkpoint the worker will pick, read now: by the time its start event is handled here it may have been pruned.
       resumedStep = resume ? (listCheckpoints(config.output_dir).at(-1)?.step ?? 0) : 0;
@@ -103,9 +107,9 @@ export class TrainingManager {
       outcome: null,
       stderrTail: [],
       ended: new Promise((resolve) => {
-        worker.onExit((code) => {
+        worker.onExit((code, signal) => {
           this.runs.delete(runId);
-          this.settle(runId, run, code, log);
+          this.settle(runId, run, code, signal ?? null, log);
           resolve();
         });
       }),
@@ -131,19 +135,26 @@ export class TrainingManager {
     worker.send({ type: 'start', mode: 'run', config, runId, storeFile: this.ctx.store.file, resume } satisfies TrainingCommand);
   }
 
-  /** After the worker exited: a row it could not end itself is ended here, and everyone hears how. */
-  private settle(runId: string, run: ActiveRun, code: number | null, log: (line: string) => void): void {
+  /**
+   * After the worker exited: a row it could not end itself is ended here, and everyone hears
+   * how. A worker ended by a signal (killed, or the system ran out of memory) or by shutdown
+   * before it could checkpoint left the run resumable from its last checkpoint: interrupted.
+   */
+  private settle(runId: string, run: ActiveRun, code: number | null, signal: NodeJS.Signals | null, log: (line: string) => void): void {
+    // Ended by shutdown, the worker was killed by Tunesmith itself: no error to report.
+    const killed = !this.closing && run.outcome === null && (signal !== null || code === null);
     const failure: ApiErrorInfo | null =
       run.outcome === null
-        ? diedError('training', code, run.stderrTail)
+        ? killed
+          ? { message: `the training process was killed (${signal ?? 'by a signal'}); resume the run to continue from its last checkpoint`, detail: run.stderrTail.join('\n') || undefined }
+          : diedError('training', code, run.stderrTail)
         : run.outcome.status === 'failed'
           ? run.outcome.error
           : null;
-    if (failure) log(`failed: ${errorText(failure)}`);
+    if (failure) log(`${killed ? 'interrupted' : 'failed'}: ${errorText(failure)}`);
     const row = this.ctx.store.getRun(runId);
     if (row?.status === 'running') {
-      // Ended by shutdown before it could checkpoint: resumable from its last checkpoint.
-      if (this.closing && run.outcome === null) this.ctx.store.setRunStatus(runId, 'interrupted');
+      if ((this.closing && run.outcome === null) || killed) this.ctx.store.setRunStatus(runId, 'interrupted', { error: killed ? errorText(failure!) : undefined });
       else this.ctx.store.finishRun(runId, { status: 'failed', error: errorText(failure ?? { message: 'training ended without saying how' }) });
     }
     const final = this.ctx.store.getRun(runId);
@@ -240,7 +251,12 @@ export class TrainingManager {
    * and merging a big model would freeze the app for minutes. Callers check the request first
    * (checkExport), as the worker's refusals arrive without their ExportRefusal field.
    */
-  async exportMerged(runDir: string, out: string): Promise<void> {
+  exportMerged(runDir: string, out: string): Promise<void> {
+    return this.runTask({ type: 'start', mode: 'export-merged', runDir, out }, 'export');
+  }
+
+  /** One-off engine work (a merged export, a handoff job, an import) in a worker of its own, so the app never waits on it. */
+  async runTask(start: Extract<TrainingStart, { mode: 'export-merged' | 'handoff' | 'import' }>, what: string): Promise<void> {
     if (this.closing) throw apiError({ message: 'Tunesmith is shutting down' });
     const worker = this.ctx.launcher('training', backendEnv(this.ctx.home));
     const stderrTail: string[] = [];
@@ -251,8 +267,8 @@ export class TrainingManager {
         const report = message as TrainingReport;
         if (report.type === 'ended') reported = report;
       });
-      worker.onExit((code) => resolve(reported ?? { status: 'failed', error: diedError('export', code, stderrTail) }));
-      worker.send({ type: 'start', mode: 'export-merged', runDir, out } satisfies TrainingCommand);
+      worker.onExit((code) => resolve(reported ?? { status: 'failed', error: diedError(what, code, stderrTail) }));
+      worker.send(start satisfies TrainingCommand);
     });
     if (outcome.status === 'failed') throw apiError(outcome.error);
   }

@@ -2,6 +2,7 @@
 // and starting, stopping, resuming and extending runs.
 import type { ApiService, RunSummary, TrainConfigDraft } from '../api/contract';
 import { apiError } from '../api/errors';
+import { IMPORTED_TAG } from '../handoff/trainer-state';
 import type { Run } from '../store/index';
 import { newRunId } from '../store/runs';
 import { listCheckpoints } from '../train/checkpoint';
@@ -75,6 +76,9 @@ export function createTrainingMethods(ctx: AppServiceContext, training: Training
       const run = requireRun(ctx, runId);
       if (run.status !== 'completed') throw apiError({ message: `run "${run.name}" is ${run.status}; only a finished run can be extended (resume it instead)`, field: 'runId' });
       if (!(extraEpochs > 0)) throw apiError({ message: `extra epochs must be more than 0; got ${extraEpochs}`, field: 'extraEpochs' });
+      if (run.tags.includes(IMPORTED_TAG)) {
+        throw apiError({ message: `run "${run.name}" was trained by Hugging Face Trainer, whose checkpoints Tunesmith does not resume; hand it off again to train more`, field: 'runId' });
+      }
       const config = storedConfig(run);
       if (config.max_steps > 0) {
         throw apiError({ message: `run "${run.name}" was limited to ${config.max_steps} steps (max_steps), not epochs; start a new run to train longer`, field: 'extraEpochs' });

@@ -10,7 +10,11 @@ export type TrainingStart =
   /** Steps timed for an ETA: nothing recorded, the output folder is scratch. */
   | { type: 'start'; mode: 'warmup'; config: TrainConfig }
   /** A finished LoRA run's adapter folded into its base model, written to `out`: minutes for a big model. */
-  | { type: 'start'; mode: 'export-merged'; runDir: string; out: string };
+  | { type: 'start'; mode: 'export-merged'; runDir: string; out: string }
+  /** A handoff job folder: loads the model and tokenizes the data, which can take a while. */
+  | { type: 'start'; mode: 'handoff'; config: TrainConfig; out: string; runId: string | null; name: string }
+  /** A Trainer output checked to load and recorded in the store as a run. */
+  | { type: 'start'; mode: 'import'; outputDir: string; storeFile: string };
 
 /** A stop ends training after the current step, with a checkpoint there. */
 export type TrainingCommand = TrainingStart | { type: 'stop' };

@@ -2,6 +2,8 @@
 // cannot take it down. Started by a ProcessLauncher; told what to train (or which run to
 // export merged) by one 'start' message, it reports every TrainEvent and how it ended, then exits.
 import { errorInfo } from '../api/errors';
+import { importTrainerRun } from '../handoff/import-run';
+import { writeHandoffJob } from '../handoff/write-job';
 import { openStore, TrainingRecorder } from '../store/index';
 import { runRecordedTraining } from '../store/recorded-training';
 import { ConfigFieldError } from '../train/config';
@@ -18,15 +20,26 @@ const report = (r: TrainingReport) => port.post(r);
 // Without the app there is no one to train for; stopping keeps a checkpoint to resume from.
 port.onParentGone(() => stop.abort(new Error('the app closed')));
 
+async function importStored(outputDir: string, storeFile: string): Promise<void> {
+  const store = openStore(storeFile);
+  try {
+    await importTrainerRun(store, { outputDir });
+  } finally {
+    store.close();
+  }
+}
+
 async function perform(start: TrainingStart): Promise<void> {
   if (start.mode === 'export-merged') return exportRun(start.runDir, 'merged', start.out);
+  if (start.mode === 'handoff') return void (await writeHandoffJob({ config: start.config, out: start.out, runId: start.runId, name: start.name }));
+  if (start.mode === 'import') return void (await importStored(start.outputDir, start.storeFile));
   // An event the app can no longer receive is still in the store, so a lost one is no error.
   const show = (event: TrainEvent) => void report({ type: 'event', event }).catch(() => undefined);
   if (start.mode === 'warmup') return runTraining(start.config, show, { signal: stop.signal });
   const store = openStore(start.storeFile);
   try {
     const recorder = TrainingRecorder.attach(store, start.config, start.runId);
-    await runRecordedTraining(recorder, start.config, show, { resumeFrom: start.resume ? start.config.output_dir : undefined, signal: stop.signal });
+    await runRecordedTraining(recorder, start.config, show, { resumeFrom: start.resume ? start.config.output_dir : undefined, signal: stop.signal, runId: start.runId });
   } finally {
     store.close();
   }

@@ -23,8 +23,14 @@ export function readJsonFile(file: string): unknown {
   }
 }
 
+/** Throws unless `dir` is an existing folder, telling a file given in its place from a missing path. */
+export function requireModelFolder(dir: string): void {
+  if (!fs.existsSync(dir)) throw new Error(`${dir}: model folder not found`);
+  if (!fs.statSync(dir).isDirectory()) throw new Error(`${dir}: is a file, not a model folder; give the model's folder`);
+}
+
 export function readModelConfigJson(dir: string): unknown {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${dir}: model folder not found`);
+  requireModelFolder(dir);
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) throw new Error(`${file}: missing; a model folder needs config.json next to its weights`);
   return readJsonFile(file);

@@ -4,6 +4,7 @@
 // than 2 GiB (Node's Buffer limit) work.
 import fs from 'node:fs';
 import nodePath from 'node:path';
+import { writeFileWhole } from '../durable-write';
 import {
   DTYPE_BYTES,
   elementCount,
@@ -54,17 +55,30 @@ export class SafetensorsFile implements TensorSource {
       this.dataStart = 8 + headerLen;
       const dataSize = fileSize - this.dataStart;
       this.metadata = (header.__metadata__ as Record<string, string>) ?? {};
+      const spans: { name: string; begin: number; end: number }[] = [];
       for (const [name, raw] of Object.entries(header)) {
         if (name === '__metadata__') continue;
         const e = raw as HeaderEntry;
         if (!e || !(e.dtype in DTYPE_BYTES) || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) {
           fail(`tensor "${name}" has a malformed entry ${JSON.stringify(raw)}`);
         }
+        if (!e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor "${name}" has shape ${JSON.stringify(e.shape)}; need whole numbers >= 0`);
         const [begin, end] = e.data_offsets;
+        const whole = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+        if (e.data_offsets.length !== 2 || !whole(begin) || !whole(end) || begin > end) {
+          fail(`tensor "${name}" has data_offsets ${JSON.stringify(e.data_offsets)}; need whole numbers 0 <= begin <= end <= data size (${dataSize})`);
+        }
         const need = elementCount(e.shape) * DTYPE_BYTES[e.dtype];
         if (end - begin !== need) fail(`tensor "${name}" spans ${end - begin} bytes but shape ${JSON.stringify(e.shape)} ${e.dtype} needs ${need}`);
         if (end > dataSize) fail(`tensor "${name}" ends at byte ${end} of the data but the data has only ${dataSize}; the file is truncated`);
+        spans.push({ name, begin, end });
         this.entries.set(name, e);
+      }
+      // Two tensors sharing bytes would read each other's values (empty tensors take none).
+      let reach: (typeof spans)[number] | undefined;
+      for (const b of spans.filter((s) => s.end > s.begin).sort((x, y) => x.begin - y.begin)) {
+        if (reach && b.begin < reach.end) fail(`tensors "${reach.name}" and "${b.name}" overlap (data_offsets [${reach.begin},${reach.end}] and [${b.begin},${b.end}])`);
+        if (!reach || b.end > reach.end) reach = b;
       }
     } catch (err) {
       fs.closeSync(this.fd);
@@ -156,8 +170,8 @@ export interface TensorToWrite {
 /**
  * Writes float32 tensors as safetensors the way the reference implementation does:
  * tensors in name order, header padded with spaces so the data starts 8-byte aligned.
- * Written to a temporary file and renamed, so a crash never leaves a half-written file
- * under the real name.
+ * Written to a temporary file, fsynced and renamed, so a crash or a full disk never leaves a
+ * half-written file under the real name.
  */
 export function writeSafetensors(file: string, tensors: readonly TensorToWrite[], metadata: Record<string, string> = {}): void {
   const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -178,21 +192,7 @@ export function writeSafetensors(file: string, tensors: readonly TensorToWrite[]
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(headerBytes.length));
 
-  const tmp = nodePath.join(nodePath.dirname(file), `.${nodePath.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, len);
-    fs.writeSync(fd, headerBytes);
-    for (const t of sorted) {
-      // float32 on disk is little-endian, as are all platforms Tunesmith ships on.
-      fs.writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    }
-    fs.fsyncSync(fd);
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
+  // float32 on disk is little-endian, as are all platforms Tunesmith ships on.
+  const data = sorted.map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  writeFileWhole(file, [len, headerBytes, ...data]);
 }

@@ -16,7 +16,7 @@ function text(flags: Flags, name: string): string | undefined {
 }
 
 export async function info(flags: Flags, print: Print): Promise<void> {
-  const { model, backend } = await modelFromArgs(flags);
+  const { model, backend, gpu } = await modelFromArgs(flags);
   const c = model.config;
   const out = {
     model_type: c.modelType,
@@ -26,6 +26,7 @@ export async function info(flags: Flags, print: Print): Promise<void> {
     vocab_size: c.vocabSize,
     parameters: model.parameterCount(),
     backend,
+    gpu,
   };
   if (flags.json) print(JSON.stringify(out));
   else print(Object.entries(out).map(([k, v]) => `${k.padEnd(12)} ${v}`).join('\n'));

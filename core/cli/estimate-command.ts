@@ -1,6 +1,6 @@
 // `tunesmith estimate`: peak training memory from config.json alone, before anything is
 // downloaded or loaded, with what to change when it does not fit.
-import { formatBytes } from '../memory/format';
+import { formatBytes } from '../units';
 import { defaultBackend } from '../memory/coefficients';
 import type { MemoryComponents } from '../memory/estimate';
 import { modelConfigForEstimate } from '../memory/model-config';

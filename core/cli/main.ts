@@ -3,6 +3,7 @@ import { forward, generateCommand, info, tokenize, type Flags } from './commands
 import { UsageError } from './args';
 import { estimateCommand } from './estimate-command';
 import { exportCommand } from './export-command';
+import { handoffCommand, importCommand } from './handoff-command';
 import { modelsCommand } from './models-command';
 import { pullCommand } from './pull-command';
 import { runsCommand } from './runs-command';
@@ -20,6 +21,8 @@ commands:
             [--ignore-eos] [--json]
   train     --config FILE | --resume DIR [--config FILE] [--json-events] [--store FILE]
   export    --run DIR --format hf|peft|merged --out DIR
+  handoff   --config FILE --out DIR [--json]     a job folder for Hugging Face Trainer on GPUs
+  import    OUTPUT_DIR [--store FILE] [--json]   a Trainer run's output, recorded as a run
   estimate  --model DIR | --random-init NAME --method full|lora [--lora-r R] [--lora-targets a,b]
             --batch B --seq S [--grad-accum N] [--ram BYTES] [--json]
   runs      list|show ID|compare ID ID [...]|delete ID [--yes]|tag ID TAG [--json] [--store FILE]
@@ -87,6 +90,8 @@ const COMMANDS = {
   export: (f: Flags) => exportCommand(f, print),
   estimate: (f: Flags) => estimateCommand(f, print),
   train: (f: Flags) => trainCommand(f, print, (chunk) => process.stderr.write(chunk)),
+  handoff: (f: Flags) => handoffCommand(f, print),
+  import: (f: Flags, words: string[]) => importCommand(words, f, print),
 } as const;
 
 function print(text: string): void {
@@ -104,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
       return command || values.help ? 0 : 2;
     }
     if (!(command in COMMANDS)) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
-    if (extra.length && command !== 'runs' && command !== 'pull') throw new UsageError(`unexpected argument "${extra[0]}"`);
+    if (extra.length && !['runs', 'pull', 'import'].includes(command)) throw new UsageError(`unexpected argument "${extra[0]}"`);
     await COMMANDS[command as keyof typeof COMMANDS](values as Flags, extra);
     return 0;
   } catch (err) {

@@ -1,7 +1,7 @@
 // `tunesmith models [--json]`: the models in the Hugging Face cache, ours and Python's.
 import { listCachedModels } from '../hub/cache';
 import { hubConfigFromEnv } from '../hub/config';
-import { formatBytes } from '../memory/format';
+import { formatBytes } from '../units';
 import type { Flags, Print } from './commands';
 
 export async function modelsCommand(flags: Flags, print: Print): Promise<void> {

@@ -1,7 +1,7 @@
 // `tunesmith pull MODEL_ID [--revision R]`: downloads a model into the Hugging Face cache
 // with a progress bar. Ctrl-C leaves the partial file, and the next pull resumes it.
 import { hubConfigFromEnv } from '../hub/config';
-import { formatBytes } from '../memory/format';
+import { formatBytes } from '../units';
 import { throttle, type PullProgress } from '../hub/progress';
 import { pullModel } from '../hub/pull';
 import { UsageError } from './args';

@@ -1,6 +1,8 @@
 // `tunesmith runs list|show|compare|delete|tag|untag`: the experiment store from a terminal.
 import readline from 'node:readline/promises';
 import { openStore, RUN_STATUSES, type ExperimentStore, type ListRunsOptions, type Run, type RunStatus } from '../store/index';
+import { openDamagedForReading, StoreDamaged } from '../store/open';
+import { readableRuns } from '../store/runs';
 import { UsageError } from './args';
 import type { Flags, Print } from './commands';
 
@@ -68,6 +70,10 @@ function list(store: ExperimentStore, flags: Flags, print: Print): void {
     sort: str(flags, 'sort') as ListRunsOptions['sort'],
     order,
   });
+  printRuns(runs, flags, print);
+}
+
+function printRuns(runs: Run[], flags: Flags, print: Print): void {
   if (flags.json) return print(JSON.stringify(runs));
   if (runs.length === 0) return print('no runs');
   const rows = runs.map((r) => [r.id, r.name, r.status, r.method, r.model ?? '-', r.backend ?? '-', when(r.startedAt), loss(r), mib(r.measuredPeakBytes), r.tags.join(',')]);
@@ -129,13 +135,15 @@ async function remove(store: ExperimentStore, id: string, flags: Flags, print: P
   const run = store.getRun(id);
   if (!run) throw new Error(`no run with id "${id}"`);
   const removeFiles = flags['keep-files'] !== true;
+  // Only what the run recorded writing; the rest of its folder (data, the user's files) stays.
+  const files = removeFiles ? store.runFilesToDelete(id) : [];
   if (!flags.yes) {
     if (!process.stdin.isTTY) throw new UsageError(`refusing to delete run "${id}" without confirmation: stdin is not a terminal; pass --yes`);
-    const files = removeFiles && run.outputDir ? ` and its files in ${run.outputDir}` : '';
-    if (!(await confirmed(`Delete run ${id} (${run.name})${files}? [y/N] `))) return print('not deleted');
+    print(files.length ? `Deleting run ${id} (${run.name}) removes:\n${files.map((f) => `  ${f}`).join('\n')}` : `Deleting run ${id} (${run.name}) removes no files.`);
+    if (!(await confirmed(`Delete run ${id}? [y/N] `))) return print('not deleted');
   }
-  store.deleteRun(id, { removeFiles });
-  print(`deleted run ${id}`);
+  const removed = store.deleteRun(id, { removeFiles });
+  print(`deleted run ${id}${removed.length ? `; removed:\n${removed.map((f) => `  ${f}`).join('\n')}` : ''}`);
 }
 
 function tag(store: ExperimentStore, id: string, name: string, add: boolean, flags: Flags, print: Print): void {
@@ -149,7 +157,21 @@ function tag(store: ExperimentStore, id: string, name: string, add: boolean, fla
 export async function runsCommand(words: string[], flags: Flags, print: Print): Promise<void> {
   const [sub, ...rest] = words;
   if (!sub) throw new UsageError(RUNS_USAGE);
-  const store = openStore(str(flags, 'store'));
+  let store: ExperimentStore;
+  try {
+    store = openStore(str(flags, 'store'));
+  } catch (err) {
+    // A damaged store is never written into; `list` still shows what can be read from it, then fails.
+    if (err instanceof StoreDamaged && sub === 'list') {
+      const db = openDamagedForReading(err.file);
+      try {
+        printRuns(readableRuns(db), flags, print);
+      } finally {
+        db.close();
+      }
+    }
+    throw err;
+  }
   try {
     switch (sub) {
       case 'list':

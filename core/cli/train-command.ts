@@ -3,8 +3,12 @@ import { readJsonFile } from '../checkpoint/model-folder';
 import { openStore, TrainingRecorder } from '../store/index';
 import { runRecordedTraining } from '../store/recorded-training';
 import { readTrainerState, resolveCheckpoint } from '../train/checkpoint';
-import { resolveTrainConfig } from '../train/config';
-import { eventLine, formatDuration } from '../train/event-lines';
+import { resolveTrainConfig, type TrainConfig } from '../train/config';
+import { prepareRunFolder } from '../train/run-folder';
+import { lockRunFolder, type RunLock } from '../train/run-lock';
+import { newRunId } from '../store/runs';
+import { eventLine } from '../train/event-lines';
+import { formatDuration } from '../units';
 import type { TrainEvent } from '../train/events';
 import { advanceProgress, loadingProgress } from '../train/live-progress';
 import { UsageError } from './args';
@@ -19,6 +23,13 @@ function resolvePaths(raw: Record<string, unknown>, dir: string): void {
   if (data && typeof data === 'object') for (const key of ['train', 'validation']) if (key in data) data[key] = abs(data[key]);
   const lora = raw.lora as Record<string, unknown> | undefined;
   if (lora && typeof lora === 'object' && 'init_adapter' in lora) lora.init_adapter = abs(lora.init_adapter);
+}
+
+/** A config file, its paths resolved against its folder, validated with its defaults filled in. */
+export function readTrainConfigFile(file: string): TrainConfig {
+  const raw = readJsonFile(file);
+  if (raw && typeof raw === 'object' && !Array.isArray(raw)) resolvePaths(raw as Record<string, unknown>, path.dirname(path.resolve(file)));
+  return resolveTrainConfig(raw, file);
 }
 
 /** A one-line progress bar for terminals (step, loss, tokens/s and ETA); other events on lines of their own. */
@@ -52,9 +63,7 @@ export async function trainCommand(flags: Flags, print: Print, write: (s: string
   const checkpoint = resume ? resolveCheckpoint(resume) : null;
   let config;
   if (file) {
-    const raw = readJsonFile(file);
-    if (raw && typeof raw === 'object' && !Array.isArray(raw)) resolvePaths(raw as Record<string, unknown>, path.dirname(path.resolve(file)));
-    config = resolveTrainConfig(raw, file);
+    config = readTrainConfigFile(file);
   } else {
     config = resolveTrainConfig(readTrainerState(checkpoint!).config, path.join(checkpoint!, 'trainer_state.json'));
   }
@@ -62,13 +71,21 @@ export async function trainCommand(flags: Flags, print: Print, write: (s: string
   const json = flags['json-events'] === true;
   const show = json ? (e: TrainEvent) => print(JSON.stringify(e)) : progressPrinter(write, print, resumedStep);
   const store = openStore(typeof flags.store === 'string' ? flags.store : undefined);
+  let lock: RunLock | undefined;
   const stop = stopOnSignals();
   try {
-    const recorder = TrainingRecorder.begin(store, config, { resume: resume !== undefined });
+    // The folder is checked and locked before the run is recorded: a second process on it is refused having written nothing.
+    const earlier = resume !== undefined ? store.findRunByOutputDir(config.output_dir) : undefined;
+    if (earlier?.status === 'running') throw new Error(`run ${earlier.id} in ${config.output_dir} is still training (pid ${earlier.pid}); stop it before resuming it`);
+    const runId = earlier?.id ?? newRunId();
+    prepareRunFolder(config.output_dir);
+    lock = lockRunFolder(config.output_dir, 'training', runId);
+    const recorder = earlier ? TrainingRecorder.attach(store, config, earlier.id) : TrainingRecorder.begin(store, config, runId);
     if (!json) print(`run ${recorder.runId}, recorded in ${store.file}`);
-    await runRecordedTraining(recorder, config, show, { resumeFrom: resume, signal: stop.signal });
+    await runRecordedTraining(recorder, config, show, { resumeFrom: resume, signal: stop.signal, runId });
   } finally {
     stop.dispose();
+    lock?.release();
     store.close();
   }
 }

@@ -1,7 +1,7 @@
 // The start of a data file, cut after its last whole row, so a preview of a huge file reads
 // and tokenizes a bounded amount and still parses like a smaller file of the same format.
 import fs from 'node:fs';
-import { readTextFile } from '../read-text-file';
+import { decodeUtf8, readTextFile } from '../read-text-file';
 import { DataError } from './errors';
 
 export interface DataPrefix {
@@ -20,8 +20,8 @@ export function readDataPrefix(file: string, maxBytes: number): DataPrefix {
   } finally {
     fs.closeSync(fd);
   }
-  // A cut character at the end decodes to U+FFFD; both cuts below fall before it.
-  const text = buffer.toString('utf8');
+  // A character cut at the end is left out; any other bad byte is the file's, and refused.
+  const text = decodeUtf8(file, buffer, (message) => new DataError(message), true);
   const kept = text.trimStart().startsWith('[') ? wholeArrayItems(text) : text.slice(0, text.lastIndexOf('\n') + 1);
   if (kept.trim() === '') throw new DataError(`${file}: its first row is longer than the ${maxBytes} bytes a preview reads`);
   return { text: kept, partial: { bytesRead: maxBytes, totalBytes } };

@@ -3,14 +3,14 @@
 import { readTextFile } from '../read-text-file';
 import type { TextTokenizer } from '../tokenizer/tokenizer';
 import { DataError } from './errors';
-import type { ChosenFields, FieldGuess } from './fields';
-import { parseData, type DataFormat } from './formats';
+import type { FieldGuess } from './fields';
+import { parseData, type DataFormat, type ParseOptions } from './formats';
 import { packDocuments } from './packing';
 import type { Example } from './records';
 import { getTemplate } from './templates';
 import { encodeSegments, labelTokens, truncate } from './tokenize';
 
-export interface DatasetOptions extends ChosenFields {
+export interface DatasetOptions extends ParseOptions {
   path: string;
   /** null or absent: from the extension, and for JSON from the first row's fields. */
   format?: string | null;
@@ -63,7 +63,7 @@ export function datasetFromText(options: DatasetOptions, fileText: string, token
     rows = packDocuments(data.documents, tokenizer, options.max_length);
     if (rows.length === 0) throw new DataError(`${file}: the text is shorter than one block of max_length (${options.max_length}) tokens`);
   } else if (data.format === 'text') {
-    rows = data.documents.map((doc) => encodeSegments([{ text: doc, train: true, eos: true }], tokenizer, false));
+    rows = data.documents.map((doc) => encodeDocument(doc, tokenizer, options.max_length));
   } else if (data.format === 'tokenized') {
     rows = data.examples;
   } else {
@@ -84,6 +84,25 @@ export function datasetFromText(options: DatasetOptions, fileText: string, token
     throw new DataError(`${file}: no usable examples (${why})`);
   }
   return dataset;
+}
+
+/** Characters tried per token before a long document is tokenized whole. */
+const CHARS_PER_TOKEN_GUESS = 16;
+
+/**
+ * A text document as one example. One far longer than max_length (a 50 MB single line) is
+ * cut at a space before tokenizing, with the cut grown until more than max_length tokens
+ * come out: the byte-level pre-tokenizers start a piece at each space, so the tokens before
+ * the cut are those of the whole document, and the rest would be truncated anyway.
+ */
+function encodeDocument(doc: string, tokenizer: TextTokenizer, maxLength: number): Example {
+  for (let chars = maxLength * CHARS_PER_TOKEN_GUESS; chars < doc.length; chars *= 4) {
+    const cut = doc.lastIndexOf(' ', chars);
+    if (cut <= 0) continue;
+    const head = encodeSegments([{ text: doc.slice(0, cut), train: true, eos: false }], tokenizer, false);
+    if (head.input_ids.length > maxLength) return head;
+  }
+  return encodeSegments([{ text: doc, train: true, eos: true }], tokenizer, false);
 }
 
 function dataText(file: string, text: string): string {

@@ -16,7 +16,12 @@ export type ParsedData =
   | { format: 'alpaca' | 'csv'; samples: Located<Sample>[]; columns: FieldGuess }
   | { format: 'tokenized'; examples: Example[] };
 
-export function parseData(file: string, text: string, format: string | null, columns: ChosenFields): ParsedData {
+export interface ParseOptions extends ChosenFields {
+  /** The model's embedding rows: pre-tokenized ids at or past it are refused where they are read. */
+  vocab_size?: number;
+}
+
+export function parseData(file: string, text: string, format: string | null, columns: ParseOptions): ParsedData {
   const chosen = format === null ? formatFromExtension(file) : checkFormat(format);
   switch (chosen) {
     case 'text':
@@ -26,7 +31,7 @@ export function parseData(file: string, text: string, format: string | null, col
     default: {
       const rows = readJsonRows(file, text);
       const jsonFormat = chosen === 'json' ? (rows.length > 0 ? formatFromFields(rows[0], columns) : 'alpaca') : chosen;
-      if (jsonFormat === 'tokenized') return { format: jsonFormat, examples: rows.map(tokenizedRow) };
+      if (jsonFormat === 'tokenized') return { format: jsonFormat, examples: rows.map((row) => tokenizedRow(row, columns.vocab_size ?? Infinity)) };
       if (jsonFormat === 'chat') return { format: jsonFormat, samples: rows.map(chatRow) };
       if (jsonFormat === 'text') return { format: jsonFormat, documents: rows.map(({ where, value }) => stringField(value, TEXT_FIELD, where, true)) };
       const first = rows[0];
@@ -97,20 +102,23 @@ function chatRow({ where, value }: Located<JsonObject>): Located<Chat> {
   return { where, value: { kind: 'chat', messages } };
 }
 
-function tokenizedRow({ where, value }: Located<JsonObject>): Example {
-  const input_ids = idList(value, 'input_ids', where, (v) => v >= 0);
+function tokenizedRow({ where, value }: Located<JsonObject>, vocabSize: number): Example {
+  const input_ids = idList(value, 'input_ids', where, vocabSize, false);
   if (input_ids.length === 0) throw new DataError(`${where}: field "input_ids" is empty`);
   if (value.labels === undefined) return { input_ids, labels: [...input_ids] };
-  const labels = idList(value, 'labels', where, (v) => v >= 0 || v === IGNORE_INDEX);
+  const labels = idList(value, 'labels', where, vocabSize, true);
   if (labels.length !== input_ids.length) {
     throw new DataError(`${where}: field "labels" has ${labels.length} entries, "input_ids" has ${input_ids.length}`);
   }
   return { input_ids, labels };
 }
 
-function idList(obj: JsonObject, key: string, where: string, valid: (v: number) => boolean): number[] {
+function idList(obj: JsonObject, key: string, where: string, vocabSize: number, ignoreAllowed: boolean): number[] {
   const list = arrayField(obj, key, where);
-  const bad = list.findIndex((v) => !Number.isInteger(v) || !valid(v as number));
-  if (bad >= 0) throw new DataError(`${where}: ${key}[${bad}] is not a valid token id (got ${JSON.stringify(list[bad])})`);
-  return list as number[];
+  const valid = (v: unknown) => Number.isInteger(v) && (((v as number) >= 0 && (v as number) < vocabSize) || (ignoreAllowed && v === IGNORE_INDEX));
+  const bad = list.findIndex((v) => !valid(v));
+  if (bad < 0) return list as number[];
+  const v = list[bad];
+  const why = Number.isInteger(v) && (v as number) >= vocabSize ? `; the model has ${vocabSize}` : '';
+  throw new DataError(`${where}: ${key}[${bad}] is not a valid token id (got ${JSON.stringify(v)}${why})`);
 }

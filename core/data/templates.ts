@@ -87,6 +87,25 @@ const alpaca: Template = (sample) => {
   ];
 };
 
+/**
+ * Text that starts the next turn in a template, where a reply has gone past its answer. The
+ * trained answer ends with EOS, but ChatML's end marker is plain text in GPT-2's and BLOOM's
+ * vocabularies (the model writes `<|im_end|>` before its EOS), and a model that has not
+ * learned to stop goes on with the next question. A model's own Jinja template and `none`
+ * have no marker known here: EOS alone ends them.
+ */
+const STOP_STRINGS: Record<TemplateName, readonly string[]> = {
+  human_assistant: ['\nHuman:'],
+  alpaca: ['### Instruction:'],
+  chatml: ['<|im_end|>', '<|im_start|>'],
+  none: [],
+  model: [],
+};
+
+export function stopStrings(name: string): readonly string[] {
+  return Object.hasOwn(STOP_STRINGS, name) ? STOP_STRINGS[name as TemplateName] : [];
+}
+
 const BUILT_IN: Record<Exclude<TemplateName, 'model'>, Template> = { human_assistant: humanAssistant, alpaca, chatml, none };
 
 /** `chatTemplate` is the model's Jinja chat template (see readChatTemplate), used by `model`. */

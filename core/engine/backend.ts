@@ -7,16 +7,20 @@ import path from 'node:path';
 import util from 'node:util';
 import { routeAddToNative } from './native-add';
 import { loadNativeKernels, type NativeKernels } from './native-kernels';
+import { describeAdapter, type GpuAdapter } from './webgpu';
+export { bindableRowBlocks } from './webgpu';
 
 export { tf };
+export type { GpuAdapter };
 
-export type BackendName = 'native' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'webgpu' | 'native' | 'tensorflow' | 'wasm' | 'cpu';
 
 /**
- * Fastest first: tfjs's cpu backend with Tunesmith's own compiled kernels doing the heavy
- * ops, then tfjs-node's libtensorflow, then XNNPACK in WebAssembly, then plain JS.
+ * Fastest first: a hardware GPU through WebGPU (Dawn), then tfjs's cpu backend with
+ * Tunesmith's own compiled kernels doing the heavy ops, then tfjs-node's libtensorflow, then
+ * XNNPACK in WebAssembly, then plain JS.
  */
-export const BACKEND_ORDER: readonly BackendName[] = ['native', 'tensorflow', 'wasm', 'cpu'];
+export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'native', 'tensorflow', 'wasm', 'cpu'];
 
 // Not named `require`: electron-vite's ESM shim for the main bundle declares that name.
 const requireFromHere = createRequire(import.meta.url);
@@ -25,6 +29,25 @@ export interface BackendChoice {
   name: BackendName;
   /** Why the faster backends before it were skipped, for `tunesmith info --debug`. */
   skipped: { name: BackendName; reason: string }[];
+  /** The GPU when `name` is webgpu. */
+  adapter?: GpuAdapter;
+}
+
+/** Whether tensors live in GPU memory, where a host-side loop costs a download and an upload. */
+export function tensorsOnGpu(): boolean {
+  return tf.getBackend() === 'webgpu';
+}
+
+/** The backend as `tunesmith info`, Settings and run records show it: webgpu names its adapter. */
+export function describeBackend(choice: BackendChoice): string {
+  return choice.adapter ? `webgpu: ${describeAdapter(choice.adapter)}` : choice.name;
+}
+
+/** The adapter in use, or why the GPU is not used: for Settings and `tunesmith info`. */
+export function describeGpu(choice: BackendChoice): string {
+  if (choice.adapter) return describeAdapter(choice.adapter);
+  const skipped = choice.skipped.find((s) => s.name === 'webgpu')?.reason;
+  return `not used: ${skipped ?? `the ${choice.name} engine was chosen (the engine setting or TUNESMITH_BACKEND)`}`;
 }
 
 let chosen: Promise<BackendChoice> | undefined;
@@ -52,33 +75,42 @@ async function choose(requested: string | undefined): Promise<BackendChoice> {
     if (!(BACKEND_ORDER as readonly string[]).includes(requested)) {
       throw new Error(`TUNESMITH_BACKEND=${requested} is not a backend; use one of ${BACKEND_ORDER.join(', ')}`);
     }
-    const reason = await tryStart(requested as BackendName);
+    // Forced, webgpu takes a software adapter too: that is how the tests run without a GPU.
+    const reason = await tryStart(requested as BackendName, true);
     if (reason) throw new Error(`TUNESMITH_BACKEND=${requested} could not start: ${reason}`);
-    return { name: requested as BackendName, skipped: [] };
+    return { name: requested as BackendName, skipped: [], adapter };
   }
   const skipped: BackendChoice['skipped'] = [];
   for (const name of BACKEND_ORDER) {
-    const reason = await tryStart(name);
-    if (!reason) return { name, skipped };
+    const reason = await tryStart(name, false);
+    if (!reason) return { name, skipped, adapter };
     skipped.push({ name, reason });
   }
   throw new Error(`no TensorFlow.js backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
 }
 
+let adapter: GpuAdapter | undefined;
+
 /** Returns undefined on success, otherwise why the backend is unusable. */
-async function tryStart(name: BackendName): Promise<string | undefined> {
+async function tryStart(name: BackendName, allowSoftwareGpu: boolean): Promise<string | undefined> {
   try {
     const native = name === 'native' ? loadNativeKernels() : undefined;
     if (name === 'tensorflow') loadTfjsNode();
     if (name === 'wasm') await registerWasm();
+    // Imported here so that nothing of Dawn or tfjs's webgpu backend loads on the CPU path.
+    if (name === 'webgpu') adapter = await (await import('./webgpu')).startWebgpu(allowSoftwareGpu);
     // The kernels read and write the cpu backend's own Float32Arrays, so they run on it.
     const ok = await withoutNewProcessHandlers(() => quietly(() => tf.setBackend(native ? 'cpu' : name)));
-    if (!ok) return 'initialisation failed';
+    if (!ok) {
+      adapter = undefined;
+      return 'initialisation failed';
+    }
     tf.env().set('PROD', true);
     if (native) routeAddToNative(native);
     kernels = native;
     return undefined;
   } catch (err) {
+    adapter = undefined;
     return err instanceof Error ? err.message.split('\n')[0] : String(err);
   }
 }

@@ -219,6 +219,9 @@ export const ENGINE_COEFFICIENTS: Record<BackendName, EngineCoefficients> = {
   cpu: CPU,
   // Not measured: tfjs-node keeps tensors in native buffers that clones share, as cpu does.
   tensorflow: CPU,
+  // Not measured on a GPU: the same plain-tfjs twins run there and keep the tensors they keep
+  // on cpu, in GPU buffers (WebGPU does not say how much memory the adapter has).
+  webgpu: CPU,
 };
 
 /**

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { tf } from '../engine/backend';
 import { readJsonFile } from '../checkpoint/model-folder';
 import { SafetensorsFile } from '../checkpoint/safetensors';
-import type { CausalLM } from './causal-lm';
+import { ARCHITECTURES, type CausalLM } from './causal-lm';
 import type { LoraLayers, Weights } from './weights';
 
 export interface LoraAdapter {
@@ -25,6 +25,18 @@ export function isTargeted(module: string, targets: string[] | string): boolean 
 
 const KEY_PATTERN = /^base_model\.model\.(.+)\.lora_([AB])(?:\.[^.]+)?\.weight$/;
 
+/** An adapter made for another architecture targets projections this model does not have: say so, not which PEFT flag differs. */
+function refuseOtherArchitecture(configFile: string, targets: string[] | string, model: CausalLM): void {
+  const names = [targets].flat();
+  const hits = (projections: string[]) => projections.some((p) => names.includes(p) || (typeof targets === 'string' && new RegExp(`(?:^|\\.)${p}$`).test(targets)));
+  if (hits(model.arch.loraTargets)) return;
+  const other = Object.entries(ARCHITECTURES).find(([type, arch]) => type !== model.config.modelType && hits(arch.loraTargets));
+  if (!other) return;
+  throw new Error(
+    `${configFile}: this adapter was trained on a ${other[0]} model (it targets ${names.join(', ')}), but the base model is ${model.config.modelType} (${model.arch.loraTargets.join(', ')})`,
+  );
+}
+
 export function loadAdapter(dir: string, model: CausalLM): LoraAdapter {
   const configFile = path.join(dir, 'adapter_config.json');
   const cfg = readJsonFile(configFile) as Record<string, unknown>;
@@ -40,6 +52,7 @@ export function loadAdapter(dir: string, model: CausalLM): LoraAdapter {
   const alpha = Number(field('lora_alpha'));
   if (!(r > 0) || !(alpha > 0)) throw new Error(`${configFile}: "r" and "lora_alpha" must be positive`);
   const targetModules = field('target_modules') as string[] | string;
+  refuseOtherArchitecture(configFile, targetModules, model);
   const fanInFanOut = cfg.fan_in_fan_out === true;
   if (fanInFanOut !== model.arch.fanInFanOut) {
     throw new Error(`${configFile}: "fan_in_fan_out": ${fanInFanOut} does not match a ${model.config.modelType} model`);

@@ -1,4 +1,4 @@
-import { activeKernels, tf } from '../engine/backend';
+import { activeKernels, bindableRowBlocks, tensorsOnGpu, tf } from '../engine/backend';
 import { f32, fused, i32, isTrained, tensorOf } from './native-tensors';
 
 /**
@@ -13,6 +13,9 @@ export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
 
 /** The plain-tfjs twin: runs on every backend and is the native kernel's test oracle. */
 export function embeddingLookupReference(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  // A frozen table too big for the GPU to bind is looked up block by block.
+  const blocks = isTrained(table) ? null : bindableRowBlocks(table);
+  if (blocks) return gatherFromRowBlocks(blocks, ids);
   const lookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [t, save] = args as [tf.Tensor, tf.GradSaveFunc];
     save([ids]);
@@ -21,6 +24,9 @@ export function embeddingLookupReference(table: tf.Tensor, ids: tf.Tensor): tf.T
       // Read the ids from the saved copy: the original may be disposed by the time backprop runs.
       gradFunc: (dy: tf.Tensor, [savedIds]: tf.Tensor[]) => {
         const [rows, width] = table.shape as [number, number];
+        // On a GPU the host loop below would download dy and upload the whole table's gradient
+        // each step; there UnsortedSegmentSum runs where the tensors are.
+        if (tensorsOnGpu()) return tf.unsortedSegmentSum(tf.reshape(dy, [-1, width]), tf.reshape(savedIds, [-1]), rows);
         const grad = new Float32Array(rows * width);
         const index = savedIds.dataSync();
         const g = dy.dataSync();
@@ -34,6 +40,22 @@ export function embeddingLookupReference(table: tf.Tensor, ids: tf.Tensor): tf.T
     };
   });
   return lookup(table);
+}
+
+/** table[ids] where the table is given as consecutive row blocks: each id reads from its block. */
+function gatherFromRowBlocks(blocks: tf.Tensor2D[], ids: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    let start = 0;
+    const parts = blocks.map((block) => {
+      const rows = block.shape[0];
+      const local = tf.sub(ids, tf.scalar(start, 'int32'));
+      const inside = tf.logicalAnd(tf.greaterEqual(local, 0), tf.less(local, rows));
+      start += rows;
+      // [...ids, width], zero where the id lives in another block.
+      return tf.mul(tf.gather(block, tf.clipByValue(local, 0, rows - 1)), tf.expandDims(tf.cast(inside, 'float32'), -1));
+    });
+    return tf.addN(parts);
+  });
 }
 
 export function embeddingLookupNative(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {

@@ -1,4 +1,4 @@
-import { activeKernels, tf } from '../engine/backend';
+import { activeKernels, bindableRowBlocks, tf } from '../engine/backend';
 import type { LoraBuffers } from '../engine/native-kernels';
 import { f32, fused, isTrained, tensorOf } from './native-tensors';
 
@@ -33,7 +33,7 @@ export function linearReference(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor
     const inDim = x.shape[x.shape.length - 1]!;
     const lead = x.shape.slice(0, -1);
     const x2 = tf.reshape(x, [-1, inDim]);
-    let y = tf.matMul(x2, weight, false, layout === 'out_in');
+    let y = matMulWeight(x2, weight, layout);
     if (bias) y = tf.add(y, bias);
     if (lora) {
       const down = tf.matMul(loraDropout(x2), lora.a, false, true);
@@ -41,6 +41,16 @@ export function linearReference(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor
     }
     return tf.reshape(y, [...lead, -1]);
   });
+}
+
+/**
+ * x2 · W (or Wᵀ). A frozen [out, in] weight too big for the GPU to bind (the tied GPT-2 head)
+ * is multiplied block by block of output rows, [N, out_block] each, joined along the outputs.
+ */
+function matMulWeight(x2: tf.Tensor, weight: tf.Tensor, layout: WeightLayout): tf.Tensor {
+  const blocks = layout === 'out_in' && !isTrained(weight) ? bindableRowBlocks(weight) : null;
+  if (!blocks) return tf.matMul(x2, weight, false, layout === 'out_in');
+  return tf.concat(blocks.map((block) => tf.matMul(x2, block, false, true)), 1);
 }
 
 export function linearNative(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout): tf.Tensor {

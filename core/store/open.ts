@@ -60,12 +60,64 @@ function inspect(file: string): void {
   }
 }
 
+/** The store file is damaged: nothing is written into it, and the message says what to do. */
+export class StoreDamaged extends Error {
+  constructor(
+    readonly file: string,
+    why: string,
+  ) {
+    super(`${file}: the run store is damaged (${why}); move it aside or restore a backup (runs keeps working with --store on another file)`);
+  }
+}
+
+const CORRUPT_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
+
+/** Whether `err` is SQLite saying the file is damaged. */
+export function isCorruption(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return [...CORRUPT_CODES].some((c) => code.startsWith(c));
+}
+
+/**
+ * Throws StoreDamaged unless `db` passes SQLite's quick_check, so a damaged store is found
+ * before anything writes into it (a write into a damaged b-tree can spread the damage).
+ */
+function checkIntact(db: Database.Database, file: string): void {
+  let result: unknown;
+  try {
+    result = db.pragma('quick_check(1)', { simple: true });
+  } catch (err) {
+    if (isCorruption(err)) throw new StoreDamaged(file, (err as Error).message);
+    throw err;
+  }
+  if (result !== 'ok') throw new StoreDamaged(file, String(result).replace(/\s+/g, ' ').trim());
+}
+
+/**
+ * Renames a damaged store (and its -wal and -shm files) to `<name>.damaged-<time>`, so a new
+ * store can start in its place and the old one can still be sent for recovery. Returns the
+ * new name of the database file.
+ */
+export function moveStoreAside(file: string, now = new Date()): string {
+  const aside = `${file}.damaged-${now.toISOString().replace(/[:.]/g, '-')}`;
+  for (const suffix of ['-wal', '-shm']) if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, aside + suffix);
+  fs.renameSync(file, aside);
+  return aside;
+}
+
+/** A damaged store opened read-only, to list what can still be read. */
+export function openDamagedForReading(file: string): Database.Database {
+  return new Database(file, { readonly: true, fileMustExist: true });
+}
+
 /** Opens (creating if needed) and migrates the store at `file`. */
 export function openDatabase(file: string = defaultStorePath()): Database.Database {
+  const existed = fs.existsSync(file) && fs.statSync(file).size > 0;
   if (fs.existsSync(file)) inspect(file);
   else fs.mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
   try {
+    if (existed) checkIntact(db, file);
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode loses nothing on a process crash, only possibly the last commits on power loss.
     db.pragma('synchronous = NORMAL');
@@ -74,6 +126,8 @@ export function openDatabase(file: string = defaultStorePath()): Database.Databa
     migrate(db);
   } catch (err) {
     db.close();
+    // Every failure names the file (a full disk shows up as SQLite's bare "database or disk is full").
+    if (err instanceof Error && !err.message.includes(file)) throw new Error(`${file}: cannot open the store: ${err.message}`, { cause: err });
     throw err;
   }
   return db;

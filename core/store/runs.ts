@@ -1,14 +1,29 @@
 // Run records: creation, status changes, listing, tags, deletion, and finding runs
 // whose training process died without saying so.
 import { randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
+import { OWN_IDENTITY, processIdentity, stillRunning } from '../process-identity';
+import { lockHolder } from '../train/run-lock';
+import { removeRunFiles, runFiles } from '../train/run-folder';
 import { RUN_STATUSES, type Checkpoint, type DatasetInput, type ModelInput, type NewRun, type Run, type RunStatus, type Sample } from './types';
 
-/** Distinguishes this process start from an earlier one that happened to get the same pid. */
-export const PROCESS_OWNER = randomUUID();
+/**
+ * A running row's owner: a UUID for this process start, then the process's start identity
+ * (process-identity.ts), so another process can tell the owner from a later one with its pid.
+ */
+export const PROCESS_OWNER = `${randomUUID()} ${OWN_IDENTITY}`;
+
+/** The owner recorded for a run that `pid` trains. */
+function ownerOf(pid: number): string {
+  return pid === process.pid ? PROCESS_OWNER : `${randomUUID()} ${processIdentity(pid) ?? ''}`;
+}
+
+/** The start identity in an owner; null for rows written before owners held one. */
+function ownerIdentity(owner: string | null): string | null {
+  const space = owner?.indexOf(' ') ?? -1;
+  return space < 0 ? null : owner!.slice(space + 1) || null;
+}
 
 interface RunRow {
   id: string;
@@ -121,7 +136,7 @@ export function createRun(db: Database.Database, input: NewRun): Run {
     ).run(
       id, input.name, status, input.method, modelId, datasetId, JSON.stringify(input.config ?? null), now,
       running ? now : null, input.estimatedPeakBytes ?? null, input.outputDir ?? null,
-      running ? (input.pid ?? process.pid) : null, running ? PROCESS_OWNER : null,
+      running ? (input.pid ?? process.pid) : null, running ? ownerOf(input.pid ?? process.pid) : null,
     );
   })();
   return requireRun(db, id);
@@ -134,7 +149,7 @@ export function setRunStatus(db: Database.Database, id: string, status: RunStatu
   const info =
     status === 'running'
       ? db.prepare('UPDATE runs SET status = ?, started_at = coalesce(started_at, ?), ended_at = NULL, pid = ?, owner = ? WHERE id = ?')
-          .run(status, now, opts.pid ?? process.pid, PROCESS_OWNER, id)
+          .run(status, now, opts.pid ?? process.pid, ownerOf(opts.pid ?? process.pid), id)
       : status === 'queued'
         ? db.prepare('UPDATE runs SET status = ? WHERE id = ?').run(status, id)
         : db.prepare('UPDATE runs SET status = ?, ended_at = ?, error = coalesce(?, error) WHERE id = ?').run(status, now, opts.error ?? null, id);
@@ -204,20 +219,31 @@ export function finishRun(db: Database.Database, id: string, result: RunResult):
   return requireRun(db, id);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM means the process exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
+interface RunningRow {
+  id: string;
+  pid: number | null;
+  owner: string | null;
+  output_dir: string | null;
+}
+
+/**
+ * Whether a 'running' row's process still trains it. Its pid must still be the process that
+ * recorded itself (not a zombie, not a later process with the pid); a row written before
+ * owners kept a start identity must also have its run folder locked by that pid.
+ */
+function stillTraining(r: RunningRow): boolean {
+  if (r.pid === null) return false;
+  if (r.pid === process.pid) return r.owner === PROCESS_OWNER;
+  const identity = ownerIdentity(r.owner);
+  if (identity !== null) return stillRunning(r.pid, identity);
+  return stillRunning(r.pid, null) && r.output_dir !== null && lockHolder(r.output_dir)?.pid === r.pid;
 }
 
 /** Marks 'running' runs whose process is gone as 'interrupted'; returns their ids. */
 export function markInterruptedRuns(db: Database.Database): string[] {
-  const running = db.prepare("SELECT id, pid, owner FROM runs WHERE status = 'running'").all() as { id: string; pid: number | null; owner: string | null }[];
-  const dead = running.filter((r) => r.pid === null || (r.pid === process.pid ? r.owner !== PROCESS_OWNER : !pidAlive(r.pid)));
+  const running = db.prepare("SELECT id, pid, owner, output_dir FROM runs WHERE status = 'running'").all() as RunningRow[];
+  const dead = running.filter((r) => !stillTraining(r));
+  if (dead.length === 0) return [];
   const mark = db.prepare("UPDATE runs SET status = 'interrupted', ended_at = coalesce(ended_at, ?) WHERE id = ? AND status = 'running'");
   const now = Date.now();
   db.transaction(() => {
@@ -282,6 +308,28 @@ export function listRuns(db: Database.Database, opts: ListRunsOptions = {}): Run
   // The sort expression appears twice, so its parameter does too.
   const all = sort.startsWith('metric:') ? [...params, params[params.length - 1]] : params;
   return (db.prepare(sql).all(...all) as RunRow[]).map(toRun);
+}
+
+/** The runs of a damaged store that can still be read, row by row where a whole listing fails. */
+export function readableRuns(db: Database.Database): Run[] {
+  try {
+    return listRuns(db);
+  } catch {
+    let rowids: number[];
+    try {
+      rowids = db.prepare('SELECT rowid FROM runs ORDER BY rowid').pluck().all() as number[];
+    } catch {
+      return [];
+    }
+    return rowids.flatMap((rowid) => {
+      try {
+        const row = db.prepare(`${RUN_SELECT} WHERE r.rowid = ?`).get(rowid) as RunRow | undefined;
+        return row ? [toRun(row)] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
 }
 
 export function tagRun(db: Database.Database, id: string, tag: string): void {
@@ -356,21 +404,20 @@ export function listSamples(db: Database.Database, runId: string): Sample[] {
   return rows.map((r) => ({ runId: r.run_id, step: r.step, prompt: r.prompt, output: r.output, createdAt: r.created_at }));
 }
 
-/** Paths whose removal would take far more than one run's output with it. */
-function unsafeToRemove(dir: string, dbFile: string): boolean {
-  const resolved = path.resolve(dir);
-  const contains = (p: string) => p === resolved || p.startsWith(resolved + path.sep);
-  return resolved === path.parse(resolved).root || contains(os.homedir()) || contains(path.resolve(dbFile));
+/** What deleting the run with its files would remove: only what it recorded writing, and folders it created once they are empty. */
+export function runFilesToDelete(db: Database.Database, id: string): string[] {
+  const run = requireRun(db, id);
+  if (!run.outputDir) return [];
+  const { paths, folders } = runFiles(run.outputDir);
+  return [...paths, ...folders.map((f) => `${f}${path.sep} (if left empty)`)];
 }
 
-/** Deletes a run's rows (metrics, checkpoints, samples and tags cascade) and, if asked, its output folder. */
-export function deleteRun(db: Database.Database, id: string, opts: { removeFiles?: boolean } = {}): void {
+/** Deletes a run's rows (metrics, checkpoints, samples and tags cascade) and, if asked, the files it wrote; returns the paths removed. */
+export function deleteRun(db: Database.Database, id: string, opts: { removeFiles?: boolean } = {}): string[] {
   const run = requireRun(db, id);
   if (run.status === 'running') throw new Error(`run "${id}" is still running; stop it before deleting it`);
   // Files go first: if that fails the row remains, so the delete can be retried.
-  if (opts.removeFiles && run.outputDir) {
-    if (unsafeToRemove(run.outputDir, db.name)) throw new Error(`run "${id}": refusing to remove output_dir "${run.outputDir}", which holds more than this run`);
-    fs.rmSync(run.outputDir, { recursive: true, force: true });
-  }
+  const removed = opts.removeFiles && run.outputDir ? removeRunFiles(run.outputDir) : [];
   db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+  return removed;
 }

@@ -44,7 +44,10 @@ export class ExperimentStore {
     return runs.listRuns(this.db, opts);
   }
   deleteRun(id: string, opts?: { removeFiles?: boolean }) {
-    runs.deleteRun(this.db, id, opts);
+    return runs.deleteRun(this.db, id, opts);
+  }
+  runFilesToDelete(id: string) {
+    return runs.runFilesToDelete(this.db, id);
   }
   tagRun(id: string, tag: string) {
     runs.tagRun(this.db, id, tag);

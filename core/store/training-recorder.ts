@@ -38,11 +38,10 @@ export class TrainingRecorder {
     this.metrics = store.metricsWriter(runId);
   }
 
-  /** A new running run, or with `resume` the run that last wrote into the same output_dir, running again. */
-  static begin(store: ExperimentStore, config: TrainConfig, opts: { resume: boolean }): TrainingRecorder {
-    const earlier = opts.resume ? store.findRunByOutputDir(config.output_dir) : undefined;
-    if (earlier) return TrainingRecorder.attach(store, config, earlier.id);
+  /** A new running run, with the id `id` if one was chosen before. */
+  static begin(store: ExperimentStore, config: TrainConfig, id?: string): TrainingRecorder {
     const run = store.createRun({
+      id,
       name: path.basename(config.output_dir),
       method: config.method,
       config,
@@ -94,6 +93,8 @@ export class TrainingRecorder {
         const finalMetrics: Record<string, number> = { train_loss: e.train_loss, steps: e.step, seconds: e.seconds, stopped_early: Number(e.stopped_early) };
         if (e.eval_loss !== null) Object.assign(finalMetrics, { eval_loss: e.eval_loss, perplexity: Math.exp(e.eval_loss) });
         if (e.best_step !== null) finalMetrics.best_step = e.best_step;
+        if (e.last_loss !== null) finalMetrics.last_loss = e.last_loss;
+        finalMetrics.result_step = e.result_step;
         this.end({
           status: 'completed',
           finalMetrics,

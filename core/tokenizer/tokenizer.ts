@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { readJsonFile } from '../checkpoint/model-folder';
+import { readJsonFile, requireModelFolder } from '../checkpoint/model-folder';
 
 export interface SpecialTokens {
   bos: number | null;
@@ -49,6 +49,7 @@ function tokenText(v: unknown): string | null {
 }
 
 export function loadTokenizer(dir: string): TextTokenizer {
+  requireModelFolder(dir);
   const tokenizerConfig = readOptionalJson(path.join(dir, 'tokenizer_config.json'));
   const specialMap = readOptionalJson(path.join(dir, 'special_tokens_map.json'));
   const modelConfig = readOptionalJson(path.join(dir, 'config.json'));

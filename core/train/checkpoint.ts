@@ -6,9 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readJsonFile } from '../checkpoint/model-folder';
 import { SafetensorsFile, writeSafetensors } from '../checkpoint/safetensors';
+import { partialName, writeFolderWhole, writeTextWhole } from '../durable-write';
 import { tf } from '../engine/backend';
 import type { AdamW, TrainableParam } from './adamw';
 import type { TrainConfig } from './config';
+import { recordRunEntry } from './run-folder';
 
 export interface TrainerState {
   /** Optimizer steps done. */
@@ -34,20 +36,17 @@ const OPTIMIZER_FILE = 'optimizer.safetensors';
 const NAME = /^checkpoint-(\d+)$/;
 
 export function saveCheckpoint(outputDir: string, state: TrainerState, params: TrainableParam[], optimizer: AdamW): string {
-  fs.mkdirSync(outputDir, { recursive: true });
   const final = path.join(outputDir, `checkpoint-${state.step}`);
-  const tmp = path.join(outputDir, `.checkpoint-${state.step}.partial`);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp);
+  for (const name of [path.basename(final), path.basename(partialName(final))]) recordRunEntry(outputDir, name);
   const dump = (named: [string, tf.Tensor][]) => named.map(([name, t]) => ({ name, shape: t.shape, data: t.dataSync() as Float32Array }));
-  writeSafetensors(path.join(tmp, PARAMS_FILE), dump(params.map((p) => [p.name, p.variable])));
-  const { m, v } = optimizer.moments();
-  writeSafetensors(path.join(tmp, OPTIMIZER_FILE), dump([...[...m].map(([n, t]) => [`m.${n}`, t]), ...[...v].map(([n, t]) => [`v.${n}`, t])] as [string, tf.Tensor][]), {
-    step: String(optimizer.step),
+  writeFolderWhole(final, (tmp) => {
+    writeSafetensors(path.join(tmp, PARAMS_FILE), dump(params.map((p) => [p.name, p.variable])));
+    const { m, v } = optimizer.moments();
+    writeSafetensors(path.join(tmp, OPTIMIZER_FILE), dump([...[...m].map(([n, t]) => [`m.${n}`, t]), ...[...v].map(([n, t]) => [`v.${n}`, t])] as [string, tf.Tensor][]), {
+      step: String(optimizer.step),
+    });
+    writeTextWhole(path.join(tmp, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
   });
-  fs.writeFileSync(path.join(tmp, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
-  fs.rmSync(final, { recursive: true, force: true });
-  fs.renameSync(tmp, final);
   return final;
 }
 

@@ -59,6 +59,12 @@ export interface TrainConfig {
   save_total_limit: number | null;
   /** Stop after this many evaluations without a better eval loss; the best weights are exported. */
   early_stopping_patience: number | null;
+  /**
+   * With validation data, the result (final/) holds the weights of the best evaluation rather than
+   * the last step's; a checkpoint is saved at each new best so they can be restored. HF's name; off
+   * by default in HF, on here: a run that over-fits at the end should not hand over its worse weights.
+   */
+  load_best_model_at_end: boolean;
   /** Generated from at every evaluation, to watch the model learn. */
   sample_prompts: string[];
 }
@@ -101,6 +107,7 @@ const DEFAULTS: Omit<TrainConfig, 'model' | 'output_dir' | 'data' | 'lora'> = {
   save_steps: 500,
   save_total_limit: null,
   early_stopping_patience: null,
+  load_best_model_at_end: true,
   sample_prompts: [],
 };
 
@@ -109,8 +116,10 @@ export class ConfigFieldError extends Error {}
 type Check = (v: unknown) => string | null;
 const positiveInt: Check = (v) => (Number.isInteger(v) && (v as number) > 0 ? null : 'must be a whole number > 0');
 const nonNegativeInt: Check = (v) => (Number.isInteger(v) && (v as number) >= 0 ? null : 'must be a whole number ≥ 0');
-const positive: Check = (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? null : 'must be a number > 0');
-const nonNegative: Check = (v) => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? null : 'must be a number ≥ 0');
+/** "a number", or "a finite number" for a JSON number too large for a double (1e999 parses to Infinity). */
+const aNumber = (v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? 'a finite number' : 'a number');
+const positive: Check = (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? null : `must be ${aNumber(v)} > 0`);
+const nonNegative: Check = (v) => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? null : `must be ${aNumber(v)} ≥ 0`);
 const fraction: Check = (v) => (typeof v === 'number' && v >= 0 && v < 1 ? null : 'must be a number in [0, 1)');
 const beta: Check = (v) => (typeof v === 'number' && v >= 0 && v < 1 ? null : 'must be in [0, 1)');
 const bool: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
@@ -148,6 +157,7 @@ const TOP_CHECKS: Record<string, Check> = {
   save_steps: nonNegativeInt,
   save_total_limit: nullable(positiveInt),
   early_stopping_patience: nullable(positiveInt),
+  load_best_model_at_end: bool,
   sample_prompts: strings,
 };
 
@@ -177,7 +187,9 @@ function checkFields(obj: Record<string, unknown>, checks: Record<string, Check>
     const check = checks[key];
     if (!check) throw new ConfigFieldError(`${source}: unknown key "${prefix}${key}"`);
     const problem = check(value);
-    if (problem) throw new ConfigFieldError(`${source}: "${prefix}${key}" ${problem} (got ${JSON.stringify(value)})`);
+    // String(), not JSON.stringify: the latter shows Infinity as null.
+    const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+    if (problem) throw new ConfigFieldError(`${source}: "${prefix}${key}" ${problem} (got ${shown})`);
   }
 }
 

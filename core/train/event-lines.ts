@@ -1,12 +1,7 @@
 // A training event as one line of plain text: what the CLI prints between progress bars
 // and what the app writes to a run's log, so both read the same.
+import { formatDuration } from '../units';
 import type { TrainEvent } from './events';
-
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '--:--';
-  const s = Math.round(seconds);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
 
 export function eventLine(e: TrainEvent): string {
   switch (e.event) {
@@ -20,7 +15,10 @@ export function eventLine(e: TrainEvent): string {
       return `step ${e.step}: ${JSON.stringify(e.prompt)} → ${JSON.stringify(e.output)}`;
     case 'checkpoint':
       return `step ${e.step}: checkpoint saved to ${e.path}`;
-    case 'done':
-      return `done in ${formatDuration(e.seconds)}: ${e.step} steps, mean train loss ${e.train_loss.toFixed(4)}, peak memory ${(e.measured_peak_bytes / 2 ** 20).toFixed(0)} MiB; saved to ${e.output_dir}`;
+    case 'done': {
+      const last = e.last_loss === null ? '' : `, last ${e.last_loss.toFixed(4)}`;
+      const kept = e.result_step === e.step ? '' : ` (the weights of step ${e.result_step}, the best evaluation)`;
+      return `done in ${formatDuration(e.seconds)}: ${e.step} steps, average train loss ${e.train_loss.toFixed(4)}${last}, peak memory ${(e.measured_peak_bytes / 2 ** 20).toFixed(0)} MiB; saved to ${e.output_dir}${kept}`;
+    }
   }
 }

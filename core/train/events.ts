@@ -15,7 +15,12 @@ export type TrainEvent =
       event: 'done';
       step: number;
       output_dir: string;
+      /** The mean of every step's loss, the whole run's (HF's train_loss). */
       train_loss: number;
+      /** The last optimizer step's loss; null when this process ran no step (a resume of a finished run). */
+      last_loss: number | null;
+      /** The step whose weights the result holds: the best evaluation's when they were restored, else the last. */
+      result_step: number;
       /** Of the exported weights, when they were evaluated. */
       eval_loss: number | null;
       seconds: number;

@@ -11,7 +11,8 @@ import { loadAdapter, mergeAdapter } from '../models/lora';
 import { loadModel } from '../models/load';
 import { finalDir } from './checkpoint';
 import { exportModelFolder } from './export';
-
+import { lockRunFolder } from './run-lock';
+import { writeFolderWhole } from '../durable-write';
 
 /** A request this run cannot meet; `about` says which argument is wrong, so callers can point at it. */
 export class ExportRefusal extends Error {
@@ -47,17 +48,23 @@ export function checkExport(runDir: string, kind: ExportKind, out: string): void
 /** Writes `kind` of the run in `runDir` to `out`, which must be new or empty. */
 export async function exportRun(runDir: string, kind: ExportKind, out: string): Promise<void> {
   checkExport(runDir, kind, out);
-  if (kind !== 'merged') {
-    fs.cpSync(finalDir(runDir), out, { recursive: true });
-    return;
+  // A resume of the run would rewrite final/ under the copy.
+  const lock = lockRunFolder(runDir, 'export');
+  try {
+    if (kind !== 'merged') {
+      writeFolderWhole(out, (tmp) => fs.cpSync(finalDir(runDir), tmp, { recursive: true }));
+      return;
+    }
+    await initBackend();
+    const base = (readJsonFile(adapterConfig(runDir)) as { base_model_name_or_path?: string }).base_model_name_or_path;
+    if (!base || !fs.existsSync(base)) throw new Error(`${adapterConfig(runDir)}: base model folder "${base}" not found`);
+    // Tidied: a caller that goes on afterwards keeps none of the base model's tensors.
+    tf.tidy(() => {
+      const { model } = loadModel(base);
+      const merged = new CausalLM(model.config, mergeAdapter(model.weights, loadAdapter(finalDir(runDir), model)));
+      exportModelFolder(merged, base, out);
+    });
+  } finally {
+    lock.release();
   }
-  await initBackend();
-  const base = (readJsonFile(adapterConfig(runDir)) as { base_model_name_or_path?: string }).base_model_name_or_path;
-  if (!base || !fs.existsSync(base)) throw new Error(`${adapterConfig(runDir)}: base model folder "${base}" not found`);
-  // Tidied: a caller that goes on afterwards keeps none of the base model's tensors.
-  tf.tidy(() => {
-    const { model } = loadModel(base);
-    const merged = new CausalLM(model.config, mergeAdapter(model.weights, loadAdapter(finalDir(runDir), model)));
-    exportModelFolder(merged, base, out);
-  });
 }

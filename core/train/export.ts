@@ -1,8 +1,11 @@
 // What a finished run hands to the ecosystem: a Hugging Face model folder for full
 // fine-tuning, a PEFT adapter folder for LoRA. Both load in transformers/peft unchanged.
+// Each is built in a temporary folder and renamed whole, so a full disk or a kill never
+// leaves a folder that looks finished.
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeSafetensors, type TensorToWrite } from '../checkpoint/safetensors';
+import { writeFolderWhole, writeTextWhole } from '../durable-write';
 import type { CausalLM } from '../models/causal-lm';
 import type { LoraLayers } from '../models/weights';
 
@@ -15,12 +18,15 @@ function copyTokenizer(from: string, to: string): void {
 }
 
 function writeJson(file: string, value: unknown): void {
-  fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+  writeTextWhole(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** An HF model folder: weights under their state-dict names (a tied head is not stored, as save_pretrained does). */
 export function exportModelFolder(model: CausalLM, baseDir: string, outDir: string): void {
-  fs.mkdirSync(outDir, { recursive: true });
+  writeFolderWhole(outDir, (tmp) => writeModelFolder(model, baseDir, tmp));
+}
+
+function writeModelFolder(model: CausalLM, baseDir: string, outDir: string): void {
   const tensors: TensorToWrite[] = [...model.weights].map(([name, t]) => ({ name, shape: t.shape, data: t.dataSync() as Float32Array }));
   writeSafetensors(path.join(outDir, 'model.safetensors'), tensors, { format: 'pt' });
   writeJson(path.join(outDir, 'config.json'), { ...model.config.raw, dtype: 'float32' });
@@ -44,7 +50,10 @@ export interface AdapterSpec {
 
 /** A PEFT adapter folder, keys as PEFT saves them: base_model.model.<module>.lora_A.weight. */
 export function exportAdapterFolder(layers: LoraLayers, spec: AdapterSpec, outDir: string): void {
-  fs.mkdirSync(outDir, { recursive: true });
+  writeFolderWhole(outDir, (tmp) => writeAdapterFolder(layers, spec, tmp));
+}
+
+function writeAdapterFolder(layers: LoraLayers, spec: AdapterSpec, outDir: string): void {
   const tensors: TensorToWrite[] = [...layers].flatMap(([module, pair]) => [
     { name: `base_model.model.${module}.lora_A.weight`, shape: pair.a.shape, data: pair.a.dataSync() as Float32Array },
     { name: `base_model.model.${module}.lora_B.weight`, shape: pair.b.shape, data: pair.b.dataSync() as Float32Array },

@@ -5,11 +5,11 @@ import { readChatTemplate } from '../data/chat-template';
 import { batches, epochOrder, padBatch, splitValidation, type Batch } from '../data/batching';
 import { loadDataset, type Dataset, type DatasetStats } from '../data/dataset';
 import { labelTokens } from '../data/tokenize';
-import { initBackend, tf } from '../engine/backend';
+import { describeBackend, initBackend, tf } from '../engine/backend';
 import { estimateForTrainConfig } from '../memory/train-config';
 import type { CausalLM } from '../models/causal-lm';
 import { createLoraLayers, loadAdapter } from '../models/lora';
-import { loadModel } from '../models/load';
+import { loadModel, loadModelConfig } from '../models/load';
 import type { ForwardOptions } from '../models/weights';
 import { causalLmLossSum } from '../ops/cross-entropy';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
@@ -21,6 +21,10 @@ import { learningRateAt } from './schedules';
 import { accumulateGradients, countLabelTokens } from './step';
 import { finalDir, pruneCheckpoints, readTrainerState, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint';
 import { generate } from '../generate/generate';
+import { partialName } from '../durable-write';
+import { refuseNonFiniteWeights } from '../models/finite-weights';
+import { prepareRunFolder, recordRunEntry } from './run-folder';
+import { lockRunFolder } from './run-lock';
 import { makeFullTrainable, makeLoraTrainable } from './trainables';
 
 export type EventSink = (event: TrainEvent) => void;
@@ -59,6 +63,7 @@ export function loadTrainingData(config: TrainConfig, tokenizer: TextTokenizer):
     prompt_column: config.data.prompt_column,
     response_column: config.data.response_column,
     chat_template: readChatTemplate(config.model),
+    vocab_size: loadModelConfig(config.model).vocabSize,
   };
   const train = loadDataset({ ...options, path: config.data.train }, tokenizer);
   if (config.data.validation) {
@@ -109,17 +114,36 @@ export interface RunOptions {
   resumeFrom?: string;
   /** Stops the run between optimizer steps, saving a checkpoint there; the run then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** The store's run, named in the run folder's lock so a second process is told whose it is. */
+  runId?: string;
 }
 
+/**
+ * Trains `config`, holding its output folder's lock throughout. The folder is checked (and
+ * created) before anything is loaded, so a folder that cannot take the result fails now,
+ * not after the training.
+ */
 export async function runTraining(config: TrainConfig, emit: EventSink, options: RunOptions = {}): Promise<void> {
+  prepareRunFolder(config.output_dir);
+  const lock = lockRunFolder(config.output_dir, 'training', options.runId ?? null);
+  try {
+    await trainInLockedFolder(config, emit, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainInLockedFolder(config: TrainConfig, emit: EventSink, options: RunOptions): Promise<void> {
   const started = performance.now();
   // Sampled where tensors pile up (after backward, after the update): a tf.memory() read, no profiling.
   let tensorPeak = 0;
   const sampleTensorBytes = () => {
     tensorPeak = Math.max(tensorPeak, tf.memory().numBytes);
   };
-  const { name: backend } = await initBackend();
+  const choice = await initBackend();
+  const backend = choice.name;
   const { model } = loadModel(config.model);
+  refuseNonFiniteWeights(model, config.model);
   applyDropoutOverride(model, config.dropout);
   const tokenizer = loadTokenizer(config.model);
   const padId = tokenizer.padId ?? model.config.eosTokenId ?? 0;
@@ -169,7 +193,8 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   sampleTensorBytes();
   emit({
     event: 'start',
-    backend,
+    // The run record names the GPU it trained on, not only the backend.
+    backend: describeBackend(choice),
     resumed_from: checkpoint,
     method: config.method,
     total_steps: totalSteps,
@@ -192,6 +217,9 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     return dir;
   };
   let stoppedEarly = false;
+  // The best weights must be on disk to be restored at the end: early stopping and load_best_model_at_end both restore them.
+  const keepBest = data.validation.length > 0 && (config.early_stopping_patience !== null || config.load_best_model_at_end);
+  let lastLoss: number | null = null;
   let savedAt = checkpoint ? state.step : -1;
   const evalForward: ForwardOptions = { ...forward, dropout: undefined };
   const epochBatches = { epoch: -1, micro: [] as number[][] };
@@ -224,6 +252,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     tf.dispose([...grads.values()]);
     state.step++;
     state.lossSum += loss;
+    lastLoss = loss;
     state.microIndex = i + config.gradient_accumulation_steps;
     const step = state.step;
     const tokens = group.reduce((n, b) => n + b.attention_mask.flat().reduce((a, m) => a + m, 0), 0);
@@ -252,8 +281,7 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
       if (!state.best || evalLoss < state.best.evalLoss) {
         state.best = { step, evalLoss };
         state.evalsWithoutImprovement = 0;
-        // The best weights must be on disk to be restored at the end.
-        if (config.early_stopping_patience !== null) {
+        if (keepBest) {
           save();
           savedAt = step;
         }
@@ -276,9 +304,10 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
   // A checkpoint at the end lets `--resume` extend a finished run with more epochs.
   if (config.save_steps > 0 && savedAt !== state.step) save();
   const best = state.best;
-  const restoreBest = config.early_stopping_patience !== null && best !== null && best.step !== state.step;
+  const restoreBest = keepBest && best !== null && best.step !== state.step;
   if (restoreBest) restoreCheckpoint(path.join(config.output_dir, `checkpoint-${best.step}`), params);
   const result = finalDir(config.output_dir);
+  for (const name of [path.basename(result), path.basename(partialName(result))]) recordRunEntry(config.output_dir, name);
   if (adapterSpec) exportAdapterFolder(forward.lora!, adapterSpec, result);
   else exportModelFolder(model, config.model, result);
   optimizer.dispose();
@@ -289,6 +318,8 @@ export async function runTraining(config: TrainConfig, emit: EventSink, options:
     step: state.step,
     output_dir: result,
     train_loss: state.lossSum / Math.max(1, state.step),
+    last_loss: lastLoss,
+    result_step: restoreBest ? best.step : state.step,
     eval_loss: restoreBest ? best.evalLoss : lastEval?.step === state.step ? lastEval.loss : null,
     seconds: (performance.now() - started) / 1000,
     stopped_early: stoppedEarly,

@@ -12,9 +12,9 @@ export function runDetail(page: Page, runId: string): Promise<RunDetail> {
   return page.evaluate((id) => window.tunesmith!.getRun({ runId: id }), runId);
 }
 
-/** Points of each line in the chart titled `title`: one per M or L command in its path. */
-export async function linePoints(page: Page, title: string): Promise<number[]> {
-  const paths = page.getByRole('figure', { name: title, exact: true }).locator('path.line');
+/** Points of each line (or the one named `series`) in the chart titled `title`: one per M or L command in its path. */
+export async function linePoints(page: Page, title: string, series?: string): Promise<number[]> {
+  const paths = page.getByRole('figure', { name: title, exact: true }).locator(series ? `path.line[data-series="${series}"]` : 'path.line');
   const shapes = await paths.evaluateAll((els) => els.map((e) => e.getAttribute('d') ?? ''));
   return shapes.map((d) => (d.match(/[ML]/g) ?? []).length);
 }

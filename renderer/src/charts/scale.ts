@@ -48,6 +48,21 @@ export function niceAxis(domain: Domain, count = 5, widen = true): { domain: Dom
   return { domain: widen ? { min: lo, max: hi } : { min, max }, ticks, step };
 }
 
+/**
+ * The domain widened around its middle to at least `fraction` of its largest magnitude, so a
+ * few noisy points of a nearly flat loss (2.31, 2.33, 2.30) do not fill the plot and read as spikes.
+ */
+export function atLeastSpan(domain: Domain, fraction: number): Domain {
+  const need = fraction * Math.max(Math.abs(domain.min), Math.abs(domain.max));
+  const span = domain.max - domain.min;
+  if (span >= need) return domain;
+  const middle = (domain.min + domain.max) / 2;
+  let min = middle - need / 2;
+  // A loss cannot go below zero, so neither need its axis.
+  if (domain.min >= 0 && min < 0) min = 0;
+  return { min, max: Math.max(domain.max, min + need) };
+}
+
 /** Maps the domain linearly onto [from, to] (to may be smaller, as the y axis grows upwards). */
 export function linearScale(domain: Domain, from: number, to: number): (v: number) => number {
   const span = domain.max - domain.min || 1;

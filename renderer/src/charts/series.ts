@@ -12,6 +12,16 @@ export interface XY {
 export interface ChartSeries {
   label: string;
   points: XY[];
+  /** The theme colour to draw it in (0–3); by default the series' own place. */
+  color?: number;
+  /** Drawn thin and pale: the raw line behind its smoothed one. */
+  faint?: boolean;
+}
+
+/** A vertical line across the plot at `x`, e.g. the best evaluation's step. */
+export interface ChartMarker {
+  x: number;
+  label: string;
 }
 
 /** Pairs parallel arrays into points, leaving out the missing (null) and non-finite values. */

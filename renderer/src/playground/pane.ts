@@ -29,6 +29,8 @@ export interface PaneState {
   turns: ChatTurn[];
   /** A note about the pane itself (e.g. a reopened conversation's target is gone). */
   notice: string | null;
+  /** The tokens the last reply's model read and wrote, against its positions (null: no limit); null before a reply. */
+  context: { used: number; limit: number | null } | null;
 }
 
 export function newPane(id: number, info: ChatTargetInfo | undefined): PaneState {
@@ -41,6 +43,7 @@ export function newPane(id: number, info: ChatTargetInfo | undefined): PaneState
     templateWarning: null,
     turns: [],
     notice: null,
+    context: null,
   };
 }
 
@@ -73,4 +76,13 @@ export function paneFromConversation(id: number, conversation: Conversation, tar
 
 export function isStreaming(pane: PaneState): boolean {
   return pane.turns.some((t) => t.streaming);
+}
+
+/** The pane's context line, e.g. "Context: 54 of 128 tokens"; null before the first reply. */
+export function contextLine(context: PaneState['context']): { text: string; full: boolean } | null {
+  if (!context) return null;
+  if (context.limit === null) return { text: `Context: ${context.used} tokens (this model has no fixed limit)`, full: false };
+  const full = context.used >= context.limit;
+  const text = `Context: ${context.used} of ${context.limit} tokens`;
+  return { text: full ? `${text}: full, so the oldest turns are left out of what the model reads` : text, full };
 }

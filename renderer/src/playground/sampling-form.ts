@@ -74,3 +74,10 @@ export function checkSampling(form: SamplingForm): SamplingCheck {
   if (form.seed !== null) sampling.seed = form.seed;
   return { ok: true, sampling };
 }
+
+/** One line for the closed settings panel, e.g. "greedy · up to 128 tokens". */
+export function samplingSummary(form: SamplingForm): string {
+  const length = form.maxNewTokens === null ? 'no length set' : `up to ${form.maxNewTokens} tokens`;
+  const how = form.greedy ? 'greedy' : `temperature ${form.temperature ?? '?'}, top-k ${form.topK ?? '?'}, top-p ${form.topP ?? '?'}`;
+  return `${how} · ${length}`;
+}

@@ -3,7 +3,9 @@ import { formatDuration, formatMetric } from '../lib/format';
 
 const LABELS: Record<string, string> = {
   loss: 'Train loss',
-  train_loss: 'Train loss',
+  train_loss: 'Average train loss',
+  last_loss: 'Last step’s train loss',
+  result_step: 'Result’s step',
   eval_loss: 'Eval loss',
   learning_rate: 'Learning rate',
   grad_norm: 'Grad norm',
@@ -16,8 +18,8 @@ const LABELS: Record<string, string> = {
   stopped_early: 'Stopped early',
 };
 
-/** The four curves the run page always shows, in its order. */
-export const RUN_PAGE_METRICS = ['loss', 'eval_loss', 'learning_rate', 'grad_norm'] as const;
+/** The curves the run page shows each in a chart of its own, after the loss chart. */
+export const RUN_PAGE_METRICS = ['learning_rate', 'grad_norm'] as const;
 
 export function metricLabel(name: string): string {
   const known = LABELS[name];

@@ -3,34 +3,8 @@
 import type { LiveProgress, RunDetail, RunSummary } from '../../../core/api/contract';
 import type { Series } from '../../../core/store/types';
 import type { TrainEvent } from '../../../core/train/events';
+import { etaSeconds, recordPace, type PaceSample } from '../../../core/train/live-progress';
 import type { Domain } from '../charts/scale';
-
-/** When each recent step arrived (ms), to estimate the time left from the observed pace. */
-export interface PaceSample {
-  step: number;
-  at: number;
-}
-
-/** Enough steps to smooth out one slow step (an eval, a checkpoint) without lagging a real slowdown for long. */
-const PACE_WINDOW = 20;
-
-export function recordPace(pace: PaceSample[], step: number, at: number): void {
-  // A resumed run restarts below the last step seen; the old pace says nothing about the new process.
-  if (pace.length > 0 && step <= pace[pace.length - 1].step) pace.length = 0;
-  pace.push({ step, at });
-  if (pace.length > PACE_WINDOW) pace.splice(0, pace.length - PACE_WINDOW);
-}
-
-/** Seconds left at the pace of the recent steps; null until two steps some time apart have been seen. */
-export function etaSeconds(pace: readonly PaceSample[], totalSteps: number): number | null {
-  if (pace.length < 2 || totalSteps <= 0) return null;
-  const first = pace[0];
-  const last = pace[pace.length - 1];
-  // Steps that arrived together (a burst after a stall) say nothing about the pace.
-  if (last.at <= first.at) return null;
-  const secondsPerStep = (last.at - first.at) / 1000 / (last.step - first.step);
-  return Math.max(0, totalSteps - last.step) * secondsPerStep;
-}
 
 /** Appends one step's values; a step at or before a series' last point is one a resumed run repeats, and is skipped. */
 function append(curves: Record<string, Series>, step: number, values: Record<string, number>): void {

@@ -47,8 +47,9 @@ export function filterRuns(runs: readonly RunSummary[], text: string, status: Ru
 }
 
 /** Date and time without seconds or a long year: the table has many columns to fit. */
+/** The day alone, in local time: the table's column stays narrow, and the cell's tooltip has the time. */
 export function shortDate(ms: number): string {
-  return new Date(ms).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+  return new Date(ms).toLocaleDateString(undefined, { dateStyle: 'short' });
 }
 
 /** A local folder's last part (the rest is in the tooltip); Hub ids such as `bigscience/bloom-560m` stay whole. */

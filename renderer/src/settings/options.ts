@@ -3,6 +3,7 @@ import type { Settings } from '../../../core/api/contract';
 
 export const BACKENDS: { value: Settings['backend']; label: string; about: string }[] = [
   { value: 'auto', label: 'Automatic (recommended)', about: 'the fastest engine that starts on this computer, tried in the order below' },
+  { value: 'webgpu', label: 'GPU (WebGPU)', about: 'the graphics card of any vendor, through Vulkan, Metal or Direct3D 12; Automatic uses it only when a hardware GPU is found' },
   { value: 'native', label: 'Native', about: 'Tunesmith’s own compiled kernels, the fastest' },
   { value: 'tensorflow', label: 'TensorFlow', about: 'TensorFlow’s C library through tfjs-node' },
   { value: 'wasm', label: 'WebAssembly', about: 'portable, several times slower than native' },

@@ -74,6 +74,7 @@ export const FIELDS: Record<ConfigField, FieldInfo> = {
   save_steps: { label: 'Save a checkpoint every (steps)', step: 'settings' },
   save_total_limit: { label: 'Checkpoints to keep', step: 'settings' },
   early_stopping_patience: { label: 'Early stopping patience', step: 'settings' },
+  load_best_model_at_end: { label: 'Keep the best evaluation’s weights', step: 'settings' },
   sample_prompts: { label: 'Sample prompts', step: 'settings' },
 };
 

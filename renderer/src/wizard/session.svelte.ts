@@ -17,7 +17,7 @@ import { FIELDS, isConfigField, STEPS, type ConfigField, type StepId } from './f
 import { formFromConfig, initialForm, isFolderSource, TRAINER_DEFAULTS, type WizardForm } from './form';
 import { LiveQuery } from './live-query.svelte';
 import { getPath, withPatch, type FormPatch } from './paths';
-import { presetPatch } from './presets';
+import { activePreset, presetPatch, type PresetName } from './presets';
 import { rememberPath } from './recent-paths';
 import { failingField } from './retry';
 import { checkForm, runNameProblem, stepProblems, type Problems } from './validation';
@@ -77,6 +77,13 @@ export class WizardSession {
 
   /** The pre-flight check's answer for the settings as they are now. */
   runCheck: RunCheck | null = $derived(this.preflight.answers(this.check.draft) ? this.preflight.value : null);
+
+  /** The data file's examples, once all of it was read (a partial preview counts only its start). */
+  examples: number | null = $derived(this.preview.value && !this.preview.value.partial ? (this.preview.value.stats?.examples ?? null) : null);
+  /** The example count the preset now in the form was fitted to (null: the preset's own intervals). */
+  presetExamples: number | null = $state(null);
+  /** The preset the form is on, if any. */
+  preset: PresetName | null = $derived(activePreset(this.form, this.presetExamples));
 
   problems: Problems = $derived({
     ...this.#retryProblem(),
@@ -191,7 +198,8 @@ export class WizardSession {
   /** The sample data with the quick preset: a first run in one click once a model is chosen. */
   async useSampleData(): Promise<void> {
     const { path } = await hostApi().sampleData();
-    this.applyPatch({ 'data.train': path, 'data.format': '', 'data.prompt_column': '', 'data.response_column': '', 'data.packing': false, ...presetPatch('quick', this.form) });
+    this.applyPatch({ 'data.train': path, 'data.format': '', 'data.prompt_column': '', 'data.response_column': '', 'data.packing': false });
+    this.choosePreset('quick');
     this.form.name = '';
   }
 
@@ -212,6 +220,18 @@ export class WizardSession {
 
   applyPatch(patch: FormPatch): void {
     this.form = withPatch(this.form, patch);
+  }
+
+  /** Puts a preset's settings in the form, its intervals fitted to the data's length when that is known. */
+  choosePreset(name: PresetName): void {
+    this.applyPatch(presetPatch(name, this.form, this.examples));
+    this.presetExamples = this.examples;
+  }
+
+  /** A form still on a preset follows the data and the method: a new file's length re-fits its intervals. */
+  followPreset(): void {
+    const preset = this.preset;
+    if (preset && this.examples !== this.presetExamples) this.choosePreset(preset);
   }
 
   async loadCatalog(): Promise<void> {
@@ -269,6 +289,7 @@ export class WizardSession {
 
   reset(): void {
     this.form = initialForm();
+    this.presetExamples = null;
     this.step = 'model';
     this.furthest = 0;
     this.startError = null;

@@ -1,0 +1,91 @@
+// Writes that either complete or leave nothing under the real name. On a full disk Node's
+// fs.writeSync returns a short count instead of throwing, so every write loops until all
+// bytes are down; files are fsynced before their rename, and folders (a run's final/, an
+// export) are built under a temporary name and renamed whole.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+function freeBytes(dir: string): number | null {
+  try {
+    const s = fs.statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+/** An error naming `file`, and for a full disk how much was to be written and how much is free. */
+export function writeError(file: string, err: unknown, bytesToWrite?: number): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    const free = freeBytes(path.dirname(file));
+    const need = bytesToWrite === undefined ? '' : ` (it needs ${mib(bytesToWrite)}${free === null ? '' : `, ${mib(free)} is free there`})`;
+    return new Error(`${file}: no space left on device${need}; free some space and resume`, { cause: err });
+  }
+  const message = (err as Error).message;
+  return new Error(message.includes(file) ? message : `${file}: ${message}`, { cause: err });
+}
+
+/** Writes every byte of `bytes` at the fd's position; a write that makes no progress is a full disk. */
+export function writeAll(fd: number, bytes: Uint8Array, file: string): void {
+  let done = 0;
+  while (done < bytes.length) {
+    const n = fs.writeSync(fd, bytes, done, bytes.length - done);
+    if (n <= 0) throw Object.assign(new Error(`${file}: no space left on device`), { code: 'ENOSPC' });
+    done += n;
+  }
+}
+
+/** The hidden temporary name a file or folder is built under before it takes `target`'s name. */
+export const partialName = (target: string) => path.join(path.dirname(target), `.${path.basename(target)}.partial`);
+
+/**
+ * Writes `chunks` to `file` through a temporary file that is fsynced and then renamed, so
+ * `file` is either its old self or complete. Throws naming `file`.
+ */
+export function writeFileWhole(file: string, chunks: readonly Uint8Array[]): void {
+  const total = chunks.reduce((n, c) => n + c.byteLength, 0);
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      for (const c of chunks) writeAll(fd, c, file);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw writeError(file, err, total);
+  }
+}
+
+/** writeFileWhole for text. */
+export function writeTextWhole(file: string, text: string): void {
+  writeFileWhole(file, [Buffer.from(text, 'utf8')]);
+}
+
+/**
+ * Builds folder `dir` by `fill(tmp)` in a temporary sibling, then renames it to `dir`
+ * (replacing an older `dir`, which stays until the new one is complete). On failure the
+ * temporary folder is removed and the error names the path under `dir`, not the temporary one.
+ */
+export function writeFolderWhole(dir: string, fill: (tmp: string) => void): void {
+  const tmp = partialName(dir);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  try {
+    fs.mkdirSync(tmp);
+    fill(tmp);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    const e = err as Error;
+    e.message = e.message.split(tmp).join(dir);
+    throw e;
+  }
+  // An empty folder at `dir` (an export's destination) may be replaced; anything else was checked by the caller.
+  if (fs.existsSync(dir)) fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir);
+}
