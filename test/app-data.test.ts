@@ -116,6 +116,37 @@ test('previewData: a CSV row with too many columns is the problem, naming the ro
   assert.equal(preview.problem!.message, `${file}: row 3 has 3 columns, the header has 2`);
 });
 
+test('previewData: the fields read as prompt and response, the picker choices, and the names when none is found', async (t) => {
+  const dir = tempDir(t);
+  const qa = path.join(dir, 'qa.json');
+  fs.writeFileSync(qa, JSON.stringify([{ question: 'Name a colour.', answer: 'Blue.' }]));
+  const read = await methods.previewData(request({ path: qa }));
+  assert.equal(read.problem, null);
+  assert.deepEqual(read.columns, { available: ['question', 'answer'], prompt: 'question', input: null, response: 'answer', sure: true });
+  assert.deepEqual(read.examples[0].parts[0], { text: 'Human: Name a colour.\n\nAssistant: ', trained: false });
+  const odd = path.join(dir, 'odd.csv');
+  fs.writeFileSync(odd, 'ask,say\nWhy?,Because.\n');
+  const unknown = await methods.previewData(request({ path: odd }));
+  assert.match(unknown.problem?.message ?? '', /no prompt field \(looked for instruction, prompt, question, query; fields: ask, say\); set data\.prompt_column/);
+  assert.deepEqual(unknown.columns, { available: ['ask', 'say'], prompt: '', input: null, response: '', sure: false });
+  const chosen = await methods.previewData(request({ path: odd, promptColumn: 'ask', responseColumn: 'say' }));
+  assert.equal(chosen.problem, null);
+  assert.deepEqual(chosen.examples[0].parts[1], { text: 'Because.' + EOS_TEXT, trained: true });
+});
+
+test('sampleData: the built-in instruction pairs read as instruction/input/output, a few hundred of them, none repeated', async () => {
+  const { path: file } = await methods.sampleData();
+  const preview = await methods.previewData(request({ path: file }));
+  assert.equal(preview.problem, null);
+  assert.deepEqual(preview.columns, { available: ['instruction', 'input', 'output'], prompt: 'instruction', input: 'input', response: 'output', sure: true });
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+  assert.ok(lines.length >= 200 && lines.length <= 1000, `${lines.length} examples`);
+  assert.equal(preview.stats?.examples, lines.length);
+  assert.equal(new Set(lines).size, lines.length);
+  // Short enough for the smallest model's 128 positions: nothing is cut.
+  assert.equal(preview.stats?.truncated, 0);
+});
+
 test('previewData: a missing model is an error, not a data problem', async () => {
   await assert.rejects(methods.previewData(request({ model: 'gpt2' })), /model "gpt2" is not downloaded/);
 });

@@ -230,13 +230,26 @@ test('estimate: the draft at its data\'s longest example; suggestions are patche
   const longest = Math.max(...loadTrainingData(resolved, loadTokenizer(MODEL)).train.map((e) => e.input_ids.length));
   assert.ok(longest < 128);
   assert.equal(view.seq, longest);
-  const reference = estimateForTrainConfig({ ...resolved, data: { ...resolved.data, max_length: longest } }, modelConfigForEstimate(MODEL));
+  // Two examples: the batch of 4 holds two.
+  assert.equal(view.batch, 2);
+  const reference = estimateForTrainConfig({ ...resolved, per_device_train_batch_size: 2, data: { ...resolved.data, max_length: longest } }, modelConfigForEstimate(MODEL));
   assert.equal(view.totalBytes, reference.totalBytes);
   assert.equal(view.band, reference.band);
   assert.deepEqual(view.suggestions, []);
 
-  // Far too big a batch: each suggestion, applied to the draft, estimates what it promised.
-  const huge = draft({ method: 'full', per_device_train_batch_size: 8192, data: { train: ALPACA, max_length: 128 } });
+  // A batch larger than the data holds only the data: 8192 over 18 examples is a batch of 18.
+  const examples = loadTrainingData(resolveTrainConfig({ ...draft(), output_dir: dir }), loadTokenizer(MODEL)).train.length;
+  const capped = await h.service.estimateMemory({ config: draft({ method: 'full', per_device_train_batch_size: 8192 }) });
+  assert.equal(capped.batch, examples);
+  assert.equal(capped.totalBytes, (await h.service.estimateMemory({ config: draft({ method: 'full', per_device_train_batch_size: examples }) })).totalBytes);
+
+  // Far too big a model (a 19B shape's config.json beside the tiny tokenizer): each
+  // suggestion, applied to the draft, estimates what it promised.
+  const giant = path.join(dir, 'giant');
+  fs.cpSync(MODEL, giant, { recursive: true });
+  const giantConfig = JSON.parse(fs.readFileSync(path.join(MODEL, 'config.json'), 'utf8'));
+  fs.writeFileSync(path.join(giant, 'config.json'), JSON.stringify({ ...giantConfig, n_layer: 96, n_embd: 4096, n_head: 32, n_positions: 1024 }));
+  const huge = draft({ model: giant, method: 'full', per_device_train_batch_size: 8, data: { train: ALPACA, max_length: 128 } });
   const tooBig = await h.service.estimateMemory({ config: huge });
   assert.equal(tooBig.band, 'exceeds');
   assert.ok(tooBig.suggestions.length > 0);
@@ -267,6 +280,30 @@ test('estimate: the draft at its data\'s longest example; suggestions are patche
   }
   const unknown = await failure(h.service.estimateMemory({ config: { ...draft(), lora_rank: 4 } as TrainConfigDraft }));
   assert.equal(unknown.field, 'config.lora_rank');
+});
+
+test('checkRun reports the pre-flight issues on the real model and data; startRun refuses an error with its field and records nothing', async (t) => {
+  const h = open(t);
+  const examples = loadTrainingData(resolveTrainConfig({ ...draft(), output_dir: h.home }), loadTokenizer(MODEL)).train.length;
+  const check = await h.service.checkRun({ config: draft({ per_device_train_batch_size: 4096, learning_rate: 5, lora: { target_modules: ['foo_proj'] } }) });
+  assert.equal(check.examples, examples);
+  assert.equal(check.batch, examples);
+  assert.deepEqual(
+    check.issues.map((i) => [i.severity, i.field]),
+    [
+      ['error', 'lora.target_modules'],
+      ['warning', 'per_device_train_batch_size'],
+      ['warning', 'learning_rate'],
+    ],
+  );
+  assert.deepEqual((await h.service.checkRun({ config: draft() })).issues, []);
+  const refused = await failure(h.service.startRun({ name: 'bad targets', config: draft({ lora: { target_modules: ['foo_proj'] } }) }));
+  assert.equal(refused.field, 'config.lora.target_modules');
+  assert.match(refused.message, /no module "foo_proj"; it has c_attn, c_proj, c_fc/);
+  const tooLong = await failure(h.service.startRun({ name: 'too long', config: draft({ data: { train: ALPACA, max_length: 512 } }) }));
+  assert.equal(tooLong.field, 'config.data.max_length');
+  assert.deepEqual(await h.service.listRuns(), []);
+  assert.deepEqual(h.events, []);
 });
 
 test('export writes folders that load: the adapter, the merged model, the full model; bad requests are refused', async (t) => {

@@ -222,14 +222,56 @@ test('CSV: quotes, escaped quotes, embedded newlines, CRLF, BOM and the default 
 test('CSV: chosen columns, and errors that name the row', (t) => {
   const file = write(t, 'c.csv', 'q,a,b\nx,y,z\n');
   assert.deepEqual(load(file, { prompt_column: 'b', response_column: 'q' }).examples, [expectedExample(GPT2, 'Human: z\n\nAssistant: ', 'x')]);
-  throwsData(() => load(file), `${file}: no prompt column (looked for instruction, prompt, question; columns: q, a, b)`);
-  throwsData(() => load(file, { prompt_column: 'nope', response_column: 'a' }), `${file}: no column "nope" for the prompt`);
+  throwsData(() => load(file), `${file}: no prompt field (looked for instruction, prompt, question, query; fields: q, a, b); set data.prompt_column`);
+  throwsData(() => load(file, { prompt_column: 'nope', response_column: 'a' }), `${file}: no field "nope" for the prompt`);
   const ragged = write(t, 'r.csv', 'prompt,response\n"a\nb",c\nd,e,f\n');
   throwsData(() => load(ragged), `${ragged}: row 3 has 3 columns, the header has 2`);
   const open = write(t, 'o.csv', 'prompt,response\na,"never closed\n');
   throwsData(() => load(open), `${open}: row 2: a quoted field is never closed`);
   const stray = write(t, 's.csv', 'prompt,response\n"a"b,c\n');
   throwsData(() => load(stray), `${stray}: row 2: unexpected "b" after a closing quote`);
+});
+
+test('JSON, JSONL and CSV read the same prompt/response names into the same examples', (t) => {
+  const pairs = [
+    ['question', 'answer'],
+    ['prompt', 'completion'],
+    ['prompt', 'response'],
+    ['instruction', 'output'],
+  ];
+  for (const [p, r] of pairs) {
+    const rows = [{ [p]: 'Name a colour.', [r]: 'Blue.' }, { [p]: 'Say "hi", politely', [r]: 'Hello, friend' }];
+    const expected = rows.map((row) => expectedExample(GPT2, `Human: ${row[p]}\n\nAssistant: `, row[r]));
+    const csv = `${p},${r}\n${rows.map((row) => `"${row[p].replaceAll('"', '""')}","${row[r]}"`).join('\n')}\n`;
+    for (const [name, text] of [['d.jsonl', jsonl(rows)], ['d.json', JSON.stringify(rows)], ['d.csv', csv]]) {
+      const dataset = load(write(t, name, text));
+      assert.deepEqual(dataset.examples, expected, `${p}/${r} as ${name}`);
+      assert.deepEqual([dataset.columns?.prompt, dataset.columns?.response, dataset.columns?.sure], [p, r, true], `${p}/${r} as ${name}`);
+    }
+  }
+});
+
+test('an input field joins the prompt; chosen fields win; two candidate prompts are not "sure"', (t) => {
+  const file = write(t, 'q.jsonl', jsonl([{ question: 'Translate.', context: 'Bonjour', answer: 'Hello', prompt: 'unused' }]));
+  const guessed = load(file);
+  assert.deepEqual(guessed.columns, { available: ['question', 'context', 'answer', 'prompt'], prompt: 'prompt', input: 'context', response: 'answer', sure: false });
+  assert.deepEqual(guessed.examples, [expectedExample(GPT2, 'Human: unused\nBonjour\n\nAssistant: ', 'Hello')]);
+  const chosen = load(file, { prompt_column: 'question' });
+  assert.equal(chosen.columns?.sure, true);
+  assert.deepEqual(chosen.examples, [expectedExample(GPT2, 'Human: Translate.\nBonjour\n\nAssistant: ', 'Hello')]);
+  const odd = write(t, 'odd.json', JSON.stringify([{ ask: 'Why?', say: 'Because.' }]));
+  throwsData(() => load(odd), `${odd}: item 1: no prompt field (looked for instruction, prompt, question, query; fields: ask, say); set data.prompt_column`);
+  assert.deepEqual(load(odd, { prompt_column: 'ask', response_column: 'say' }).examples, [expectedExample(GPT2, 'Human: Why?\n\nAssistant: ', 'Because.')]);
+  throwsData(() => load(odd, { prompt_column: 'ask', response_column: 'ask' }), `${odd}: item 1: "ask" cannot be both the prompt and the response`);
+});
+
+test('JSON rows with only a text field are documents, as a .txt line would be', (t) => {
+  const docs = ['The first document.', 'A second one, longer than the first.'];
+  const fromJson = load(write(t, 't.jsonl', jsonl(docs.map((text) => ({ text, source: 'x' })))));
+  const fromTxt = load(write(t, 't.txt', docs.join('\n')));
+  assert.equal(fromJson.format, 'text');
+  assert.equal(fromJson.columns, null);
+  assert.deepEqual(fromJson.examples, fromTxt.examples);
 });
 
 test('tokenized rows: labels default to input_ids, are kept when given, and are truncated', (t) => {
@@ -267,8 +309,8 @@ test('truncation is counted, and rows left with nothing to learn are skipped, no
 test('bad inputs are DataErrors naming the file and line', (t) => {
   const badJson = write(t, 'bad.jsonl', '{"instruction": "a", "output": "b"}\n{"instruction": "a",\n');
   throwsData(() => load(badJson), `${badJson}:2: not valid JSON (`);
-  const missing = write(t, 'm.jsonl', jsonl([{ instruction: 'a' }]));
-  throwsData(() => load(missing), `${missing}:1: field "output" is missing`);
+  const missing = write(t, 'm.jsonl', jsonl([{ instruction: 'a', output: 'b' }, { instruction: 'a' }]));
+  throwsData(() => load(missing), `${missing}:2: field "output" is missing`);
   const wrongType = write(t, 'w.jsonl', '\n' + jsonl([{ instruction: 3, output: 'b' }]));
   throwsData(() => load(wrongType), `${wrongType}:2: field "instruction" must be a string, got a number`);
   const notObject = write(t, 'arr.json', JSON.stringify([{ instruction: 'a', output: 'b' }, 'text']));
@@ -278,7 +320,7 @@ test('bad inputs are DataErrors naming the file and line', (t) => {
   const empty = write(t, 'empty.jsonl', '\n  \n');
   throwsData(() => load(empty), `${empty}: the file is empty`);
   const unknownFields = write(t, 'u.jsonl', jsonl([{ question: 'a' }]));
-  throwsData(() => load(unknownFields), `${unknownFields}:1: cannot tell the data format from the fields (question)`);
+  throwsData(() => load(unknownFields), `${unknownFields}:1: no response field (looked for output, response, answer, completion; fields: question)`);
   const ok = write(t, 'ok.jsonl', jsonl([{ instruction: 'a', output: 'b' }]));
   throwsData(() => load(ok, { format: 'parquet' }), 'unknown data format "parquet"');
   throwsData(() => load(write(t, 'data.parquet', 'x')), /cannot tell the data format from the extension "\.parquet"/);

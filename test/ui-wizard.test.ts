@@ -3,6 +3,8 @@
 // the preview's problem from the path sent. So each test checks that the page sends the
 // right thing and shows what comes back. Needs `npm run build` first.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
 import type {
@@ -13,12 +15,18 @@ import type {
   EstimateSuggestion,
   MemoryEstimateView,
   ModelSummary,
+  RunCheck,
+  RunDetail,
   TrainConfigDraft,
 } from '../core/api/contract';
+import type { Run } from '../core/store/types';
 import { apiError } from '../core/api/errors';
 import { memoryBand } from '../core/memory/band';
+import { modelConfigForEstimate } from '../core/memory/model-config';
+import { preflight } from '../core/memory/preflight';
+import { resolveTrainConfig } from '../core/train/config';
 import { FIELDS, type ConfigField, type FieldInfo } from '../renderer/src/wizard/fields';
-import { openStubbedUi, type UiSession } from './ui/harness';
+import { openStubbedUi, SCREENSHOTS, type UiSession } from './ui/harness';
 import { presetPatch } from '../renderer/src/wizard/presets';
 
 const GiB = 1024 ** 3;
@@ -73,6 +81,7 @@ function preview(req: DataPreviewRequest): DataPreview {
       longestTokens: 0,
       examples: [],
       problem: { message: `${req.path}: line 3: field "output" must be a string, got number` },
+      columns: null,
     };
   }
   const examples = ['What is 2 + 2?', 'Name a colour.', 'Say hello in French.'].map((q, i) => {
@@ -95,6 +104,7 @@ function preview(req: DataPreviewRequest): DataPreview {
     longestTokens: Math.max(...examples.map((e) => e.tokens)),
     examples,
     problem: null,
+    columns: null,
   };
 }
 
@@ -127,6 +137,7 @@ function estimate(config: TrainConfigDraft): MemoryEstimateView {
     band,
     totalBytes,
     ramBytes: RAM,
+    batch,
     components: {
       runtime: GiB / 2,
       weights: GiB / 2,
@@ -146,12 +157,88 @@ function estimate(config: TrainConfigDraft): MemoryEstimateView {
   };
 }
 
+/** The stub's data holds this many training examples. */
+const STUB_EXAMPLES = 300;
+const SAMPLE_PATH = '/app/examples/data/sample-instructions.jsonl';
+
+/** The pre-flight check as the host makes it (core/memory/preflight.ts), on the stub's model and data. */
+function runCheck(config: TrainConfigDraft): RunCheck {
+  const model = modelConfigForEstimate({ model_type: 'gpt2', n_layer: 12, n_embd: HIDDEN, n_head: 12, n_positions: 1024, vocab_size: 50257 });
+  return { ...preflight(resolveTrainConfig({ ...config, output_dir: '-' }), model, { trainExamples: STUB_EXAMPLES, longestTokens: 40 }), examples: STUB_EXAMPLES };
+}
+
 const SECONDS_PER_STEP = 0.5;
 
 /** Batches above this are refused at start, as a host that measured the machine might. */
 const START_BATCH_LIMIT = 4;
 
-function host(opts: { host?: 'web' | 'electron'; picked?: string; strictStart?: boolean; warmupMs?: number } = {}) {
+const WARMUP_REFUSAL = 'the longest example has 900 tokens but this model reads only 128 positions';
+
+/** Files whose fields the wizard must ask about (fields.json), that it reads plainly (qa.json), and plain text. */
+function previewFor(req: DataPreviewRequest): DataPreview {
+  const base = preview(req);
+  if (req.path.endsWith('fields.json')) {
+    const available = ['id', 'ask', 'say'];
+    if (!req.promptColumn || !req.responseColumn) {
+      const message = `${req.path}: item 1: no prompt field (looked for instruction, prompt, question, query; fields: id, ask, say); set data.prompt_column`;
+      return { ...base, format: null, stats: null, examples: [], problem: { message }, columns: { available, prompt: '', input: null, response: '', sure: false } };
+    }
+    return { ...base, columns: { available, prompt: req.promptColumn, input: null, response: req.responseColumn, sure: true } };
+  }
+  if (req.path.endsWith('qa.json')) return { ...base, columns: { available: ['question', 'answer'], prompt: 'question', input: null, response: 'answer', sure: true } };
+  if (req.path.endsWith('.txt')) return { ...base, format: 'text', columns: null };
+  return base;
+}
+
+/** What a past run stored: the resolved config (the model as its folder), and the source it was started with. */
+function pastRun(id: string, status: Run['status'], error: string | null, draft: Partial<TrainConfigDraft>): Run {
+  const config = resolveTrainConfig({ ...draft, model: CATALOG[0].cachedDir, output_dir: `/data/runs/${id}` });
+  return {
+    id,
+    name: `run ${id}`,
+    status,
+    method: config.method,
+    model: 'gpt2',
+    dataset: config.data.train,
+    config,
+    createdAt: Date.UTC(2026, 0, 5, 9),
+    startedAt: Date.UTC(2026, 0, 5, 9),
+    endedAt: Date.UTC(2026, 0, 5, 9, 1),
+    estimatedPeakBytes: null,
+    measuredPeakBytes: null,
+    measuredTensorPeakBytes: null,
+    backend: 'native',
+    finalMetrics: null,
+    outputDir: config.output_dir,
+    pid: null,
+    error,
+    notes: '',
+    tags: [],
+  };
+}
+
+const PAST_DRAFT: Partial<TrainConfigDraft> = {
+  method: 'lora',
+  lora: { r: 4, alpha: 16, dropout: 0.05, target_modules: ['c_attn', 'c_fc'] },
+  data: { train: '/data/qa.json', validation_split: 0.2, template: 'alpaca', max_length: 200, prompt_column: 'question', response_column: 'answer' },
+  num_train_epochs: 2,
+  per_device_train_batch_size: 4,
+  learning_rate: 3e-4,
+  lr_scheduler_type: 'cosine',
+  seed: 11,
+  logging_steps: 2,
+  eval_steps: 10,
+  sample_prompts: ['What is 2 + 2?', 'Name a colour.'],
+};
+
+const TARGET_ERROR = 'lora.target_modules ["foo_proj"] match no projection of this gpt2 model (choose from c_attn, c_proj, c_fc)';
+
+const PAST_RUNS: Run[] = [
+  pastRun('done-run', 'completed', null, PAST_DRAFT),
+  pastRun('failed-run', 'failed', `${TARGET_ERROR}\n    at createLoraLayers (lora.ts:117)`, { ...PAST_DRAFT, lora: { target_modules: ['foo_proj'] } }),
+];
+
+function host(opts: { host?: 'web' | 'electron'; picked?: string; strictStart?: boolean; warmupMs?: number; warmupRefuses?: boolean } = {}) {
   return (method: ApiMethod, request: unknown): unknown => {
     switch (method) {
       case 'appInfo':
@@ -169,11 +256,16 @@ function host(opts: { host?: 'web' | 'electron'; picked?: string; strictStart?: 
       case 'pickPath':
         return opts.picked ?? null;
       case 'previewData':
-        return preview(request as DataPreviewRequest);
+        return previewFor(request as DataPreviewRequest);
       case 'estimateMemory':
         return estimate((request as { config: TrainConfigDraft }).config);
+      case 'checkRun':
+        return runCheck((request as { config: TrainConfigDraft }).config);
+      case 'sampleData':
+        return { path: SAMPLE_PATH };
       case 'measureWarmup': {
         const { config } = request as { config: TrainConfigDraft };
+        if (opts.warmupRefuses) throw apiError({ message: WARMUP_REFUSAL, field: 'config.data.max_length' });
         const totalSteps = config.max_steps && config.max_steps > 0 ? config.max_steps : 300;
         const result = { secondsPerStep: SECONDS_PER_STEP, tokensPerSecond: 812, totalSteps, etaSeconds: totalSteps * SECONDS_PER_STEP };
         return new Promise((resolve) => setTimeout(() => resolve(result), opts.warmupMs ?? 0));
@@ -188,8 +280,11 @@ function host(opts: { host?: 'web' | 'electron'; picked?: string; strictStart?: 
       }
       case 'listRuns':
         return [];
-      case 'getRun':
-        throw apiError({ message: 'not in this stub' });
+      case 'getRun': {
+        const run = PAST_RUNS.find((r) => r.id === (request as { runId: string }).runId);
+        if (!run) throw apiError({ message: 'not in this stub' });
+        return { run, curves: {}, samples: [], checkpoints: [], log: [], live: null, exports: [] } satisfies RunDetail;
+      }
       default:
         throw new Error(`the wizard should not call ${method}`);
     }
@@ -208,12 +303,30 @@ async function shoot(ui: UiSession, name: string): Promise<void> {
   await ui.page.setViewportSize(viewport);
 }
 
-/** Opens the wizard on a stub host; the browser closes when the test ends, passed or not. */
-async function open(t: TestContext, opts: Parameters<typeof host>[0] = {}): Promise<UiSession> {
-  const ui = await openStubbedUi(host(opts), { hash: '/new' });
+/** Opens the wizard (or another page) on a stub host; the browser closes when the test ends, passed or not. */
+async function open(t: TestContext, opts: Parameters<typeof host>[0] & { hash?: string } = {}): Promise<UiSession> {
+  const ui = await openStubbedUi(host(opts), { hash: opts.hash ?? '/new' });
   t.after(() => ui.close());
-  await ui.page.getByRole('heading', { name: '1. Model' }).waitFor();
+  if (!opts.hash) await ui.page.getByRole('heading', { name: '1. Model' }).waitFor();
   return ui;
+}
+
+/**
+ * What the window shows at its default size and at 800×600, light and dark
+ * (`${name}-1100x760-light.png`...): the visible part only, as someone sees it.
+ */
+async function shootSizes(ui: UiSession, name: string): Promise<void> {
+  const viewport = ui.page.viewportSize() ?? { width: 1200, height: 800 };
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  for (const scheme of ['light', 'dark'] as const) {
+    await ui.page.emulateMedia({ colorScheme: scheme });
+    for (const size of [{ width: 1100, height: 760 }, { width: 800, height: 600 }]) {
+      await ui.page.setViewportSize(size);
+      await ui.page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${size.width}x${size.height}-${scheme}.png`) });
+    }
+  }
+  await ui.page.emulateMedia({ colorScheme: 'light' });
+  await ui.page.setViewportSize(viewport);
 }
 
 function lastRequest<T>(ui: UiSession, method: ApiMethod): T {
@@ -457,6 +570,8 @@ test('the happy path starts a run with exactly the settings entered', async (t) 
     validation: null,
     validation_split: 0.1,
     format: null,
+    prompt_column: null,
+    response_column: null,
     template: 'alpaca',
     max_length: 256,
     packing: false,
@@ -507,7 +622,8 @@ test('every setting has a labelled input, reached by keyboard in a sensible orde
   await page.keyboard.press('Tab');
   assert.equal(await focused(), await page.getByLabel('Training data file', { exact: true }).getAttribute('id'), 'then its first input');
   await page.keyboard.type('/data/alpaca-train.json');
-  await assertLabelled(labelsOf('data'));
+  // The prompt and response pickers appear only for files whose fields need asking about (their own test).
+  await assertLabelled(labelsOf('data').filter((l) => l !== FIELDS['data.prompt_column'].label && l !== FIELDS['data.response_column'].label));
   await page.getByText('Trained tokens').waitFor();
   await next(page).click();
 
@@ -565,4 +681,125 @@ test('leaving the review drops a warm-up still measuring, and coming back measur
   await measuring.waitFor();
   await page.getByText('Measured on this computer').waitFor();
   assert.equal(ui.calls.filter((c) => c.method === 'measureWarmup').length, 2);
+});
+
+test('column mapping: fields the wizard cannot place are asked for, and the choice is sent; plain names are said in one line', async (t) => {
+  const ui = await open(t);
+  const { page } = ui;
+  await page.getByRole('radio', { name: /^gpt2/ }).check();
+  await page.getByText('Hidden size').waitFor();
+  await next(page).click();
+
+  await page.getByLabel('Training data file', { exact: true }).fill('/data/qa.json');
+  await page.getByText('Read as').waitFor();
+  assert.match((await page.getByRole('group', { name: 'Prompt and response fields' }).textContent()) ?? '', /prompt ← question, response ← answer/);
+
+  await page.getByLabel('Training data file', { exact: true }).fill('/data/fields.json');
+  await page.getByRole('alert').filter({ hasText: 'no prompt field' }).waitFor();
+  assert.equal(await next(page).isDisabled(), true);
+  await shootSizes(ui, 'wizard-data-columns');
+  await page.getByLabel('Prompt field', { exact: true }).selectOption('ask');
+  await page.getByLabel('Response field', { exact: true }).selectOption('say');
+  const sent = await waitForCall<DataPreviewRequest>(ui, 'previewData', (r) => r.promptColumn === 'ask' && r.responseColumn === 'say');
+  assert.equal(sent.path, '/data/fields.json');
+  await page.getByText('Trained tokens').waitFor();
+  assert.equal(await next(page).isEnabled(), true);
+
+  // Plain text: said to be one example per line, with blocks offered.
+  await page.getByLabel('Training data file', { exact: true }).fill('/data/notes.txt');
+  const note = page.getByRole('note').filter({ hasText: 'Each line of this file becomes one example' });
+  await note.waitFor();
+  await note.getByRole('button', { name: 'Use blocks instead' }).click();
+  await waitForCall<DataPreviewRequest>(ui, 'previewData', (r) => r.path === '/data/notes.txt' && r.packing);
+  assert.equal(await page.getByLabel('Pack short examples together', { exact: true }).isChecked(), true);
+  await note.waitFor({ state: 'detached' });
+  await next(page).click();
+  await next(page).click();
+  await next(page).click();
+  await page.getByRole('button', { name: 'Start training' }).click();
+  const started = await waitForCall<{ config: TrainConfigDraft }>(ui, 'startRun', () => true);
+  assert.equal(started.config.data.packing, true);
+});
+
+test('"Try it with sample data" fills the data and the quick preset and goes straight to the review', async (t) => {
+  const ui = await open(t);
+  const { page } = ui;
+  await page.getByRole('radio', { name: /^gpt2/ }).check();
+  await page.getByText('Hidden size').waitFor();
+  await page.getByRole('button', { name: 'Try it with sample data' }).click();
+  await page.getByRole('heading', { name: '5. Review' }).waitFor();
+  await page.getByText('The settings fit the model and the data').waitFor();
+  await shootSizes(ui, 'wizard-review-sample');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  const started = await waitForCall<{ name: string; config: TrainConfigDraft }>(ui, 'startRun', () => true);
+  assert.equal(started.config.data.train, SAMPLE_PATH);
+  assert.equal(started.config.max_steps, 30, 'the quick preset');
+  assert.match(started.name, /sample-instructions/);
+});
+
+test('the pre-flight check: a target the model lacks stops the Method step, a wild learning rate warns with a fix, a warm-up config error blocks Start', async (t) => {
+  const ui = await open(t, { warmupRefuses: true });
+  const { page } = ui;
+  await chooseGpt2AndData(page, '/data/alpaca-train.json');
+
+  await page.getByLabel('Target modules', { exact: true }).fill('foo_proj');
+  const targetProblem = 'This gpt2 model has no module "foo_proj"; it has c_attn, c_proj, c_fc';
+  assert.equal(await eventually(() => problemAt(page, 'Target modules').catch(() => ''), (p) => p === targetProblem), targetProblem);
+  assert.equal(await next(page).isDisabled(), true);
+  assert.equal((await reason(page).textContent())?.trim(), targetProblem);
+  await page.getByLabel('Target modules', { exact: true }).fill('c_attn');
+  await next(page).click();
+
+  await page.getByLabel('Learning rate', { exact: true }).fill('5');
+  await next(page).click();
+  await page.getByRole('heading', { name: '5. Review' }).waitFor();
+  const panel = page.getByRole('region', { name: 'Before you start' });
+  await panel.getByText(/Learning rate 5 is far higher than LoRA uses \(usually 0.0001 to 0.0005\)/).waitFor();
+  // The warm-up found a setting the run would fail on: Start stays off until it changes.
+  await page.getByText('The warm-up stopped on a setting the run would fail on too').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Start training' }).isDisabled(), true);
+  assert.match((await reason(page).textContent()) ?? '', new RegExp(`Data: ${WARMUP_REFUSAL}`));
+  await shootSizes(ui, 'wizard-review-preflight');
+
+  await panel.getByRole('button', { name: 'Use learning rate 0.0001' }).click();
+  await panel.getByText(/Learning rate 5/).waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Edit data' }).click();
+  assert.equal(await problemAt(page, 'Max length (tokens)'), WARMUP_REFUSAL);
+  await page.getByLabel('Max length (tokens)', { exact: true }).fill('128');
+  assert.deepEqual(await eventually(() => page.getByLabel('Max length (tokens)', { exact: true }).getAttribute('aria-invalid'), (v) => v !== 'true'), 'false');
+});
+
+test('Run again with changes: a finished run fills the wizard with exactly its settings; a failed one opens at the setting its error names', async (t) => {
+  const done = await open(t, { hash: '/runs/done-run' });
+  await done.page.getByRole('button', { name: 'Run again with changes' }).click();
+  await done.page.getByRole('heading', { name: '5. Review' }).waitFor();
+  await done.page.getByText(/Filled in from run done-run/).waitFor();
+  await done.page.getByText('The settings fit the model and the data').waitFor();
+  await done.page.getByRole('button', { name: 'Start training' }).click();
+  const again = await waitForCall<{ name: string; config: TrainConfigDraft }>(done, 'startRun', () => true);
+  assert.equal(again.name, 'run done-run (again)');
+  const stored = PAST_RUNS[0].config as Record<string, unknown>;
+  const resolved = resolveTrainConfig({ ...again.config, output_dir: stored.output_dir });
+  assert.deepEqual({ ...resolved, model: stored.model }, stored, 'the same run, setting for setting');
+  assert.equal(again.config.model, 'gpt2', 'the model as it was chosen, not its cache folder');
+
+  const failed = await open(t, { hash: '/runs/failed-run' });
+  const { page } = failed;
+  await page.getByRole('alert').filter({ hasText: 'The run failed' }).waitFor();
+  await shootSizes(failed, 'run-failed');
+  await page.getByRole('button', { name: 'Fix and run again' }).click();
+  await page.getByRole('heading', { name: '3. Method' }).waitFor();
+  assert.match((await page.getByRole('status').filter({ hasText: 'That run failed' }).textContent()) ?? '', /Target modules.*is marked below/s);
+  assert.match(await problemAt(page, 'Target modules'), /foo_proj/);
+  assert.equal(await page.getByLabel('Target modules', { exact: true }).inputValue(), 'foo_proj');
+  await shootSizes(failed, 'wizard-retry');
+  await page.getByLabel('Target modules', { exact: true }).fill('c_attn');
+  await eventually(() => page.getByLabel('Target modules', { exact: true }).getAttribute('aria-invalid'), (v) => v !== 'true');
+  await next(page).click();
+  await next(page).click();
+  await page.getByRole('heading', { name: '5. Review' }).waitFor();
+  await page.getByRole('button', { name: 'Start training' }).click();
+  const fixed = await waitForCall<{ config: TrainConfigDraft }>(failed, 'startRun', () => true);
+  assert.deepEqual(fixed.config.lora?.target_modules, ['c_attn']);
+  assert.equal(fixed.config.data.train, '/data/qa.json');
 });

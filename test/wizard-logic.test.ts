@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigFieldError, resolveTrainConfig, totalOptimizerSteps } from '../core/train/config';
 import { FIELDS, STEPS, type ConfigField } from '../renderer/src/wizard/fields';
-import { draftFields, initialForm, TRAINER_DEFAULTS, type WizardForm } from '../renderer/src/wizard/form';
+import { draftFields, formFromConfig, initialForm, isFolderSource, TRAINER_DEFAULTS, type WizardForm } from '../renderer/src/wizard/form';
 import { getPath, withPatch } from '../renderer/src/wizard/paths';
 import { activePreset, MIN_CURVE_POINTS, MIN_EVALUATIONS, PRESET_NAMES, presetPatch } from '../renderer/src/wizard/presets';
+import { cleanPastedPath } from '../renderer/src/wizard/recent-paths';
+import { failingField } from '../renderer/src/wizard/retry';
 import { describeValue, reviewSections, roughDuration, suggestedRunName } from '../renderer/src/wizard/review';
 import { checkForm, plainWords, stepProblems } from '../renderer/src/wizard/validation';
 
@@ -243,4 +245,63 @@ test('durations are rounded the way a person says them', () => {
 test('a run is named after its model, data and method', () => {
   assert.equal(suggestedRunName({ model: 'bigscience/bloom-560m', method: 'full', data: { train: 'C:\\data\\chat.jsonl' } }), 'bloom-560m · chat · full');
   assert.equal(suggestedRunName({ model: '/models/gpt2/', method: 'lora', data: { train: '/d/alpaca-train.json' } }), 'gpt2 · alpaca-train · LoRA');
+});
+
+test('formFromConfig: a stored config, through the form and its checks, is the same config again', () => {
+  const configs = [
+    { data: { train: '/d/a.json' } },
+    {
+      method: 'full',
+      max_steps: 120,
+      data: { train: '/d/qa.csv', validation: '/d/val.csv', format: 'csv', template: 'chatml', max_length: 96, prompt_column: 'q', response_column: 'a' },
+      sample_prompts: ['one', 'two'],
+      dropout: 0.1,
+      save_total_limit: 3,
+    },
+    {
+      lora: { r: 16, alpha: 32, dropout: 0.1, target_modules: ['c_attn', 'c_fc'], init_adapter: '/adapters/x' },
+      data: { train: '/d/t.txt', validation_split: 0.25, packing: true },
+      early_stopping_patience: 2,
+      eval_steps: 5,
+    },
+  ];
+  for (const raw of configs) {
+    const stored = resolveTrainConfig({ model: '/cache/gpt2', output_dir: '/runs/r1', ...raw });
+    const form = formFromConfig(stored, 'gpt2', 'again');
+    assert.equal(form.name, 'again');
+    assert.equal(form.modelOrigin, 'catalog');
+    const { draft, problems } = checkForm(form);
+    assert.deepEqual(problems, {});
+    const { output_dir: _o, model: _m, ...expected } = stored;
+    const { model, output_dir: _dir, ...again } = resolveTrainConfig({ ...draft, output_dir: '-' });
+    assert.equal(model, 'gpt2');
+    // A full fine-tune does not send LoRA settings: the trainer ignores them there.
+    assert.deepEqual(again, { ...expected, lora: stored.method === 'full' ? TRAINER_DEFAULTS.lora : expected.lora }, JSON.stringify(raw));
+  }
+});
+
+test('isFolderSource: absolute, home-relative and Windows paths are folders; Hub ids are not', () => {
+  for (const folder of ['/models/gpt2', '~/models/gpt2', 'C:\\models\\gpt2', 'D:/m', '\\\\server\\share']) assert.equal(isFolderSource(folder), true, folder);
+  for (const id of ['gpt2', 'bigscience/bloom-560m', 'distilgpt2']) assert.equal(isFolderSource(id), false, id);
+});
+
+test('failingField: the setting a run error names, dotted or by its last part; none for other failures', () => {
+  const cases: [string | null, ConfigField | null][] = [
+    ['lora.target_modules ["foo_proj"] match no projection of this gpt2 model (choose from c_attn, c_proj, c_fc)', 'lora.target_modules'],
+    ['training config: "data.max_length" must be a whole number > 0 (got 0)', 'data.max_length'],
+    ['the longest example needs max_length 900 but the model reads 128 positions', 'data.max_length'],
+    ['config: "learning_rate" must be a number > 0', 'learning_rate'],
+    ['the training process ended (exit code 137)', null],
+    ['out of memory while training', null],
+    [null, null],
+  ];
+  for (const [error, field] of cases) assert.equal(failingField(error), field, String(error));
+});
+
+test('cleanPastedPath: quotes and surrounding spaces go; quotes inside a name stay', () => {
+  assert.equal(cleanPastedPath('  "/home/me/my data.json"  '), '/home/me/my data.json');
+  assert.equal(cleanPastedPath("'/tmp/a b.csv'"), '/tmp/a b.csv');
+  assert.equal(cleanPastedPath('/tmp/it\'s.json'), "/tmp/it's.json");
+  assert.equal(cleanPastedPath('"/tmp/half.json'), '"/tmp/half.json');
+  assert.equal(cleanPastedPath('~/data.jsonl'), '~/data.jsonl');
 });

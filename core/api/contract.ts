@@ -8,9 +8,11 @@
 // a service (core/api/validate.ts); results are plain JSON.
 import type { DataFormat } from '../data/formats';
 import type { DatasetStats } from '../data/dataset';
+import type { FieldGuess } from '../data/fields';
 import type { SamplingOptions } from '../generate/sampling';
 import type { Band } from '../memory/band';
 import type { MemoryComponents } from '../memory/estimate';
+import type { Preflight } from '../memory/preflight';
 import type { RunComparison } from '../store/compare';
 import type { ChatRole } from '../store/chat';
 import type { Checkpoint, Run, RunStatus, Sample, Series } from '../store/types';
@@ -109,6 +111,9 @@ export interface DataPreviewRequest {
   maxLength: number;
   trainOnPrompt: boolean;
   packing: boolean;
+  /** data.prompt_column / data.response_column; null or absent finds the usual names. */
+  promptColumn?: string | null;
+  responseColumn?: string | null;
   /** Examples to render; the host caps it. */
   limit?: number;
 }
@@ -133,6 +138,12 @@ export interface DataPreview {
   problem: ApiErrorInfo | null;
   /** Set when the file is too big to read at each change: stats and examples cover its first `bytesRead` bytes. */
   partial?: { bytesRead: number; totalBytes: number };
+  /**
+   * Prompt/response data: which fields were read as what, and every field there is. With
+   * no prompt or response found, the names alone (prompt and response empty), so the
+   * wizard can ask.
+   */
+  columns: FieldGuess | null;
 }
 
 // ---------------------------------------------------------------- training configs
@@ -164,7 +175,18 @@ export interface MemoryEstimateView {
   trainableParameters: number;
   /** The sequence length estimated for: max_length, or the data's longest example if shorter. */
   seq: number;
+  /** The micro-batch estimated for: the batch size, or the training examples if fewer. */
+  batch: number;
   suggestions: EstimateSuggestion[];
+}
+
+/**
+ * The pre-flight check of a draft against its model and data (core/memory/preflight.ts):
+ * errors stop Start, warnings are shown beside it. `examples` is null when the data is too
+ * big to count while the wizard waits.
+ */
+export interface RunCheck extends Preflight {
+  examples: number | null;
 }
 
 export interface WarmupResult {
@@ -317,8 +339,12 @@ export interface TunesmithApi {
   cancelPull(req: { downloadId: string }): Promise<void>;
 
   previewData(req: DataPreviewRequest): Promise<DataPreview>;
+  /** The built-in sample dataset (a few hundred short instruction pairs), for a first run. */
+  sampleData(): Promise<{ path: string }>;
   /** Checks the draft (errors name the field) and estimates its training peak. */
   estimateMemory(req: { config: TrainConfigDraft }): Promise<MemoryEstimateView>;
+  /** The pre-flight check: what would make the run fail or differ from what was asked, by field. */
+  checkRun(req: { config: TrainConfigDraft }): Promise<RunCheck>;
   /** Runs a few steps in a scratch process to time them; nothing is recorded. */
   measureWarmup(req: { config: TrainConfigDraft }): Promise<WarmupResult>;
 
@@ -376,7 +402,9 @@ export const API_METHODS = [
   'pullModel',
   'cancelPull',
   'previewData',
+  'sampleData',
   'estimateMemory',
+  'checkRun',
   'measureWarmup',
   'startRun',
   'stopRun',

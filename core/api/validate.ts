@@ -35,6 +35,8 @@ const data = object({
   max_length: optional(number),
   packing: optional(boolean),
   train_on_prompt: optional(boolean),
+  prompt_column: optional(nullable(short)),
+  response_column: optional(nullable(short)),
 } satisfies ShapeOf<Partial<DataSettings> & { train: string }>);
 
 const trainConfigDraft = object({
@@ -82,6 +84,8 @@ const previewRequest = object({
   maxLength: number,
   trainOnPrompt: boolean,
   packing: boolean,
+  promptColumn: optional(nullable(short)),
+  responseColumn: optional(nullable(short)),
   limit: optional(count),
 } satisfies ShapeOf<DataPreviewRequest>);
 
@@ -126,7 +130,9 @@ const REQUESTS = {
   pullModel: object({ modelId: short, revision: optional(short) }),
   cancelPull: object({ downloadId: short }),
   previewData: previewRequest,
+  sampleData: none,
   estimateMemory: withConfig,
+  checkRun: withConfig,
   measureWarmup: withConfig,
   startRun: object({ name: short, config: trainConfigDraft }),
   stopRun: runRef,

@@ -1,11 +1,14 @@
-// What the wizard asks before a run starts: what a model is, and how a data file will be
-// read, templated and tokenized for it. Both read files only; nothing is trained here.
+// What the wizard asks before a run starts: what a model is, how a data file will be read,
+// templated and tokenized for it, and where the sample data is. They read files only;
+// nothing is trained here.
+import path from 'node:path';
 import type { ApiService, DataPreview, ModelSummary, PreviewExample } from '../api/contract';
 import { openWeights } from '../checkpoint/model-folder';
 import { readChatTemplate } from '../data/chat-template';
 import { datasetFromText } from '../data/dataset';
 import { readDataPrefix } from '../data/data-prefix';
 import { DataError } from '../data/errors';
+import { FieldsError } from '../data/fields';
 import { IGNORE_INDEX, type Example } from '../data/records';
 import { countParameters } from '../memory/parameters';
 import { loadModelConfig } from '../models/load';
@@ -14,10 +17,17 @@ import { QUICK_DATA_BYTES } from './memory-estimate';
 import { existingFile, outsideFolder } from './request-checks';
 import type { AppServiceContext } from './service-context';
 
+/**
+ * Short instruction pairs written for Tunesmith, for a first run with no data of one's own.
+ * The same relative path from core/app (tsx) and from out/main (the app's bundle); the
+ * installers pack it (electron-builder.yml).
+ */
+export const SAMPLE_DATA_FILE = path.resolve(import.meta.dirname, '../../examples/data/sample-instructions.jsonl');
+
 const DEFAULT_EXAMPLES = 5;
 const MAX_EXAMPLES = 20;
 
-export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'home'>): Pick<ApiService, 'previewData' | 'inspectModel'> {
+export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'home'>): Pick<ApiService, 'previewData' | 'inspectModel' | 'sampleData'> {
   // The wizard previews again on every change of template or length, mostly with the same model.
   let cached: { dir: string; tokenizer: TextTokenizer } | null = null;
   const tokenizerOf = (dir: string): TextTokenizer => {
@@ -45,6 +55,8 @@ export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'hom
       };
     },
 
+    sampleData: async () => ({ path: existingFile(SAMPLE_DATA_FILE) }),
+
     async previewData(req): Promise<DataPreview> {
       const file = existingFile(req.path, 'path');
       outsideFolder(file, ctx.home, "is in Tunesmith's data folder (settings, runs, the store); choose a data file of your own", 'path');
@@ -61,6 +73,8 @@ export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'hom
             max_length: req.maxLength,
             packing: req.packing,
             train_on_prompt: req.trainOnPrompt,
+            prompt_column: req.promptColumn,
+            response_column: req.responseColumn,
             chat_template: req.template === 'model' ? readChatTemplate(dir) : null,
           },
           prefix.text,
@@ -74,10 +88,12 @@ export function createDataMethods(ctx: Pick<AppServiceContext, 'modelDir' | 'hom
           examples: dataset.examples.slice(0, limit).map((e, i) => previewExample(e, dataset.truncated.has(i), tokenizer)),
           problem: null,
           partial: prefix.partial ?? undefined,
+          columns: dataset.columns,
         };
       } catch (err) {
         if (!(err instanceof DataError)) throw err;
-        return { path: req.path, format: null, stats: null, longestTokens: 0, examples: [], problem: { message: err.message } };
+        const columns = err instanceof FieldsError ? { available: err.available, prompt: '', input: null, response: '', sure: false } : null;
+        return { path: req.path, format: null, stats: null, longestTokens: 0, examples: [], problem: { message: err.message }, columns };
       }
     },
   };

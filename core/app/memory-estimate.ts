@@ -1,10 +1,11 @@
 // The wizard's memory check: the estimate for the draft at the length its data needs, and
 // each suggestion as the config fields to change.
 import fs from 'node:fs';
-import type { EstimateSuggestion, MemoryEstimateView } from '../api/contract';
+import type { EstimateSuggestion, MemoryEstimateView, RunCheck } from '../api/contract';
 import { defaultBackend } from '../memory/coefficients';
 import type { TrainingShape } from '../memory/estimate';
 import { modelConfigForEstimate } from '../memory/model-config';
+import { preflight, type DataFacts } from '../memory/preflight';
 import { estimateForTrainConfig } from '../memory/train-config';
 import { loadTokenizer } from '../tokenizer/tokenizer';
 import type { TrainConfig } from '../train/config';
@@ -14,13 +15,14 @@ import { withField } from './request-checks';
 /** Up to this much data is tokenized to find its longest example; beyond, it would keep the wizard waiting. */
 export const QUICK_DATA_BYTES = 4 * 2 ** 20;
 
-/** Tokens in the longest example (after truncation), or null when the data is too big to read now. */
-function longestExample(config: TrainConfig): number | null {
+/** The data's counts as the trainer will see them, or null when the data is too big to read now. */
+export function quickDataFacts(config: TrainConfig): DataFacts | null {
   const files = [config.data.train, config.data.validation].filter((f): f is string => f !== null);
   if (files.reduce((n, f) => n + fs.statSync(f).size, 0) > QUICK_DATA_BYTES) return null;
   const data = withField('config.data.train', () => loadTrainingData(config, loadTokenizer(config.model)));
+  const longestTokens = [...data.train, ...data.validation].reduce((n, e) => Math.max(n, e.input_ids.length), 0);
   // No examples leaves nothing to measure; the run itself will say why.
-  return [...data.train, ...data.validation].reduce((n, e) => Math.max(n, e.input_ids.length), 0) || null;
+  return longestTokens > 0 ? { trainExamples: data.train.length, longestTokens } : null;
 }
 
 type ShapeKnobs = Pick<TrainingShape, 'method' | 'batch' | 'seq' | 'gradientAccumulation'>;
@@ -35,11 +37,18 @@ export function suggestionPatch(from: ShapeKnobs, to: ShapeKnobs): Record<string
   return patch;
 }
 
-export function estimateConfigMemory(config: TrainConfig): MemoryEstimateView {
+/**
+ * The estimate for what the run will really hold: rows padded to the longest example, not
+ * max_length, and a batch no larger than the training examples (a batch of 4096 over 54
+ * examples holds 54).
+ */
+export function estimateConfigMemory(config: TrainConfig, facts = quickDataFacts(config)): MemoryEstimateView {
   const model = withField('config.model', () => modelConfigForEstimate(config.model));
-  const seq = Math.min(config.data.max_length, longestExample(config) ?? Infinity, model.maxPositions ?? Infinity);
-  const e = estimateForTrainConfig({ ...config, data: { ...config.data, max_length: seq } }, model, { backend: defaultBackend() });
-  const asked: ShapeKnobs = { method: config.method, batch: config.per_device_train_batch_size, seq, gradientAccumulation: config.gradient_accumulation_steps };
+  const seq = Math.min(config.data.max_length, facts?.longestTokens ?? Infinity, model.maxPositions ?? Infinity);
+  const batch = Math.min(config.per_device_train_batch_size, facts?.trainExamples ?? Infinity);
+  const held = { ...config, per_device_train_batch_size: batch, data: { ...config.data, max_length: seq } };
+  const e = estimateForTrainConfig(held, model, { backend: defaultBackend() });
+  const asked: ShapeKnobs = { method: config.method, batch, seq, gradientAccumulation: config.gradient_accumulation_steps };
   const suggestions: EstimateSuggestion[] = e.suggestions.map((s) => ({
     change: s.change,
     patch: suggestionPatch(asked, s.shape),
@@ -54,6 +63,13 @@ export function estimateConfigMemory(config: TrainConfig): MemoryEstimateView {
     components: e.components,
     trainableParameters: e.trainableParameters,
     seq,
+    batch,
     suggestions,
   };
+}
+
+/** The pre-flight check (core/memory/preflight.ts) on the model's config.json and the data's real counts. */
+export function checkConfig(config: TrainConfig, facts = quickDataFacts(config)): RunCheck {
+  const model = withField('config.model', () => modelConfigForEstimate(config.model));
+  return { ...preflight(config, model, facts), examples: facts?.trainExamples ?? null };
 }

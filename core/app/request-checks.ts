@@ -2,6 +2,7 @@
 // paths must be absolute and present, never in the system's folders, and each failure names
 // the request field when given.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { apiError, errorInfo } from '../api/errors';
 import { inPseudoFilesystem } from '../train/run-folder';
@@ -15,7 +16,13 @@ export function withField<T>(field: string, fn: () => T): T {
   }
 }
 
-function absolute(value: string, field?: string): string {
+/** `~/data.json` as a shell reads it: people paste paths from terminals and docs. */
+export function expandHome(value: string): string {
+  return value === '~' || /^~[\\/]/.test(value) ? path.join(os.homedir(), value.slice(1)) : value;
+}
+
+function absolute(given: string, field?: string): string {
+  const value = expandHome(given);
   if (value.includes('\0')) throw apiError({ message: `${JSON.stringify(value)} is not a usable path (it contains a NUL character)`, field });
   if (!path.isAbsolute(value)) throw apiError({ message: `"${value}" is not an absolute path`, field });
   return path.normalize(value);

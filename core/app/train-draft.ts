@@ -20,8 +20,14 @@ export function draftToConfig(draft: TrainConfigDraft, outputDir: string, modelD
     if (err instanceof ConfigFieldError) throw apiError(configErrorInfo(err));
     throw err;
   }
-  existingFile(config.data.train, 'config.data.train');
-  if (config.data.validation) existingFile(config.data.validation, 'config.data.validation');
-  if (config.lora.init_adapter) existingFolder(config.lora.init_adapter, 'config.lora.init_adapter');
-  return config;
+  // The checked paths (`~/` expanded) are what the run records and trains from.
+  return {
+    ...config,
+    data: {
+      ...config.data,
+      train: existingFile(config.data.train, 'config.data.train'),
+      validation: config.data.validation && existingFile(config.data.validation, 'config.data.validation'),
+    },
+    lora: { ...config.lora, init_adapter: config.lora.init_adapter && existingFolder(config.lora.init_adapter, 'config.lora.init_adapter') },
+  };
 }

@@ -7,13 +7,13 @@ import type { Run } from '../store/index';
 import { newRunId } from '../store/runs';
 import { listCheckpoints } from '../train/checkpoint';
 import { resolveTrainConfig, type TrainConfig } from '../train/config';
-import { estimateConfigMemory } from './memory-estimate';
+import { checkConfig, estimateConfigMemory } from './memory-estimate';
 import { runFolder } from './run-folders';
 import type { AppServiceContext } from './service-context';
 import { draftToConfig } from './train-draft';
 import type { TrainingManager } from './training-manager';
 
-export type TrainingMethods = Pick<ApiService, 'estimateMemory' | 'measureWarmup' | 'startRun' | 'stopRun' | 'resumeRun' | 'extendRun'>;
+export type TrainingMethods = Pick<ApiService, 'estimateMemory' | 'checkRun' | 'measureWarmup' | 'startRun' | 'stopRun' | 'resumeRun' | 'extendRun'>;
 
 /** A stored run, as the run list shows it. */
 export function runSummary(ctx: AppServiceContext, training: TrainingManager, run: Run): RunSummary {
@@ -48,12 +48,17 @@ export function createTrainingMethods(ctx: AppServiceContext, training: Training
   return {
     estimateMemory: async ({ config }) => estimateConfigMemory(checkDraft(config)),
 
+    checkRun: async ({ config }) => checkConfig(checkDraft(config)),
+
     measureWarmup: async ({ config }) => training.warmup(checkDraft(config)),
 
     startRun: async ({ name, config: draft }) => {
       if (!name.trim()) throw apiError({ message: 'give the run a name', field: 'name' });
       const id = newRunId();
       const config = draftToConfig(draft, runFolder(ctx.home, id), ctx.modelDir);
+      // The wizard checked before enabling Start; a CLI-made or stale draft is checked again here.
+      const refusal = checkConfig(config).issues.find((issue) => issue.severity === 'error');
+      if (refusal) throw apiError({ message: refusal.message, field: `config.${refusal.field}` });
       const run = ctx.store.createRun({ id, name: name.trim(), method: config.method, config, model: { source: draft.model }, outputDir: config.output_dir, status: 'running' });
       training.start(id, config, false);
       return runSummary(ctx, training, run);

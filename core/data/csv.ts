@@ -1,12 +1,8 @@
 // CSV as RFC 4180 writes it (and spreadsheets export it): a header row, commas, fields
 // quoted with "..." that may hold commas, newlines and "" for a quote.
 import { DataError } from './errors';
+import { guessFields, type ChosenFields, type FieldGuess } from './fields';
 import type { Instruction, Located } from './records';
-
-export interface CsvColumns {
-  prompt_column?: string;
-  response_column?: string;
-}
 
 interface CsvRecord {
   /** As a spreadsheet numbers it: the header is row 1 and blank lines count. */
@@ -58,18 +54,13 @@ function parseCsv(file: string, text: string): CsvRecord[] {
   return records;
 }
 
-const DEFAULT_PROMPT = ['instruction', 'prompt', 'question'];
-const DEFAULT_RESPONSE = ['output', 'response', 'answer'];
-
-/** Rows as instructions; an `input` column, when there is one, becomes the input. */
-export function csvSamples(file: string, text: string, columns: CsvColumns): Located<Instruction>[] {
+/** Rows as instructions, with the columns guessFields found (an `input` column becomes the input). */
+export function csvSamples(file: string, text: string, chosen: ChosenFields): { samples: Located<Instruction>[]; columns: FieldGuess } {
   const [header, ...rows] = parseCsv(file, text);
-  if (!header) return [];
-  const names = header.fields.map((n) => n.trim());
-  const prompt = columnIndex(file, names, columns.prompt_column, DEFAULT_PROMPT, 'prompt');
-  const response = columnIndex(file, names, columns.response_column, DEFAULT_RESPONSE, 'response');
-  const input = names.findIndex((n, i) => n.toLowerCase() === 'input' && i !== prompt && i !== response);
-  return rows.map(({ row, fields }) => {
+  const names = header ? header.fields.map((n) => n.trim()) : [];
+  const columns = guessFields(file, names, chosen);
+  const [prompt, input, response] = [columns.prompt, columns.input, columns.response].map((n) => (n === null ? -1 : names.indexOf(n)));
+  const samples = rows.map(({ row, fields }): Located<Instruction> => {
     const where = `${file}: row ${row}`;
     if (fields.length !== names.length) throw new DataError(`${where} has ${fields.length} columns, the header has ${names.length}`);
     return {
@@ -77,19 +68,5 @@ export function csvSamples(file: string, text: string, columns: CsvColumns): Loc
       value: { kind: 'instruction', instruction: fields[prompt], input: input < 0 ? '' : fields[input], output: fields[response] },
     };
   });
-}
-
-function columnIndex(file: string, names: string[], chosen: string | undefined, defaults: string[], what: string): number {
-  const listed = `columns: ${names.join(', ')}`;
-  if (chosen !== undefined) {
-    const i = names.indexOf(chosen.trim());
-    if (i < 0) throw new DataError(`${file}: no column "${chosen}" for the ${what} (${listed})`);
-    return i;
-  }
-  const lower = names.map((n) => n.toLowerCase());
-  for (const name of defaults) {
-    const i = lower.indexOf(name);
-    if (i >= 0) return i;
-  }
-  throw new DataError(`${file}: no ${what} column (looked for ${defaults.join(', ')}; ${listed}); set ${what}_column`);
+  return { samples, columns };
 }

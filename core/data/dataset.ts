@@ -3,6 +3,7 @@
 import { readTextFile } from '../read-text-file';
 import type { TextTokenizer } from '../tokenizer/tokenizer';
 import { DataError } from './errors';
+import type { FieldGuess } from './fields';
 import { parseData, type DataFormat, type ParseOptions } from './formats';
 import { packDocuments } from './packing';
 import type { Example } from './records';
@@ -40,6 +41,8 @@ export interface Dataset {
   /** Indices into `examples` of those cut at max_length, so a preview can mark them. */
   truncated: ReadonlySet<number>;
   stats: DatasetStats;
+  /** Which fields became prompt, input and response; null for text, chat and token data. */
+  columns: FieldGuess | null;
 }
 
 export function loadDataset(options: DatasetOptions, tokenizer: TextTokenizer): Dataset {
@@ -75,7 +78,7 @@ export function datasetFromText(options: DatasetOptions, fileText: string, token
     });
   }
 
-  const dataset = { format: data.format, ...finish(rows, options.max_length) };
+  const dataset = { format: data.format, columns: 'columns' in data ? data.columns : null, ...finish(rows, options.max_length) };
   if (dataset.examples.length === 0) {
     const why = dataset.stats.skipped > 0 ? `all ${dataset.stats.skipped} rows have no trainable tokens within max_length` : 'the file has no rows';
     throw new DataError(`${file}: no usable examples (${why})`);
@@ -109,7 +112,7 @@ function dataText(file: string, text: string): string {
 }
 
 /** Truncates, drops rows with nothing to learn, and counts. */
-function finish(rows: Example[], maxLength: number): Omit<Dataset, 'format'> {
+function finish(rows: Example[], maxLength: number): Omit<Dataset, 'format' | 'columns'> {
   const stats: DatasetStats = { examples: 0, tokens: 0, label_tokens: 0, truncated: 0, skipped: 0 };
   const examples: Example[] = [];
   const truncated = new Set<number>();

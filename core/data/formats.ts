@@ -1,8 +1,9 @@
 // Which format a data file is in, and its rows as samples, documents or ready token ids.
 // The format comes from the extension, or for JSON from the fields of the first row.
 import path from 'node:path';
-import { csvSamples, type CsvColumns } from './csv';
+import { csvSamples } from './csv';
 import { DataError } from './errors';
+import { guessFields, isTextRow, TEXT_FIELD, type ChosenFields, type FieldGuess, type FieldMapping } from './fields';
 import { arrayField, readJsonRows, stringField, typeName, type JsonObject } from './json-rows';
 import { IGNORE_INDEX, type Chat, type Example, type Instruction, type Located, type Message, type Role, type Sample } from './records';
 
@@ -11,10 +12,11 @@ export type DataFormat = (typeof FORMATS)[number];
 
 export type ParsedData =
   | { format: 'text'; documents: string[] }
-  | { format: 'alpaca' | 'chat' | 'csv'; samples: Located<Sample>[] }
+  | { format: 'chat'; samples: Located<Sample>[] }
+  | { format: 'alpaca' | 'csv'; samples: Located<Sample>[]; columns: FieldGuess }
   | { format: 'tokenized'; examples: Example[] };
 
-export interface ParseOptions extends CsvColumns {
+export interface ParseOptions extends ChosenFields {
   /** The model's embedding rows: pre-tokenized ids at or past it are refused where they are read. */
   vocab_size?: number;
 }
@@ -25,13 +27,16 @@ export function parseData(file: string, text: string, format: string | null, col
     case 'text':
       return { format: 'text', documents: textDocuments(text) };
     case 'csv':
-      return { format: 'csv', samples: csvSamples(file, text, columns) };
+      return { format: 'csv', ...csvSamples(file, text, columns) };
     default: {
       const rows = readJsonRows(file, text);
-      const jsonFormat = chosen === 'json' ? (rows.length > 0 ? formatFromFields(rows[0]) : 'alpaca') : chosen;
+      const jsonFormat = chosen === 'json' ? (rows.length > 0 ? formatFromFields(rows[0], columns) : 'alpaca') : chosen;
       if (jsonFormat === 'tokenized') return { format: jsonFormat, examples: rows.map((row) => tokenizedRow(row, columns.vocab_size ?? Infinity)) };
-      const toSample: (row: Located<JsonObject>) => Located<Sample> = jsonFormat === 'chat' ? chatRow : alpacaRow;
-      return { format: jsonFormat, samples: rows.map(toSample) };
+      if (jsonFormat === 'chat') return { format: jsonFormat, samples: rows.map(chatRow) };
+      if (jsonFormat === 'text') return { format: jsonFormat, documents: rows.map(({ where, value }) => stringField(value, TEXT_FIELD, where, true)) };
+      const first = rows[0];
+      const guess = guessFields(first ? first.where : file, first ? Object.keys(first.value) : [], columns);
+      return { format: jsonFormat, samples: rows.map((row) => instructionRow(row, guess)), columns: guess };
     }
   }
 }
@@ -49,14 +54,13 @@ function formatFromExtension(file: string): 'text' | 'csv' | 'json' {
   throw new DataError(`${file}: cannot tell the data format from the extension "${ext}" (use .txt, .json, .jsonl or .csv, or set format to one of ${FORMATS.join(', ')})`);
 }
 
-function formatFromFields(first: Located<JsonObject>): 'alpaca' | 'chat' | 'tokenized' {
+/** Chat and token rows by their keys; a lone text field is a document; anything else is a prompt/response pair (guessFields names what is missing). */
+function formatFromFields(first: Located<JsonObject>, columns: ChosenFields): 'alpaca' | 'chat' | 'tokenized' | 'text' {
   const obj = first.value;
   if ('messages' in obj || 'conversations' in obj) return 'chat';
   if ('input_ids' in obj) return 'tokenized';
-  if ('instruction' in obj || 'output' in obj) return 'alpaca';
-  throw new DataError(
-    `${first.where}: cannot tell the data format from the fields (${Object.keys(obj).join(', ') || 'none'}): expected instruction/output (alpaca), messages or conversations (chat), or input_ids (tokenized)`,
-  );
+  if (isTextRow(Object.keys(obj), columns)) return 'text';
+  return 'alpaca';
 }
 
 /** Each non-blank line is one document. */
@@ -64,14 +68,14 @@ function textDocuments(text: string): string[] {
   return text.split(/\r?\n/).filter((line) => line.trim() !== '');
 }
 
-function alpacaRow({ where, value }: Located<JsonObject>): Located<Instruction> {
+function instructionRow({ where, value }: Located<JsonObject>, fields: FieldMapping): Located<Instruction> {
   return {
     where,
     value: {
       kind: 'instruction',
-      instruction: stringField(value, 'instruction', where, true),
-      input: stringField(value, 'input', where, false),
-      output: stringField(value, 'output', where, true),
+      instruction: stringField(value, fields.prompt, where, true),
+      input: fields.input === null ? '' : stringField(value, fields.input, where, false),
+      output: stringField(value, fields.response, where, true),
     },
   };
 }

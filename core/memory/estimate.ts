@@ -46,7 +46,7 @@ export interface TrainingShape {
   backend?: BackendName;
   /** Total RAM to compare with; os.totalmem() where absent. */
   ramBytes?: number;
-  /** Count the tokenizer in the fixed overhead (training loads one; benchmarks on random weights do not). */
+  /** Count a training process's tokenizer, store and data in the fixed overhead (benchmarks on random weights have none). */
   tokenizer?: boolean;
 }
 
@@ -230,7 +230,7 @@ export function estimatePeak(s: TrainingShape): MemoryEstimate {
   const r = resolve(s);
   const { model: c, k } = r;
   const { phases, weights, trainable, perBlock } = stepParts(r);
-  const runtime = k.runtimeBytes + (s.tokenizer === false ? 0 : k.tokenizerBytesPerToken * c.vocabSize);
+  const runtime = k.runtimeBytes + (s.tokenizer === false ? 0 : k.tokenizerBytesPerToken * c.vocabSize + k.trainingProcessBytes);
   let peak: { phase: Phase; components: MemoryComponents; total: number } | undefined;
   let tensorPeakBytes = 0;
   let heapBytes = 0;

@@ -63,7 +63,7 @@ export function loraProjections(c: ModelConfig, targets: string[] | null): Proje
   const wanted = targets ?? [arch.loraTargets[0]];
   const chosen = projections(c).filter((p) => isTargeted(p.module, wanted));
   if (chosen.length === 0) {
-    throw new Error(`LoRA targets ${JSON.stringify(wanted)} match no projection of this ${c.modelType} model (choose from ${arch.loraTargets.join(', ')})`);
+    throw new Error(`lora.target_modules ${JSON.stringify(wanted)} match no projection of this ${c.modelType} model (choose from ${arch.loraTargets.join(', ')})`);
   }
   return chosen;
 }

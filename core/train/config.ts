@@ -21,6 +21,10 @@ export interface DataSettings {
   max_length: number;
   packing: boolean;
   train_on_prompt: boolean;
+  /** The JSON field or CSV column holding the prompt; null finds instruction, prompt, question or query. */
+  prompt_column: string | null;
+  /** The one holding the response; null finds output, response, answer or completion. */
+  response_column: string | null;
 }
 
 export interface TrainConfig {
@@ -79,6 +83,8 @@ const DEFAULT_DATA: Omit<DataSettings, 'train'> = {
   max_length: 512,
   packing: false,
   train_on_prompt: false,
+  prompt_column: null,
+  response_column: null,
 };
 
 const DEFAULTS: Omit<TrainConfig, 'model' | 'output_dir' | 'data' | 'lora'> = {
@@ -182,6 +188,8 @@ const DATA_CHECKS: Record<string, Check> = {
   max_length: positiveInt,
   packing: bool,
   train_on_prompt: bool,
+  prompt_column: nullable(text),
+  response_column: nullable(text),
 };
 
 function checkFields(obj: Record<string, unknown>, checks: Record<string, Check>, prefix: string, source: string): void {

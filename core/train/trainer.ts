@@ -61,6 +61,8 @@ export function loadTrainingData(config: TrainConfig, tokenizer: TextTokenizer):
     max_length: config.data.max_length,
     packing: config.data.packing,
     train_on_prompt: config.data.train_on_prompt,
+    prompt_column: config.data.prompt_column,
+    response_column: config.data.response_column,
     chat_template: readChatTemplate(config.model),
     vocab_size: loadModelConfig(config.model).vocabSize,
   };
@@ -152,8 +154,10 @@ async function trainInLockedFolder(config: TrainConfig, emit: EventSink, options
   // Found now, not at the first long batch minutes into the run.
   const positions = model.config.maxPositions;
   const longest = [...data.train, ...data.validation].reduce((n, e) => Math.max(n, e.input_ids.length), 0);
-  // Batches are padded to their longest row, so the longest example bounds the sequence.
-  const estimate = estimateForTrainConfig({ ...config, data: { ...config.data, max_length: Math.min(config.data.max_length, longest) } }, model.config, { backend });
+  // Batches are padded to their longest row, so the longest example bounds the sequence;
+  // and a batch holds at most the training examples there are.
+  const held = { per_device_train_batch_size: Math.max(1, Math.min(config.per_device_train_batch_size, data.train.length)), data: { ...config.data, max_length: Math.min(config.data.max_length, longest) } };
+  const estimate = estimateForTrainConfig({ ...config, ...held }, model.config, { backend });
   if (positions !== null && longest > positions) {
     throw new ConfigFieldError(`"data.max_length" is ${config.data.max_length}, and examples up to ${longest} tokens result, but this model has only ${positions} positions; use ${positions} or less`);
   }

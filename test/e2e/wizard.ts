@@ -45,14 +45,15 @@ export async function startRunWithWizard(app: WebApp, run: WizardRun, shoot?: st
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'New fine-tune' }).click();
 
   await page.getByRole('radio', { name: /^A model folder on this computer/ }).check();
-  await page.getByRole('textbox', { name: 'Model folder' }).fill(run.model);
+  // By label: with recent paths to suggest, a path field is a combobox rather than a textbox.
+  await page.getByLabel('Model folder', { exact: true }).fill(run.model);
   await page.getByText('Architecture').waitFor({ timeout: STEP_TIMEOUT_MS });
   // The window's view from the top: the steps and the catalog.
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot('model');
   await next(page, 'Data');
 
-  await page.getByRole('textbox', { name: 'Training data file' }).fill(run.data);
+  await page.getByLabel('Training data file', { exact: true }).fill(run.data);
   await page.getByRole('spinbutton', { name: 'Max length (tokens)' }).fill(String(run.maxLength));
   await page.getByText(/^Example 1: /).waitFor({ timeout: STEP_TIMEOUT_MS });
   await shot('data');

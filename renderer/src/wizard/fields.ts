@@ -48,6 +48,8 @@ export const FIELDS: Record<ConfigField, FieldInfo> = {
   'data.max_length': { label: 'Max length (tokens)', step: 'data' },
   'data.packing': { label: 'Pack short examples together', step: 'data' },
   'data.train_on_prompt': { label: 'Also train on the prompt', step: 'data' },
+  'data.prompt_column': { label: 'Prompt field', step: 'data' },
+  'data.response_column': { label: 'Response field', step: 'data' },
   'data.validation': { label: 'Validation file', step: 'settings', empty: 'Choose a validation file' },
   'data.validation_split': { label: 'Validation split', step: 'settings' },
   num_train_epochs: { label: 'Epochs', step: 'settings' },

@@ -46,7 +46,7 @@ export function initialForm(): WizardForm {
     max_steps: null,
     sample_prompts: '',
     lora: { ...lora, target_modules: '', init_adapter: '' },
-    data: { ...data, train: '', validation: '', format: '' },
+    data: { ...data, train: '', validation: '', format: '', prompt_column: '', response_column: '' },
   };
   return withPatch(form, presetPatch('balanced', form));
 }
@@ -81,8 +81,45 @@ export function draftFields(form: WizardForm): Record<string, unknown> {
       ...data,
       train: data.train.trim(),
       format: data.format || null,
+      prompt_column: data.prompt_column || null,
+      response_column: data.response_column || null,
       validation: validationSource === 'file' ? data.validation.trim() : null,
       validation_split: validationSource === 'split' ? data.validation_split : 0,
+    },
+  };
+}
+
+/** Hub ids (`gpt2`, `bigscience/bloom-560m`) are relative; a folder is absolute, or starts at the home folder. */
+export function isFolderSource(source: string): boolean {
+  return /^(?:\/|~[\\/]|[A-Za-z]:[\\/]|\\\\)/.test(source);
+}
+
+/**
+ * The form a past run's stored config describes, so "Run again with changes" starts from
+ * exactly that run: the inverse of draftFields. `source` is the model as the run was
+ * started with it (the stored config holds the folder it resolved to).
+ */
+export function formFromConfig(stored: unknown, source: string, name: string): WizardForm {
+  const { output_dir: _outputDir, lora, data, max_steps, sample_prompts, ...top } = resolveTrainConfig({ ...(stored as object), output_dir: '-' }, 'the run’s config');
+  const blank = initialForm();
+  return {
+    ...blank,
+    ...top,
+    name,
+    model: source,
+    modelOrigin: isFolderSource(source) ? 'folder' : 'catalog',
+    validationSource: data.validation ? 'file' : data.validation_split > 0 ? 'split' : 'none',
+    length: max_steps > 0 ? 'steps' : 'epochs',
+    max_steps: max_steps > 0 ? max_steps : blank.max_steps,
+    sample_prompts: sample_prompts.join('\n'),
+    lora: { ...lora, target_modules: (lora.target_modules ?? []).join(', '), init_adapter: lora.init_adapter ?? '' },
+    data: {
+      ...data,
+      validation: data.validation ?? '',
+      validation_split: data.validation ? blank.data.validation_split : data.validation_split,
+      format: data.format ?? '',
+      prompt_column: data.prompt_column ?? '',
+      response_column: data.response_column ?? '',
     },
   };
 }

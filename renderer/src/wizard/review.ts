@@ -12,6 +12,8 @@ const NULL_MEANS: Partial<Record<ConfigField, string>> = {
   'lora.target_modules': 'the architecture’s default',
   'lora.init_adapter': 'none: a new adapter',
   'data.format': 'detected from the file',
+  'data.prompt_column': 'found by its name',
+  'data.response_column': 'found by its name',
   dropout: 'the model’s own',
   save_total_limit: 'keep all',
   early_stopping_patience: 'off',

@@ -7,15 +7,19 @@ import type {
   DownloadProgress,
   MemoryEstimateView,
   ModelSummary,
+  RunCheck,
   TrainConfigDraft,
   WarmupResult,
 } from '../../../core/api/contract';
+import type { Run } from '../../../core/store/types';
 import { errorInfo, hostApi } from '../lib/api';
 import { FIELDS, isConfigField, STEPS, type ConfigField, type StepId } from './fields';
-import { initialForm, type WizardForm } from './form';
+import { formFromConfig, initialForm, isFolderSource, TRAINER_DEFAULTS, type WizardForm } from './form';
 import { LiveQuery } from './live-query.svelte';
-import { withPatch, type FormPatch } from './paths';
+import { getPath, withPatch, type FormPatch } from './paths';
 import { activePreset, presetPatch, type PresetName } from './presets';
+import { rememberPath } from './recent-paths';
+import { failingField } from './retry';
 import { checkForm, runNameProblem, stepProblems, type Problems } from './validation';
 
 /** How long typing may pause before the host is asked again. */
@@ -29,6 +33,16 @@ function hostFieldProblem(error: unknown): Problems {
   const info = errorInfo(error);
   const field = info.field?.replace(/^config\./, '');
   return field && isConfigField(field) ? { [field]: info.message } : {};
+}
+
+/** The run a "Run again with changes" started from, and the setting its error named. */
+export interface RetryOrigin {
+  runName: string;
+  /** The run's error, first line; null when it did not fail. */
+  error: string | null;
+  field: ConfigField | null;
+  /** The field's value as loaded: the mark stays until it is changed. */
+  value: string;
 }
 
 export class WizardSession {
@@ -48,6 +62,11 @@ export class WizardSession {
   preview = new LiveQuery((req: DataPreviewRequest) => hostApi().previewData(req), QUIET_MS);
   estimate = new LiveQuery((config: TrainConfigDraft) => hostApi().estimateMemory({ config }), QUIET_MS);
   warmup = new LiveQuery((config: TrainConfigDraft) => hostApi().measureWarmup({ config }), 0);
+  preflight = new LiveQuery((config: TrainConfigDraft) => hostApi().checkRun({ config }), QUIET_MS);
+
+  retry: RetryOrigin | null = $state(null);
+  /** The model whose position table max length was last fitted to. */
+  #fittedFor: string | null = null;
 
   starting = $state(false);
   startError: unknown = $state(null);
@@ -55,6 +74,9 @@ export class WizardSession {
   #refused: string | null = $state(null);
 
   check = $derived(checkForm(this.form));
+
+  /** The pre-flight check's answer for the settings as they are now. */
+  runCheck: RunCheck | null = $derived(this.preflight.answers(this.check.draft) ? this.preflight.value : null);
 
   /** The data file's examples, once all of it was read (a partial preview counts only its start). */
   examples: number | null = $derived(this.preview.value && !this.preview.value.partial ? (this.preview.value.stats?.examples ?? null) : null);
@@ -64,7 +86,12 @@ export class WizardSession {
   preset: PresetName | null = $derived(activePreset(this.form, this.presetExamples));
 
   problems: Problems = $derived({
+    ...this.#retryProblem(),
     ...hostFieldProblem(this.estimate.error),
+    ...hostFieldProblem(this.preflight.error),
+    // A warm-up that fails on a setting (the data longer than the model reads) would fail the run too.
+    ...(this.warmup.answers(this.check.draft) ? hostFieldProblem(this.warmup.error) : {}),
+    ...Object.fromEntries((this.runCheck?.issues ?? []).filter((i) => i.severity === 'error' && isConfigField(i.field)).map((i) => [i.field, i.message])),
     ...(this.#refused === JSON.stringify(this.check.draft) ? hostFieldProblem(this.startError) : {}),
     ...this.check.problems,
     name: runNameProblem(this.form.name) ?? undefined,
@@ -92,6 +119,8 @@ export class WizardSession {
           maxLength: this.form.data.max_length as number,
           trainOnPrompt: this.form.data.train_on_prompt,
           packing: this.form.data.packing,
+          promptColumn: this.form.data.prompt_column || null,
+          responseColumn: this.form.data.response_column || null,
           limit: PREVIEW_EXAMPLES,
         }
       : null,
@@ -110,7 +139,7 @@ export class WizardSession {
     data: [...stepProblems(this.problems, 'data'), ...this.#previewBlockers()],
     method: stepProblems(this.problems, 'method'),
     settings: stepProblems(this.problems, 'settings'),
-    review: stepProblems(this.problems, 'review'),
+    review: [...stepProblems(this.problems, 'review'), ...this.#preflightBlockers()],
   });
 
   /** The furthest step reachable: every step before it is complete. */
@@ -136,9 +165,52 @@ export class WizardSession {
     if (!this.preview.answers(request) || this.preview.pending) return ['Reading the data…'];
     if (this.preview.error) return [errorInfo(this.preview.error).message];
     const preview = this.preview.value;
+    if (preview?.problem && preview.columns) return ['Choose which fields are the prompt and the response'];
     if (preview?.problem) return ['Fix the problem in the data file, shown above'];
     if (preview?.stats?.examples === 0) return ['The data file has no examples to train on'];
     return [];
+  }
+
+  #preflightBlockers(): string[] {
+    if (!this.check.draft || this.runCheck || this.preflight.error) return [];
+    return ['Checking the settings against the model and data…'];
+  }
+
+  #retryProblem(): Problems {
+    const retry = this.retry;
+    if (!retry?.field || !retry.error || JSON.stringify(getPath(this.form, retry.field)) !== retry.value) return {};
+    return { [retry.field]: `The last run failed on this setting: ${retry.error}` };
+  }
+
+  /** Fills the form from a past run, opened where its error points (or at the review). */
+  loadRun(run: Run): void {
+    const config = run.config as { model?: string };
+    const form = formFromConfig(run.config, run.model ?? config.model ?? '', `${run.name} (again)`);
+    const error = run.status === 'failed' ? (run.error?.split('\n')[0] ?? null) : null;
+    const field = failingField(error);
+    this.reset();
+    this.form = form;
+    this.retry = { runName: run.name, error, field, value: JSON.stringify(field ? getPath(form, field) : null) };
+    this.step = field ? FIELDS[field].step : 'review';
+    this.furthest = STEPS.length - 1;
+  }
+
+  /** The sample data with the quick preset: a first run in one click once a model is chosen. */
+  async useSampleData(): Promise<void> {
+    const { path } = await hostApi().sampleData();
+    this.applyPatch({ 'data.train': path, 'data.format': '', 'data.prompt_column': '', 'data.response_column': '', 'data.packing': false });
+    this.choosePreset('quick');
+    this.form.name = '';
+  }
+
+  /** A new model reads at most its positions: the untouched default length shrinks to fit. */
+  fitToModel(model: ModelSummary): void {
+    if (this.#fittedFor === model.source) return;
+    this.#fittedFor = model.source;
+    const positions = model.maxPositions;
+    if (positions !== null && this.form.data.max_length === TRAINER_DEFAULTS.data.max_length && positions < TRAINER_DEFAULTS.data.max_length) {
+      this.form.data.max_length = positions;
+    }
   }
 
   /** A setting's label and current problem, spread onto its input. */
@@ -203,6 +275,8 @@ export class WizardSession {
     this.startError = null;
     try {
       const run = await hostApi().startRun({ name: this.form.name.trim(), config });
+      if (isFolderSource(config.model)) rememberPath('model', config.model);
+      rememberPath('data', config.data.train);
       return run.id;
     } catch (error) {
       this.startError = error;
@@ -219,7 +293,9 @@ export class WizardSession {
     this.step = 'model';
     this.furthest = 0;
     this.startError = null;
-    for (const query of [this.inspect, this.preview, this.estimate, this.warmup]) query.ask(null);
+    this.retry = null;
+    this.#fittedFor = null;
+    for (const query of [this.inspect, this.preview, this.estimate, this.warmup, this.preflight]) query.ask(null);
   }
 }
 
