@@ -3,6 +3,7 @@
 // raw little-endian data. Read tensor by tensor with positioned reads, so files larger
 // than 2 GiB (Node's Buffer limit) work.
 import fs from 'node:fs';
+import { writeFileAtomically } from './atomic-file';
 import nodePath from 'node:path';
 import {
   DTYPE_BYTES,
@@ -178,21 +179,10 @@ export function writeSafetensors(file: string, tensors: readonly TensorToWrite[]
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(headerBytes.length));
 
-  const tmp = nodePath.join(nodePath.dirname(file), `.${nodePath.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, len);
-    fs.writeSync(fd, headerBytes);
-    for (const t of sorted) {
-      // float32 on disk is little-endian, as are all platforms Tunesmith ships on.
-      fs.writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    }
-    fs.fsyncSync(fd);
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
+  writeFileAtomically(file, (write) => {
+    write(len);
+    write(headerBytes);
+    // float32 on disk is little-endian, as are all platforms Tunesmith ships on.
+    for (const t of sorted) write(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  });
 }
