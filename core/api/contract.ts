@@ -201,8 +201,12 @@ export interface RunDetail {
 }
 
 /** The one list of export kinds: the hosts' validation, the service and the CLI all read it. */
-export const EXPORT_KINDS = ['hf', 'peft', 'merged'] as const;
+export const EXPORT_KINDS = ['hf', 'peft', 'merged', 'gguf'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
+
+/** GGUF's quantization choices (llama.cpp's file types MOSTLY_F16, MOSTLY_Q8_0, MOSTLY_Q4_K_M). */
+export const GGUF_QUANTS = ['f16', 'q8_0', 'q4_k_m'] as const;
+export type GgufQuant = (typeof GGUF_QUANTS)[number];
 
 // ---------------------------------------------------------------- chat
 
@@ -304,7 +308,8 @@ export interface TunesmithApi {
   resumeRun(req: { runId: string }): Promise<RunSummary>;
   /** Continues a finished run for more epochs from its last checkpoint. */
   extendRun(req: { runId: string; extraEpochs: number }): Promise<RunSummary>;
-  exportRun(req: { runId: string; kind: ExportKind; destination: string }): Promise<{ path: string }>;
+  /** `quant` is for kind gguf (default f16): the folder then holds NAME-QUANT.gguf and its Ollama Modelfile. */
+  exportRun(req: { runId: string; kind: ExportKind; destination: string; quant?: GgufQuant }): Promise<{ path: string }>;
 
   listRuns(): Promise<RunSummary[]>;
   getRun(req: { runId: string }): Promise<RunDetail>;

@@ -51,15 +51,15 @@ export function createRunMethods(ctx: AppServiceContext, training: TrainingManag
       ctx.store.deleteRun(runId, { removeFiles });
     },
 
-    exportRun: async ({ runId, kind, destination }) => {
+    exportRun: async ({ runId, kind, destination, quant }) => {
       const run = requireRun(ctx, runId);
       notTraining(runId, 'exporting');
       if (!run.outputDir) throw apiError({ message: `run "${run.name}" has no output folder; there is nothing to export`, field: 'runId' });
       const out = folderToCreate(destination, 'destination');
       try {
         checkExport(run.outputDir, kind, out);
-        // Folding an adapter into its base model takes minutes for a big one; the copies do not.
-        await (kind === 'merged' ? training.exportMerged(run.outputDir, out) : exportRun(run.outputDir, kind, out));
+        // Folding an adapter into its base model or quantizing takes minutes for a big one; the copies do not.
+        await (kind === 'merged' || kind === 'gguf' ? training.exportInWorker(run.outputDir, kind, out, quant) : exportRun(run.outputDir, kind, out));
       } catch (err) {
         if (err instanceof ExportRefusal) throw apiError({ message: err.message, field: EXPORT_FIELDS[err.about] });
         throw err;

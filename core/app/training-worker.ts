@@ -1,6 +1,6 @@
 // Training in a process of its own, so the app stays responsive and a crash in the engine
 // cannot take it down. Started by a ProcessLauncher; told what to train (or which run to
-// export merged) by one 'start' message, it reports every TrainEvent and how it ended, then exits.
+// export) by one 'start' message, it reports every TrainEvent and how it ended, then exits.
 import { errorInfo } from '../api/errors';
 import { openStore, TrainingRecorder } from '../store/index';
 import { runRecordedTraining } from '../store/recorded-training';
@@ -19,7 +19,7 @@ const report = (r: TrainingReport) => port.post(r);
 port.onParentGone(() => stop.abort(new Error('the app closed')));
 
 async function perform(start: TrainingStart): Promise<void> {
-  if (start.mode === 'export-merged') return exportRun(start.runDir, 'merged', start.out);
+  if (start.mode === 'export') return exportRun(start.runDir, start.kind, start.out, start.quant);
   // An event the app can no longer receive is still in the store, so a lost one is no error.
   const show = (event: TrainEvent) => void report({ type: 'event', event }).catch(() => undefined);
   if (start.mode === 'warmup') return runTraining(start.config, show, { signal: stop.signal });

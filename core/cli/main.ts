@@ -20,6 +20,8 @@ commands:
             [--ignore-eos] [--json]
   train     --config FILE | --resume DIR [--config FILE] [--json-events] [--store FILE]
   export    --run DIR --format hf|peft|merged --out DIR
+  export    --run DIR | --model DIR [--adapter DIR] [--template NAME] --format gguf
+            [--quant f16|q8_0|q4_k_m] --out FILE.gguf   (with an Ollama Modelfile beside it)
   estimate  --model DIR | --random-init NAME --method full|lora [--lora-r R] [--lora-targets a,b]
             --batch B --seq S [--grad-accum N] [--ram BYTES] [--json]
   runs      list|show ID|compare ID ID [...]|delete ID [--yes]|tag ID TAG [--json] [--store FILE]
@@ -71,6 +73,8 @@ const OPTIONS = {
   'grad-accum': { type: 'string' },
   ram: { type: 'string' },
   out: { type: 'string' },
+  quant: { type: 'string' },
+  template: { type: 'string' },
   revision: { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },

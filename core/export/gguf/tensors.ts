@@ -4,10 +4,10 @@
 import type { tf } from '../../engine/backend';
 import type { CausalLM } from '../../models/causal-lm';
 import type { ModelConfig } from '../../models/config';
+import type { GgufQuant } from '../../api/contract';
 import { BLOCK, type GgmlType } from './blocks';
 
-export const GGUF_QUANTS = ['f16', 'q8_0', 'q4_k_m'] as const;
-export type GgufQuant = (typeof GGUF_QUANTS)[number];
+export { GGUF_QUANTS, type GgufQuant } from '../../api/contract';
 
 /** general.file_type (llama_ftype) for each choice. */
 export const FILE_TYPE: Record<GgufQuant, number> = { f16: 1, q8_0: 7, q4_k_m: 15 };
