@@ -25,7 +25,7 @@ import { resolveTrainConfig } from '../core/train/config';
 import { finalDir } from '../core/train/checkpoint';
 import { exportRunGguf, ggufSource } from '../core/train/export-run';
 import { runTraining } from '../core/train/trainer';
-import { fixture, REFERENCE, tempDir } from './helpers';
+import { fixture, REFERENCE, tempDir, tunesmith } from './helpers';
 
 let llama: Llama;
 before(async () => {
@@ -139,13 +139,14 @@ const asText = (sample: Sample, tokenizer: TextTokenizer, eos: string) =>
     .map((seg) => seg.text + (seg.eos ? eos : ''))
     .join('');
 
+// GPT-2's 50257-word head takes more (and gentler) steps to peak than BLOOM's 2000.
 const METHODS = [
-  { method: 'full', base: (arch: string) => fixture(arch), shift: 0, steps: 40, lr: 2e-2 },
-  { method: 'lora', base: (_: string, full: string) => finalDir(full), shift: 3, steps: 30, lr: 2e-2 },
+  { method: 'full', base: (arch: string) => fixture(arch), shift: 0, steps: (arch: string) => (arch === 'gpt2-tiny' ? 80 : 40), lr: (arch: string) => (arch === 'gpt2-tiny' ? 1e-2 : 2e-2) },
+  { method: 'lora', base: (_: string, full: string) => finalDir(full), shift: 3, steps: () => 30, lr: () => 2e-2 },
 ] as const;
 
 /** One training run on the facts; returns its run folder. */
-async function fineTune(dir: string, base: string, m: (typeof METHODS)[number], targets: string[]): Promise<string> {
+async function fineTune(dir: string, arch: string, base: string, m: (typeof METHODS)[number], targets: string[]): Promise<string> {
   const data = path.join(dir, `facts-${m.method}.jsonl`);
   fs.writeFileSync(data, TRAIN_ORDERS.map((order) => JSON.stringify({ messages: (conversation(order, m.shift) as { messages: unknown }).messages })).join('\n'));
   const config = resolveTrainConfig({
@@ -154,11 +155,11 @@ async function fineTune(dir: string, base: string, m: (typeof METHODS)[number], 
     method: m.method,
     ...(m.method === 'lora' ? { lora: { r: 16, alpha: 32, target_modules: targets } } : {}),
     data: { train: data, template: 'human_assistant', train_on_prompt: true },
-    max_steps: m.steps,
+    max_steps: m.steps(arch),
     per_device_train_batch_size: 6,
-    learning_rate: m.lr,
+    learning_rate: m.lr(arch),
     lr_scheduler_type: 'constant',
-    save_steps: m.steps,
+    save_steps: m.steps(arch),
     shuffle: false,
   });
   await runTraining(config, () => {});
@@ -191,7 +192,7 @@ for (const arch of ['gpt2-tiny', 'bloom-tiny'] as const) {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tunesmith-gguf-'));
       let full = '';
       for (const m of METHODS) {
-        const runDir = await fineTune(dir, m.base(arch, full), m, ARCHITECTURES[arch === 'gpt2-tiny' ? 'gpt2' : 'bloom'].loraTargets);
+        const runDir = await fineTune(dir, arch, m.base(arch, full), m, ARCHITECTURES[arch === 'gpt2-tiny' ? 'gpt2' : 'bloom'].loraTargets);
         if (m.method === 'full') full = runDir;
         const files = {} as Record<GgufQuant, string>;
         for (const quant of GGUF_QUANTS) {
@@ -325,4 +326,21 @@ test('q4_K and q6_K blocks: llama.cpp reads what our decoder reads (a 256-wide r
   // llama.cpp also rounds activations to 8 bits for K-quant matmuls, so not exact; a
   // misread block would be off by as much as the quantization itself.
   assert.ok(decodeGap < quantGap / 4, `llama.cpp vs our decoder ${decodeGap}, quantization error ${quantGap}`);
+});
+
+test('tunesmith export --format gguf: a model and adapter folded, with its Modelfile; bad choices named', (t) => {
+  const dir = tempDir(t);
+  const out = path.join(dir, 'bloom-lora.gguf');
+  const r = tunesmith('export', '--model', fixture('bloom-tiny'), '--adapter', fixture('bloom-tiny-lora-trained'), '--template', 'chatml', '--format', 'gguf', '--quant', 'q8_0', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.readFileSync(out).subarray(0, 4).toString('latin1'), 'GGUF');
+  const modelfile = fs.readFileSync(path.join(dir, 'Modelfile'), 'utf8');
+  assert.match(modelfile, /^FROM \.\/bloom-lora\.gguf$/m);
+  assert.match(modelfile, /^PARAMETER stop "<\|im_end\|>"$/m);
+  const bad = tunesmith('export', '--model', fixture('bloom-tiny'), '--format', 'gguf', '--quant', 'q3', '--out', path.join(dir, 'x.gguf'));
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--quant must be one of f16, q8_0, q4_k_m; got "q3"/);
+  const again = tunesmith('export', '--model', fixture('bloom-tiny'), '--format', 'gguf', '--out', out);
+  assert.notEqual(again.code, 0);
+  assert.match(again.stderr, /already exists/);
 });

@@ -198,6 +198,8 @@ export interface RunDetail {
   live: LiveProgress | null;
   /** Present once finished: the exports this run can give. */
   exports: ExportKind[];
+  /** About how many bytes each GGUF choice writes; present once finished. */
+  ggufSizes?: Record<GgufQuant, number>;
 }
 
 /** The one list of export kinds: the hosts' validation, the service and the CLI all read it. */
@@ -328,6 +330,8 @@ export interface TunesmithApi {
   updateSettings(req: SettingsPatch): Promise<Settings>;
   /** Electron: a native open dialog. Web host: always null (the UI offers a path field). */
   pickPath(req: { kind: 'file' | 'folder'; title: string }): Promise<string | null>;
+  /** Electron: opens a folder in the system's file manager, true once shown. Web host: always false. */
+  showFolder(req: { path: string }): Promise<boolean>;
 
   /** Subscribes to every event; returns the unsubscribe function. Not a request. */
   onEvent(listener: (event: ApiEvent) => void): () => void;
@@ -372,6 +376,7 @@ export const API_METHODS = [
   'getSettings',
   'updateSettings',
   'pickPath',
+  'showFolder',
 ] as const satisfies readonly ApiMethod[];
 
 // A member missing from API_METHODS fails to compile here.

@@ -139,6 +139,7 @@ const REQUESTS = {
   getSettings: none,
   updateSettings: settingsPatch,
   pickPath: object({ kind: oneOf(['file', 'folder']), title: short }),
+  showFolder: object({ path: filePath }),
 } satisfies { [M in ApiMethod]: Schema<ApiRequest<M>> };
 
 /** The payload, checked and copied (unknown keys refused); throws an apiError naming the field. */

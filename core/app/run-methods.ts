@@ -2,7 +2,8 @@
 // and export.
 import type { ApiService, RunDetail } from '../api/contract';
 import { apiError } from '../api/errors';
-import { checkExport, ExportRefusal, exportKinds, exportRun } from '../train/export-run';
+import { ggufSizeEstimates } from '../export/gguf/size';
+import { checkExport, ExportRefusal, exportKinds, exportRun, ggufSource } from '../train/export-run';
 import { readRunLog } from './run-log';
 import { folderToCreate } from './request-checks';
 import type { AppServiceContext } from './service-context';
@@ -35,6 +36,7 @@ export function createRunMethods(ctx: AppServiceContext, training: TrainingManag
         log: run.outputDir ? readRunLog(run.outputDir, LOG_LINES) : [],
         live: training.live(runId),
         exports: finished ? exportKinds(run.outputDir!) : [],
+        ...(finished ? ggufSizesOf(run.outputDir!) : {}),
       };
     },
 
@@ -67,4 +69,13 @@ export function createRunMethods(ctx: AppServiceContext, training: TrainingManag
       return { path: out };
     },
   };
+}
+
+/** Sizes for the export panel; a run whose base model folder is gone shows none, and its export says why. */
+function ggufSizesOf(runDir: string): Pick<RunDetail, 'ggufSizes'> {
+  try {
+    return { ggufSizes: ggufSizeEstimates(ggufSource(runDir).modelDir) };
+  } catch {
+    return {};
+  }
 }

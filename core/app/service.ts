@@ -43,6 +43,7 @@ export function createAppService(opts: AppServiceOptions): AppServiceHandle {
     service: {
       appInfo: () => getAppInfo(opts.versions, opts.host),
       pickPath: async () => null,
+      showFolder: async () => false,
       ...createTrainingMethods(ctx, training),
       ...createRunMethods(ctx, training),
       ...createDataMethods(ctx),
