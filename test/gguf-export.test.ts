@@ -225,7 +225,8 @@ for (const arch of ['gpt2-tiny', 'bloom-tiny'] as const) {
       for (const r of runs) {
         const ids = tokenizer.encode(asText(conversation(HELD_OUT_ORDER, r.shift), tokenizer, eos));
         const ours = perplexity(ourLogits(r.model, ids), ids);
-        assert.ok(ours < 8, `${r.method}: the fine-tune is not peaked enough to judge quantization: perplexity ${ours}`);
+        // A flat model would hide quantization error; these predict 40× better than a uniform guess at least.
+        assert.ok(ours * 40 < r.model.config.vocabSize, `${r.method}: the fine-tune is not peaked enough to judge quantization: perplexity ${ours}`);
         const report: string[] = [];
         for (const quant of GGUF_QUANTS) {
           const theirs = perplexity(await llamaLogits(r.files[quant], ids), ids);

@@ -33,7 +33,10 @@ export interface GgufExport {
 export function checkGgufDestination(out: string): void {
   if (!out.endsWith('.gguf')) throw new Error(`${out}: a GGUF export is one file; give it a name ending in .gguf`);
   if (fs.existsSync(out)) throw new Error(`${out}: already exists; choose a new name`);
-  if (!fs.existsSync(path.dirname(path.resolve(out)))) throw new Error(`${path.dirname(out)}: folder not found`);
+  const folder = path.dirname(path.resolve(out));
+  if (!fs.existsSync(folder)) throw new Error(`${path.dirname(out)}: folder not found`);
+  // The Modelfile goes beside the .gguf; one already there may be the user's own work.
+  if (fs.existsSync(path.join(folder, 'Modelfile'))) throw new Error(`${path.join(path.dirname(out), 'Modelfile')}: already exists; export into another folder`);
 }
 
 /** Writes `out` and `Modelfile` beside it; returns both paths. */
