@@ -42,7 +42,7 @@ export function checkExport(runDir: string, kind: ExportKind, out: string): void
   }
   if (!kinds.includes(kind)) {
     const what = kinds.includes('hf') ? 'a full fine-tuning run: it has no adapter' : 'a LoRA run';
-    throw new ExportRefusal(`${runDir} is ${what}; it exports as ${kinds.join(' or ')}, not ${kind}`, 'kind');
+    throw new ExportRefusal(`${runDir} is ${what}; it exports as ${kinds.slice(0, -1).join(', ')} or ${kinds.at(-1)}, not ${kind}`, 'kind');
   }
 }
 
