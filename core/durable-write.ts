@@ -42,16 +42,17 @@ export function writeAll(fd: number, bytes: Uint8Array, file: string): void {
 export const partialName = (target: string) => path.join(path.dirname(target), `.${path.basename(target)}.partial`);
 
 /**
- * Writes `chunks` to `file` through a temporary file that is fsynced and then renamed, so
- * `file` is either its old self or complete. Throws naming `file`.
+ * Writes what `fill` hands to `write` into `file` through a temporary file that is fsynced
+ * and then renamed, so `file` is either its old self or complete; the bytes may be made as
+ * they are written (a GGUF export encodes tensor by tensor, in bounded memory). Throws naming
+ * `file`, with `totalBytes` (when known) in a full disk's message.
  */
-export function writeFileWhole(file: string, chunks: readonly Uint8Array[]): void {
-  const total = chunks.reduce((n, c) => n + c.byteLength, 0);
+export function writeFileStreamed(file: string, fill: (write: (bytes: Uint8Array) => void) => void, totalBytes?: number): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     const fd = fs.openSync(tmp, 'w');
     try {
-      for (const c of chunks) writeAll(fd, c, file);
+      fill((bytes) => writeAll(fd, bytes, file));
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -59,8 +60,20 @@ export function writeFileWhole(file: string, chunks: readonly Uint8Array[]): voi
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw writeError(file, err, total);
+    throw writeError(file, err, totalBytes);
   }
+}
+
+/** writeFileStreamed for bytes already in memory. */
+export function writeFileWhole(file: string, chunks: readonly Uint8Array[]): void {
+  const total = chunks.reduce((n, c) => n + c.byteLength, 0);
+  writeFileStreamed(
+    file,
+    (write) => {
+      for (const c of chunks) write(c);
+    },
+    total,
+  );
 }
 
 /** writeFileWhole for text. */

@@ -1,6 +1,6 @@
 // The API over IPC: one handle() per member, each answered through the same dispatch as the
 // web host, and every event sent to every window.
-import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import { BrowserWindow, dialog, ipcMain, shell, type IpcMainInvokeEvent } from 'electron';
 import { API_METHODS, CHANNEL_PREFIX, EVENT_CHANNEL, type ApiEvent, type ApiResult, type TunesmithApi } from '../core/api/contract';
 import { handleApiRequest } from '../core/api/dispatch';
 import type { AppServiceHandle } from '../core/app/context';
@@ -14,6 +14,9 @@ const pickPath: TunesmithApi['pickPath'] = async ({ kind, title }) => {
   return result.canceled ? null : (result.filePaths[0] ?? null);
 };
 
+/** Shows an export's folder in the file manager; shell.openPath answers '' on success. */
+const showFolder: TunesmithApi['showFolder'] = async ({ path }) => (await shell.openPath(path)) === '';
+
 /**
  * Answers only our page's top frame: anything else that got an IPC channel (a frame that
  * navigated away, an embedded page) is no one we serve.
@@ -26,7 +29,7 @@ function fromAppPage(event: IpcMainInvokeEvent): boolean {
 const NOT_OUR_PAGE: ApiResult<never> = { ok: false, error: { message: 'Tunesmith answers only its own page' } };
 
 export function serveApiOverIpc(handle: AppServiceHandle): void {
-  const service = { ...handle.service, pickPath };
+  const service = { ...handle.service, pickPath, showFolder };
   for (const method of API_METHODS) {
     ipcMain.handle(CHANNEL_PREFIX + method, (event, payload: unknown) => (fromAppPage(event) ? handleApiRequest(service, method, payload) : NOT_OUR_PAGE));
   }

@@ -61,6 +61,7 @@ const VALID: { [M in ApiMethod]: ApiRequest<M> } = {
   getSettings: undefined,
   updateSettings: { theme: 'dark', hubToken: '' },
   pickPath: { kind: 'folder', title: 'Choose' },
+  showFolder: { path: '/tmp/export' },
 };
 
 function rejection(method: ApiMethod, payload: unknown): ApiErrorInfo {

@@ -110,7 +110,7 @@ test('a LoRA run and a full run train side by side: events stream, rows complete
   }
   assert.deepEqual(await Promise.all([h.ended(lora.id), h.ended(full.id)]).then((s) => s.map((e) => [e.status, e.error])), [['completed', null], ['completed', null]]);
 
-  for (const [run, method, exports] of [[lora, 'lora', ['peft', 'merged']], [full, 'full', ['hf']]] as const) {
+  for (const [run, method, exports] of [[lora, 'lora', ['peft', 'merged', 'gguf']], [full, 'full', ['hf', 'gguf']]] as const) {
     const events = h.trainEvents(run.id);
     assert.deepEqual([events[0].event, events.at(-1)!.event], ['start', 'done']);
     assert.equal(events[0].event === 'start' && events[0].method, method);
@@ -352,8 +352,8 @@ test('export writes folders that load: the adapter, the merged model, the full m
     [{ runId: lora.id, kind: 'peft', destination: peft.path }, 'destination', /already exists and is not an empty folder/],
     [{ runId: lora.id, kind: 'peft', destination: aFile }, 'destination', /already exists and is not an empty folder/],
     [{ runId: unfinished.id, kind: 'peft', destination: path.join(dir, 'x') }, 'runId', /final: not found; has the run finished\?/],
-    [{ runId: lora.id, kind: 'hf', destination: path.join(dir, 'x') }, 'kind', /exports as peft or merged, not hf/],
-    [{ runId: full.id, kind: 'peft', destination: path.join(dir, 'x') }, 'kind', /exports as hf, not peft/],
+    [{ runId: lora.id, kind: 'hf', destination: path.join(dir, 'x') }, 'kind', /exports as peft, merged or gguf, not hf/],
+    [{ runId: full.id, kind: 'peft', destination: path.join(dir, 'x') }, 'kind', /exports as hf or gguf, not peft/],
     [{ runId: lora.id, kind: 'peft', destination: 'relative' }, 'destination', /not an absolute path/],
     [{ runId: lora.id, kind: 'peft', destination: path.join(dir, 'no', 'such', 'parent') }, 'destination', /no such folder/],
     [{ runId: 'nope', kind: 'peft', destination: path.join(dir, 'x') }, 'runId', /no run with id "nope"/],

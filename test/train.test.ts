@@ -100,7 +100,7 @@ for (const model of ['gpt2-tiny', 'bloom-tiny']) {
       assert.equal(m.code, 0, m.stderr);
       assert.ok(Math.abs(JSON.parse(m.stdout).mean_loss - lora.merged_forward_mean_loss) < Math.min(1e-4, 0.2 * effect));
       const refused = tunesmith('export', '--run', path.dirname(adapterDir), '--format', 'hf', '--out', path.join(dir, 'x'));
-      assert.match(refused.stderr, /is a LoRA run; it exports as peft or merged, not hf/);
+      assert.match(refused.stderr, /is a LoRA run; it exports as peft, merged or gguf, not hf/);
     });
   });
 }

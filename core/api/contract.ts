@@ -224,11 +224,17 @@ export interface RunDetail {
   live: LiveProgress | null;
   /** Present once finished: the exports this run can give. */
   exports: ExportKind[];
+  /** About how many bytes each GGUF choice writes; present once finished. */
+  ggufSizes?: Record<GgufQuant, number>;
 }
 
 /** The one list of export kinds: the hosts' validation, the service and the CLI all read it. */
-export const EXPORT_KINDS = ['hf', 'peft', 'merged'] as const;
+export const EXPORT_KINDS = ['hf', 'peft', 'merged', 'gguf'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
+
+/** GGUF's quantization choices (llama.cpp's file types MOSTLY_F16, MOSTLY_Q8_0, MOSTLY_Q4_K_M). */
+export const GGUF_QUANTS = ['f16', 'q8_0', 'q4_k_m'] as const;
+export type GgufQuant = (typeof GGUF_QUANTS)[number];
 
 // ---------------------------------------------------------------- chat
 
@@ -354,7 +360,8 @@ export interface TunesmithApi {
   resumeRun(req: { runId: string }): Promise<RunSummary>;
   /** Continues a finished run for more epochs from its last checkpoint. */
   extendRun(req: { runId: string; extraEpochs: number }): Promise<RunSummary>;
-  exportRun(req: { runId: string; kind: ExportKind; destination: string }): Promise<{ path: string }>;
+  /** `quant` is for kind gguf (default f16): the folder then holds NAME-QUANT.gguf and its Ollama Modelfile. */
+  exportRun(req: { runId: string; kind: ExportKind; destination: string; quant?: GgufQuant }): Promise<{ path: string }>;
   /** Writes a job folder that runs the recipe under Hugging Face Trainer on GPUs or a cluster (a new folder). */
   handOffRun(req: { from: HandoffSource; destination: string }): Promise<HandoffJob>;
   /** Records a Trainer output folder (trainer_state.json + final/) as a completed run, tagged imported. */
@@ -379,6 +386,8 @@ export interface TunesmithApi {
   updateSettings(req: SettingsPatch): Promise<Settings>;
   /** Electron: a native open dialog. Web host: always null (the UI offers a path field). */
   pickPath(req: { kind: 'file' | 'folder'; title: string }): Promise<string | null>;
+  /** Electron: opens a folder in the system's file manager, true once shown. Web host: always false. */
+  showFolder(req: { path: string }): Promise<boolean>;
 
   /** Subscribes to every event; returns the unsubscribe function. Not a request. */
   onEvent(listener: (event: ApiEvent) => void): () => void;
@@ -428,6 +437,7 @@ export const API_METHODS = [
   'getSettings',
   'updateSettings',
   'pickPath',
+  'showFolder',
 ] as const satisfies readonly ApiMethod[];
 
 // A member missing from API_METHODS fails to compile here.

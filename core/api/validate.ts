@@ -3,7 +3,7 @@
 // with resolveTrainConfig, the one place that knows them; here only their types are checked.
 import type { DataSettings, LoraSettings } from '../train/config';
 import { SCHEDULES } from '../train/schedules';
-import { BACKEND_SETTINGS, EXPORT_KINDS, THEME_SETTINGS, type ApiMethod, type ApiRequest, type ChatRequest, type DataPreviewRequest, type SettingsPatch, type TrainConfigDraft } from './contract';
+import { BACKEND_SETTINGS, EXPORT_KINDS, GGUF_QUANTS, THEME_SETTINGS, type ApiMethod, type ApiRequest, type ChatRequest, type DataPreviewRequest, type SettingsPatch, type TrainConfigDraft } from './contract';
 import { array, boolean, count, integer, none, nullable, number, object, oneOf, optional, string, variant, type Schema, type ShapeOf } from './schema';
 
 /** Ids, names, tags, template names: short by nature; a long one is a bug or an attack. */
@@ -138,7 +138,7 @@ const REQUESTS = {
   stopRun: runRef,
   resumeRun: runRef,
   extendRun: object({ runId: short, extraEpochs: number }),
-  exportRun: object({ runId: short, kind: oneOf(EXPORT_KINDS), destination: filePath }),
+  exportRun: object({ runId: short, kind: oneOf(EXPORT_KINDS), destination: filePath, quant: optional(oneOf(GGUF_QUANTS)) }),
   handOffRun: object({ from: handoffSource, destination: filePath }),
   importRun: object({ folder: filePath }),
   listRuns: none,
@@ -156,6 +156,7 @@ const REQUESTS = {
   getSettings: none,
   updateSettings: settingsPatch,
   pickPath: object({ kind: oneOf(['file', 'folder']), title: short }),
+  showFolder: object({ path: filePath }),
 } satisfies { [M in ApiMethod]: Schema<ApiRequest<M>> };
 
 /** The payload, checked and copied (unknown keys refused); throws an apiError naming the field. */

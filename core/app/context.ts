@@ -32,7 +32,7 @@ export interface AppServiceOptions {
 }
 
 export interface AppServiceHandle {
-  /** Every request member; `pickPath` answers null (only Electron's host has dialogs and replaces it). */
+  /** Every request member; `pickPath` answers null and `showFolder` false (only Electron's host has a desktop and replaces them). */
   service: ApiService;
   onEvent(listener: (event: ApiEvent) => void): () => void;
   /** Stops running trainings so each leaves a checkpoint (one slower than SHUTDOWN_WAIT_MS is ended, left interrupted), then closes the store. */

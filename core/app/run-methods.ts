@@ -2,7 +2,8 @@
 // and export.
 import type { ApiService, RunDetail } from '../api/contract';
 import { apiError } from '../api/errors';
-import { checkExport, ExportRefusal, exportKinds, exportRun } from '../train/export-run';
+import { ggufSizeEstimates } from '../export/gguf/size';
+import { checkExport, ExportRefusal, exportKinds, exportRun, ggufSource } from '../train/export-run';
 import { readRunLog } from './run-log';
 import { folderToCreate } from './request-checks';
 import type { AppServiceContext } from './service-context';
@@ -40,6 +41,7 @@ export function createRunMethods(ctx: AppServiceContext, training: TrainingManag
         log: run.outputDir ? readRunLog(run.outputDir, LOG_LINES) : [],
         live: training.live(runId),
         exports: finished ? exportKinds(run.outputDir!) : [],
+        ...(finished ? ggufSizesOf(run.outputDir!) : {}),
       };
     },
 
@@ -58,15 +60,15 @@ export function createRunMethods(ctx: AppServiceContext, training: TrainingManag
       ctx.store.deleteRun(runId, { removeFiles });
     },
 
-    exportRun: async ({ runId, kind, destination }) => {
+    exportRun: async ({ runId, kind, destination, quant }) => {
       const run = requireRun(ctx, runId);
       notTraining(runId, 'exporting');
       if (!run.outputDir) throw apiError({ message: `run "${run.name}" has no output folder; there is nothing to export`, field: 'runId' });
       const out = folderToCreate(destination, 'destination');
       try {
         checkExport(run.outputDir, kind, out);
-        // Folding an adapter into its base model takes minutes for a big one; the copies do not.
-        await (kind === 'merged' ? training.exportMerged(run.outputDir, out) : exportRun(run.outputDir, kind, out));
+        // Folding an adapter into its base model or quantizing takes minutes for a big one; the copies do not.
+        await (kind === 'merged' || kind === 'gguf' ? training.exportInWorker(run.outputDir, kind, out, quant) : exportRun(run.outputDir, kind, out));
       } catch (err) {
         if (err instanceof ExportRefusal) throw apiError({ message: err.message, field: EXPORT_FIELDS[err.about] });
         throw err;
@@ -74,4 +76,13 @@ export function createRunMethods(ctx: AppServiceContext, training: TrainingManag
       return { path: out };
     },
   };
+}
+
+/** Sizes for the export panel; a run whose base model folder is gone shows none, and its export says why. */
+function ggufSizesOf(runDir: string): Pick<RunDetail, 'ggufSizes'> {
+  try {
+    return { ggufSizes: ggufSizeEstimates(ggufSource(runDir).modelDir) };
+  } catch {
+    return {};
+  }
 }

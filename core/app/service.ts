@@ -44,6 +44,7 @@ export function createAppService(opts: AppServiceOptions): AppServiceHandle {
     service: {
       appInfo: () => getAppInfo(opts.versions, opts.host),
       pickPath: async () => null,
+      showFolder: async () => false,
       ...createTrainingMethods(ctx, training),
       ...createRunMethods(ctx, training),
       ...createHandoffMethods(ctx, training),

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ApiErrorInfo, LiveProgress, WarmupResult } from '../api/contract';
+import type { ApiErrorInfo, GgufQuant, LiveProgress, WarmupResult } from '../api/contract';
 import { apiError, errorInfo } from '../api/errors';
 import { listCheckpoints } from '../train/checkpoint';
 import { totalOptimizerSteps, type TrainConfig } from '../train/config';
@@ -247,16 +247,16 @@ export class TrainingManager {
   }
 
   /**
-   * Writes the LoRA run in `runDir` folded into its base model to `out`, in a worker: loading
-   * and merging a big model would freeze the app for minutes. Callers check the request first
+   * Writes the run in `runDir` merged (a LoRA run folded into its base) or as GGUF to `out`, in
+   * a worker: loading, merging and quantizing a big model would freeze the app for minutes. Callers check the request first
    * (checkExport), as the worker's refusals arrive without their ExportRefusal field.
    */
-  exportMerged(runDir: string, out: string): Promise<void> {
-    return this.runTask({ type: 'start', mode: 'export-merged', runDir, out }, 'export');
+  exportInWorker(runDir: string, kind: 'merged' | 'gguf', out: string, quant?: GgufQuant): Promise<void> {
+    return this.runTask({ type: 'start', mode: 'export', kind, runDir, out, quant }, 'export');
   }
 
-  /** One-off engine work (a merged export, a handoff job, an import) in a worker of its own, so the app never waits on it. */
-  async runTask(start: Extract<TrainingStart, { mode: 'export-merged' | 'handoff' | 'import' }>, what: string): Promise<void> {
+  /** One-off engine work (an export, a handoff job, an import) in a worker of its own, so the app never waits on it. */
+  async runTask(start: Extract<TrainingStart, { mode: 'export' | 'handoff' | 'import' }>, what: string): Promise<void> {
     if (this.closing) throw apiError({ message: 'Tunesmith is shutting down' });
     const worker = this.ctx.launcher('training', backendEnv(this.ctx.home));
     const stderrTail: string[] = [];

@@ -1,6 +1,6 @@
 // The messages between the app and a training worker (core/app/training-worker.ts), which
-// also does the other heavy engine work: folding an adapter into its base model.
-import type { ApiErrorInfo } from '../api/contract';
+// also does the other heavy engine work: folding an adapter into its base model, writing GGUF.
+import type { ApiErrorInfo, GgufQuant } from '../api/contract';
 import type { TrainConfig } from '../train/config';
 import type { TrainEvent } from '../train/events';
 
@@ -9,8 +9,8 @@ export type TrainingStart =
   | { type: 'start'; mode: 'run'; config: TrainConfig; runId: string; storeFile: string; resume: boolean }
   /** Steps timed for an ETA: nothing recorded, the output folder is scratch. */
   | { type: 'start'; mode: 'warmup'; config: TrainConfig }
-  /** A finished LoRA run's adapter folded into its base model, written to `out`: minutes for a big model. */
-  | { type: 'start'; mode: 'export-merged'; runDir: string; out: string }
+  /** A finished run exported where loading the model takes minutes for a big one: merged, or GGUF (quantized). */
+  | { type: 'start'; mode: 'export'; kind: 'merged' | 'gguf'; runDir: string; out: string; quant?: GgufQuant }
   /** A handoff job folder: loads the model and tokenizes the data, which can take a while. */
   | { type: 'start'; mode: 'handoff'; config: TrainConfig; out: string; runId: string | null; name: string }
   /** A Trainer output checked to load and recorded in the store as a run. */

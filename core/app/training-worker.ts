@@ -1,6 +1,6 @@
 // Training in a process of its own, so the app stays responsive and a crash in the engine
 // cannot take it down. Started by a ProcessLauncher; told what to train (or which run to
-// export merged) by one 'start' message, it reports every TrainEvent and how it ended, then exits.
+// export) by one 'start' message, it reports every TrainEvent and how it ended, then exits.
 import { errorInfo } from '../api/errors';
 import { importTrainerRun } from '../handoff/import-run';
 import { writeHandoffJob } from '../handoff/write-job';
@@ -30,7 +30,7 @@ async function importStored(outputDir: string, storeFile: string): Promise<void>
 }
 
 async function perform(start: TrainingStart): Promise<void> {
-  if (start.mode === 'export-merged') return exportRun(start.runDir, 'merged', start.out);
+  if (start.mode === 'export') return exportRun(start.runDir, start.kind, start.out, start.quant);
   if (start.mode === 'handoff') return void (await writeHandoffJob({ config: start.config, out: start.out, runId: start.runId, name: start.name }));
   if (start.mode === 'import') return void (await importStored(start.outputDir, start.storeFile));
   // An event the app can no longer receive is still in the store, so a lost one is no error.

@@ -28,7 +28,7 @@ export function elementCount(shape: readonly number[]): number {
 }
 
 /** IEEE half → float32, bit-exact (subnormals, infinities and NaN included). */
-function halfToFloat(h: number): number {
+export function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f;
   const frac = h & 0x3ff;

@@ -21,6 +21,8 @@ commands:
             [--ignore-eos] [--json]
   train     --config FILE | --resume DIR [--config FILE] [--json-events] [--store FILE]
   export    --run DIR --format hf|peft|merged --out DIR
+  export    --run DIR | --model DIR [--adapter DIR] [--template NAME] --format gguf
+            [--quant f16|q8_0|q4_k_m] --out FILE.gguf   (with an Ollama Modelfile beside it)
   handoff   --config FILE --out DIR [--json]     a job folder for Hugging Face Trainer on GPUs
   import    OUTPUT_DIR [--store FILE] [--json]   a Trainer run's output, recorded as a run
   estimate  --model DIR | --random-init NAME --method full|lora [--lora-r R] [--lora-targets a,b]
@@ -74,6 +76,8 @@ const OPTIONS = {
   'grad-accum': { type: 'string' },
   ram: { type: 'string' },
   out: { type: 'string' },
+  quant: { type: 'string' },
+  template: { type: 'string' },
   revision: { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },

@@ -48,24 +48,26 @@ function tokenText(v: unknown): string | null {
   return null;
 }
 
+/** The folder's tokenizer.json, or the one `transformers` would build from vocab.json + merges.txt; `source` names the file read. */
+export function tokenizerDescription(dir: string): { description: Json; source: string } {
+  const jsonFile = path.join(dir, 'tokenizer.json');
+  if (fs.existsSync(jsonFile)) return { description: readJsonFile(jsonFile) as Json, source: jsonFile };
+  if (fs.existsSync(path.join(dir, 'vocab.json')) && fs.existsSync(path.join(dir, 'merges.txt'))) {
+    const tokenizerConfig = readOptionalJson(path.join(dir, 'tokenizer_config.json'));
+    const specialMap = readOptionalJson(path.join(dir, 'special_tokens_map.json'));
+    const eos = tokenText(specialMap.eos_token ?? tokenizerConfig.eos_token) ?? '<|endoftext|>';
+    return { description: byteLevelBpe(dir, eos), source: path.join(dir, 'vocab.json') };
+  }
+  throw new Error(`${dir}: no tokenizer found (needs tokenizer.json, or vocab.json with merges.txt)`);
+}
+
 export function loadTokenizer(dir: string): TextTokenizer {
   requireModelFolder(dir);
   const tokenizerConfig = readOptionalJson(path.join(dir, 'tokenizer_config.json'));
   const specialMap = readOptionalJson(path.join(dir, 'special_tokens_map.json'));
   const modelConfig = readOptionalJson(path.join(dir, 'config.json'));
 
-  const jsonFile = path.join(dir, 'tokenizer.json');
-  let description: Json;
-  let source: string;
-  if (fs.existsSync(jsonFile)) {
-    description = readJsonFile(jsonFile) as Json;
-    source = jsonFile;
-  } else if (fs.existsSync(path.join(dir, 'vocab.json')) && fs.existsSync(path.join(dir, 'merges.txt'))) {
-    description = byteLevelBpe(dir, tokenText(specialMap.eos_token ?? tokenizerConfig.eos_token) ?? '<|endoftext|>');
-    source = path.join(dir, 'vocab.json');
-  } else {
-    throw new Error(`${dir}: no tokenizer found (needs tokenizer.json, or vocab.json with merges.txt)`);
-  }
+  const { description, source } = tokenizerDescription(dir);
 
   let inner: Tokenizer;
   try {
