@@ -32,7 +32,7 @@ function applyDropoutOverride(model: CausalLM, dropout: number | null): void {
 }
 
 /** tf.dropout with a fresh, reproducible seed per call; `calls` is checkpointed so a resume continues the stream. */
-class SeededDropout {
+export class SeededDropout {
   constructor(
     private readonly seed: number,
     public calls: number,

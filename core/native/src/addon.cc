@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "gemm.h"
 #include "kernels.h"
 #include "subnormals.h"
 #include "thread_pool.h"
@@ -360,10 +361,38 @@ Napi::Value Add(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Tunesmith's own GEMM on a named micro-kernel, for tests and benchmarks of every path.
+Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (isa, transA, transB, m, n, k, alpha, A, B, beta, C, threads), tight leading dimensions
+  if (!info[0].IsString()) return a.fail<int>("isa must be a string"), info.Env().Undefined();
+  const std::string isa = info[0].As<Napi::String>().Utf8Value();
+  const ts::gemm::Kernel* kernel = ts::gemm::by_name(isa.c_str());
+  if (!kernel) return a.fail<int>("this CPU cannot run the " + isa + " GEMM"), info.Env().Undefined();
+  bool transA = a.boolean(1), transB = a.boolean(2);
+  int m = a.integer(3, "m"), n = a.integer(4, "n"), k = a.integer(5, "k");
+  float alpha = static_cast<float>(a.number(6, "alpha"));
+  const float* A = a.f32(7, sz(m, k), "A");
+  const float* B = a.f32(8, sz(k, n), "B");
+  float beta = static_cast<float>(a.number(9, "beta"));
+  float* C = a.f32(10, sz(m, n), "C");
+  int threads = a.integer(11, "threads");
+  if (!a.failed()) {
+    ts::gemm::sgemm(*kernel, threads, transA, transB, m, n, k, alpha, A, transA ? m : k, B, transB ? k : n, beta, C,
+                    n);
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("blas", ts::blas_name());
   o.Set("threads", ts::pool_threads());
+  Napi::Array isas = Napi::Array::New(info.Env());
+  uint32_t count = 0;
+  for (const char* name : {"avx512", "avx2", "neon", "portable"})
+    if (ts::gemm::by_name(name)) isas.Set(count++, name);
+  o.Set("gemmIsas", isas);
   return o;
 }
 
@@ -391,6 +420,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sumSquares", Napi::Function::New(env, WithoutSubnormals<SumSquares>));
   exports.Set("adamwUpdate", Napi::Function::New(env, WithoutSubnormals<AdamWUpdate>));
   exports.Set("add", Napi::Function::New(env, WithoutSubnormals<Add>));
+  exports.Set("sgemm", Napi::Function::New(env, WithoutSubnormals<Sgemm>));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;
 }

@@ -34,8 +34,10 @@ struct Kernel {
   GemvFn gemvRows, gemvDots;
 };
 
-// The kernels this build holds for this architecture; each returns nullptr where the CPU
-// (or the compiler) cannot run it. Defined in the micro-kernel files.
+// The micro-kernel files' tables (only those of the architecture being built exist).
+extern const Kernel kAvx512Kernel, kAvx2Kernel, kNeonKernel, kPortableKernel;
+
+// The kernels this CPU can run; nullptr where it (or this build's architecture) cannot.
 const Kernel* avx512_kernel();
 const Kernel* avx2_kernel();
 const Kernel* neon_kernel();
