@@ -3,11 +3,12 @@
 // c_attn, c_fc and c_proj products in the three forms a linear layer's forward (NN), input
 // gradient (NT) and weight gradient (TN) use, and one head's attention product.
 //   npm run bench:gemm -- [--tokens 1024] [--seconds 0.5] [--isa avx512,avx2,portable]
-import { spawnSync } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import readline from 'node:readline';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadNativeKernels, type GemmIsa } from '../core/engine/native-kernels';
-import { pytorchUnavailable, torchPython } from './pytorch';
+import { torchPython } from './pytorch';
 
 const { values } = parseArgs({
   options: {
@@ -69,42 +70,56 @@ function ours(isa: GemmIsa, s: Shape, threads: number): number {
   return (2 * s.m * s.n * s.k * reps) / ((performance.now() - start) / 1000) / 1e9;
 }
 
-// torch.matmul on the same shapes and forms (transposes as views, as autograd makes them).
-const TORCH_SCRIPT = `
+// torch.matmul on the same shapes and forms (transposes as views, as autograd makes them), in
+// a python that answers one measurement per line, so each torch figure is taken right next to
+// ours for the same shape, under the same load.
+const TORCH_SERVER = `
 import json, sys, time, torch
 torch.set_flush_denormal(True)
-shapes, threads, seconds = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3])
-out = {}
-for t in threads:
-    torch.set_num_threads(t)
-    for s in shapes:
-        a = torch.rand(s["k"], s["m"]).t() if s["transA"] else torch.rand(s["m"], s["k"])
-        b = torch.rand(s["n"], s["k"]).t() if s["transB"] else torch.rand(s["k"], s["n"])
-        torch.matmul(a, b)
-        reps, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            torch.matmul(a, b); reps += 1
-        out[f'{s["label"]}|{t}'] = 2 * s["m"] * s["n"] * s["k"] * reps / (time.perf_counter() - start) / 1e9
-print(json.dumps(out))
+print("ready", flush=True)
+for line in sys.stdin:
+    s = json.loads(line)
+    torch.set_num_threads(s["threads"])
+    a = torch.rand(s["k"], s["m"]).t() if s["transA"] else torch.rand(s["m"], s["k"])
+    b = torch.rand(s["n"], s["k"]).t() if s["transB"] else torch.rand(s["k"], s["n"])
+    torch.matmul(a, b)
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < s["seconds"]:
+        torch.matmul(a, b); reps += 1
+    print(2 * s["m"] * s["n"] * s["k"] * reps / (time.perf_counter() - start) / 1e9, flush=True)
 `;
 
-function torchFigures(): Record<string, number> | string {
-  const why = pytorchUnavailable();
-  if (why) return why;
-  const res = spawnSync(torchPython()!.executable, ['-c', TORCH_SCRIPT, JSON.stringify(SHAPES), JSON.stringify(threadCounts), String(seconds)], { encoding: 'utf8' });
-  if (res.status !== 0) return `torch failed: ${res.stderr.trim().split('\n').pop()}`;
-  return JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, number>;
+class Torch {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterator<string>;
+  constructor(python: string) {
+    this.child = spawn(python, ['-c', TORCH_SERVER]);
+    this.lines = readline.createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+  async next(): Promise<string> {
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error('torch.matmul process ended');
+    return value;
+  }
+  async gflops(s: Shape, threads: number): Promise<number> {
+    this.child.stdin.write(`${JSON.stringify({ ...s, threads, seconds })}\n`);
+    return Number(await this.next());
+  }
+  close(): void {
+    this.child.stdin.end();
+  }
 }
 
 console.log(`machine load average (1, 5, 15 min): ${os.loadavg().map((l) => l.toFixed(2)).join(', ')} on ${os.cpus().length} cores`);
 console.log(`GEMM micro-kernels: ${isas.join(', ')} (in use: ${info.blas}); ${tokens} tokens; GFLOP/s, and the ratio to torch.matmul`);
-const torch = torchFigures();
-if (typeof torch === 'string') console.log(`torch.matmul comparison skipped: ${torch}`);
-const header = ['shape'.padEnd(28), 'thr', ...(typeof torch === 'string' ? [] : ['torch']), ...isas.map((i) => i.padStart(16))];
-console.log(header.join(' '));
+const torchPy = torchPython();
+console.log(torchPy ? `torch ${torchPy.version} from ${torchPy.executable}` : 'torch.matmul comparison skipped: no python on this machine has torch');
+const torch = torchPy ? new Torch(torchPy.executable) : undefined;
+if (torch) await torch.next();
+console.log(['shape'.padEnd(28), 'thr', ...(torch ? ['torch'] : []), ...isas.map((i) => i.padStart(16))].join(' '));
 for (const threads of threadCounts) {
   for (const s of SHAPES) {
-    const theirs = typeof torch === 'string' ? undefined : torch[`${s.label}|${threads}`];
+    const theirs = await torch?.gflops(s, threads);
     const cells = isas.map((isa) => {
       const g = ours(isa, s, threads);
       console.error(JSON.stringify({ bench: 'gemm', shape: s.label, threads, isa, gflops: g, torch_gflops: theirs ?? null }));
@@ -113,3 +128,4 @@ for (const threads of threadCounts) {
     console.log([s.label.padEnd(28), String(threads).padStart(3), ...(theirs === undefined ? [] : [theirs.toFixed(1).padStart(5)]), ...cells].join(' '));
   }
 }
+torch?.close();
