@@ -65,6 +65,8 @@ export interface NativeKernels {
   embeddingScatterAdd(dy: F32, ids: Int32Array, n: number, width: number, dtable: F32, rows: number): void;
   sumSquares(x: F32): number;
   adamwUpdate(param: F32, grad: F32, m: F32, v: F32, s: AdamWScalars): void;
+  /** y = x · (bits(key, i) >= threshold ? scale : 0), core/ops/dropout.ts's generator. */
+  dropout(x: F32, key: number, threshold: number, scale: number, y: F32): void;
   /** out = a + b; out may be a. */
   add(a: F32, b: F32, out: F32): void;
   /**

@@ -28,7 +28,8 @@
         "src/cross_entropy.cc",
         "src/embedding.cc",
         "src/optimizer.cc",
-        "src/elementwise.cc"
+        "src/elementwise.cc",
+        "src/dropout.cc"
       ],
       "conditions": [
         ["OS=='linux'", { "libraries": ["-lpthread"] }],

@@ -361,6 +361,21 @@ Napi::Value Add(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value Dropout(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (x, key, threshold, scale, y)
+  size_t n = length_of(info, 0);
+  const float* x = a.f32(0, n, "x");
+  double key = a.number(1, "key"), threshold = a.number(2, "threshold");
+  float scale = static_cast<float>(a.number(3, "scale"));
+  float* y = a.f32(4, n, "y");
+  if (!a.failed() && (key < 0 || key > 4294967295.0 || threshold < 0 || threshold > 4294967295.0))
+    a.fail<int>("key and threshold must be 32-bit unsigned integers");
+  if (!a.failed() && n > 4294967295.0) a.fail<int>("dropout works on at most 2^32 elements");
+  if (!a.failed()) ts::dropout_apply(x, n, static_cast<uint32_t>(key), static_cast<uint32_t>(threshold), scale, y);
+  return info.Env().Undefined();
+}
+
 // Tunesmith's own GEMM on a named micro-kernel, for tests and benchmarks of every path.
 Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   Args a(info);
@@ -420,6 +435,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sumSquares", Napi::Function::New(env, WithoutSubnormals<SumSquares>));
   exports.Set("adamwUpdate", Napi::Function::New(env, WithoutSubnormals<AdamWUpdate>));
   exports.Set("add", Napi::Function::New(env, WithoutSubnormals<Add>));
+  exports.Set("dropout", Napi::Function::New(env, WithoutSubnormals<Dropout>));
   exports.Set("sgemm", Napi::Function::New(env, WithoutSubnormals<Sgemm>));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;
