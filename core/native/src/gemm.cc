@@ -22,6 +22,9 @@ namespace {
 // A product below this many multiply-adds per thread runs on fewer threads: waking a worker
 // costs tens of microseconds, as much as a 128×64×128 attention product takes on one core.
 constexpr double kMinMacsPerThread = 4e6;
+// A one-row product streams its weights from memory, a byte per quarter multiply-add, so a
+// far smaller share (a megabyte of weights) already pays for the wake-up.
+constexpr double kMinGemvMacsPerThread = 2.5e5;
 
 // 64-byte aligned scratch that grows and is kept per thread, so packing never allocates in
 // the steady state.
@@ -162,7 +165,9 @@ void gemv(const Kernel& K, int threads, const Operand& A, const Operand& B, int 
   std::vector<float> x(k);
   for (int p = 0; p < k; p++) x[p] = *A.at(0, p);
   std::vector<float> prod(n);
-  const size_t grain = std::max<size_t>(64, static_cast<size_t>(kMinMacsPerThread / std::max(1, k)));
+  // At most `threads` column runs, none below the size that pays for waking a thread.
+  const size_t grain = std::max<size_t>({64, static_cast<size_t>(kMinGemvMacsPerThread / std::max(1, k)),
+                                         (static_cast<size_t>(n) + threads - 1) / threads});
   auto run = [&](size_t j0, size_t j1) {
     const int nb = static_cast<int>(j1 - j0);
     if (B.trans) K.gemvDots(k, nb, x.data(), B.at(0, static_cast<int>(j0)), B.ld, prod.data() + j0);
@@ -273,8 +278,8 @@ void sgemm(const Kernel& K, int threads, bool transA, bool transB, int m, int n,
   const Operand a{A, lda, transA}, b{B, ldb, transB};
   if (k <= 0 || alpha == 0) return scale_c(C, ldc, m, n, beta);
   const double macs = static_cast<double>(m) * n * k;
-  threads = std::max(1, std::min(threads, static_cast<int>(macs / kMinMacsPerThread)));
   if (m == 1) return gemv(K, threads, a, b, n, k, alpha, beta, C);
+  threads = std::max(1, std::min(threads, static_cast<int>(macs / kMinMacsPerThread)));
   if (threads == 1) return gemm_block(K, a, b, 0, m, 0, n, k, alpha, beta, C, ldc);
   int tm, tn;
   split_grid(threads, m, n, K.mr, K.nr, &tm, &tn);
