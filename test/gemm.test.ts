@@ -63,7 +63,7 @@ function reference(c: Case, a: Float32Array, b: Float32Array, c0: Float32Array):
 }
 
 // Edges of every kernel's tiles (mr 4/6/8/12, nr 12/16/32) and blocks (mc 128–240,
-// kc 256, nc 1024–3072), one-row and one-column products, k shorter than a vector.
+// kc 256–512, nc 1024–3072), one-row and one-column products, k shorter than a vector.
 const SHAPES: [number, number, number][] = [
   [1, 37, 19],
   [1, 300, 700],

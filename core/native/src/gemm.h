@@ -29,7 +29,7 @@ using GemvFn = void (*)(int k, int n, const float* x, const float* B, int ldb, f
 struct Kernel {
   const char* name;       // "avx512", "avx2", "neon", "portable"
   int mr, nr;             // register tile of C
-  int mc, kc, nc;         // cache blocks: A block mc × kc stays in L2, B micro-panel kc × nr in L1
+  int mc, kc, nc;         // cache blocks: A block mc × kc stays in L2, B block kc × nc in L3
   MicroKernelFn micro;
   GemvFn gemvRows, gemvDots;
 };

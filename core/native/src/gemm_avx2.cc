@@ -39,7 +39,8 @@ void micro(int kc, const float* a, const float* b, float* c, int ldc, float alph
 
 }  // namespace
 
-const Kernel kAvx2Kernel{"avx2", kMr, kNr, 144, 256, 2048, micro, gemv_rows, gemv_dots};
+// kc 512 for the same reason as AVX-512's (7% over 256 on Zen 4).
+const Kernel kAvx2Kernel{"avx2", kMr, kNr, 144, 512, 2048, micro, gemv_rows, gemv_dots};
 
 }  // namespace gemm
 }  // namespace ts
