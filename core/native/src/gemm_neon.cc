@@ -13,29 +13,34 @@ namespace {
 
 constexpr int kMr = 8, kNr = 12;
 
-// acc[i][·] += a[i] · b, with a[i] taken from lane L of one of the two A vectors.
-template <int L>
-inline void row_fma(float32x4_t (&acc)[3], float32x4_t a, const float32x4_t (&b)[3]) {
-  for (int h = 0; h < 3; h++) acc[h] = vfmaq_laneq_f32(acc[h], b[h], a, L);
-}
+// Named accumulators rather than an array: with an array GCC kept a copy of every
+// accumulator on the stack and stored them all at each step (as in gemm_avx2.cc).
+// Row i takes a[i] from lane L of the A vector `av`.
+#define TS_ROW(av, L, c0, c1, c2)           \
+  c0 = vfmaq_laneq_f32(c0, b0, av, L);      \
+  c1 = vfmaq_laneq_f32(c1, b1, av, L);      \
+  c2 = vfmaq_laneq_f32(c2, b2, av, L);
 
 void micro(int kc, const float* a, const float* b, float* c, int ldc, float alpha, bool accumulate) {
-  float32x4_t acc[kMr][3];
-  for (int i = 0; i < kMr; i++) acc[i][0] = acc[i][1] = acc[i][2] = vdupq_n_f32(0);
+  float32x4_t c00 = vdupq_n_f32(0), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00, c20 = c00, c21 = c00,
+              c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00,
+              c52 = c00, c60 = c00, c61 = c00, c62 = c00, c70 = c00, c71 = c00, c72 = c00;
   for (int p = 0; p < kc; p++) {
-    const float32x4_t bv[3] = {vld1q_f32(b), vld1q_f32(b + 4), vld1q_f32(b + 8)};
+    const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8);
     const float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + 4);
-    row_fma<0>(acc[0], a0, bv);
-    row_fma<1>(acc[1], a0, bv);
-    row_fma<2>(acc[2], a0, bv);
-    row_fma<3>(acc[3], a0, bv);
-    row_fma<0>(acc[4], a1, bv);
-    row_fma<1>(acc[5], a1, bv);
-    row_fma<2>(acc[6], a1, bv);
-    row_fma<3>(acc[7], a1, bv);
+    TS_ROW(a0, 0, c00, c01, c02)
+    TS_ROW(a0, 1, c10, c11, c12)
+    TS_ROW(a0, 2, c20, c21, c22)
+    TS_ROW(a0, 3, c30, c31, c32)
+    TS_ROW(a1, 0, c40, c41, c42)
+    TS_ROW(a1, 1, c50, c51, c52)
+    TS_ROW(a1, 2, c60, c61, c62)
+    TS_ROW(a1, 3, c70, c71, c72)
     a += kMr;
     b += kNr;
   }
+  const float32x4_t acc[kMr][3] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32},
+                                   {c40, c41, c42}, {c50, c51, c52}, {c60, c61, c62}, {c70, c71, c72}};
   for (int i = 0; i < kMr; i++) {
     float* ci = c + static_cast<size_t>(i) * ldc;
     for (int h = 0; h < 3; h++) {
@@ -45,6 +50,7 @@ void micro(int kc, const float* a, const float* b, float* c, int ldc, float alph
     }
   }
 }
+#undef TS_ROW
 
 }  // namespace
 
