@@ -1,12 +1,14 @@
 // Greedy decoding speed with and without the KV cache, on random weights in a public
 // model's shape (the compute is the same as with the real weights; nothing is downloaded),
-// then PyTorch's greedy decoding with KV cache (32 + 64 tokens) when /usr/bin/python3 has torch.
+// then PyTorch's greedy decoding with KV cache (32 + 64 tokens) when a python here has torch
+// (bench/pytorch.ts).
 //   npm run bench:generate -- [--random-init gpt2|gpt2-medium|gpt2-large|gpt2-xl|bloom-560m|bloom-1b1|bloom-1b7] [--prompt-tokens 32] [--new-tokens 64] [--backend webgpu|native|...]
 import { parseArgs } from 'node:util';
-import { describeBackend, initBackend } from '../core/engine/backend';
+import os from 'node:os';
+import { activeKernels, describeBackend, initBackend } from '../core/engine/backend';
 import { generate } from '../core/generate/generate';
 import { randomModel } from '../core/models/load';
-import { pytorchUnavailable, runPytorch, sameBlasKernelsLine } from './pytorch';
+import { pytorchUnavailable, runPytorch } from './pytorch';
 
 const { values } = parseArgs({
   options: {
@@ -19,12 +21,13 @@ const { values } = parseArgs({
 const promptTokens = Number(values['prompt-tokens']);
 const newTokens = Number(values['new-tokens']);
 
-console.log(sameBlasKernelsLine());
+console.log(`machine load average (1, 5, 15 min): ${os.loadavg().map((l) => l.toFixed(2)).join(', ')} on ${os.cpus().length} cores`);
 const choice = await initBackend(values.backend);
 const backend = choice.name;
+const gemm = activeKernels()?.info().blas;
 const model = randomModel(values['random-init']!);
 const prompt = Array.from({ length: promptTokens }, (_, i) => (i * 7919) % model.config.vocabSize);
-console.log(`model ${values['random-init']} (${(model.parameterCount() / 1e6).toFixed(1)}M parameters), backend ${describeBackend(choice)}, prompt ${promptTokens} tokens, ${newTokens} new tokens`);
+console.log(`model ${values['random-init']} (${(model.parameterCount() / 1e6).toFixed(1)}M parameters), backend ${describeBackend(choice)}${gemm ? ` (GEMM ${gemm})` : ''}, prompt ${promptTokens} tokens, ${newTokens} new tokens`);
 
 generate(model, prompt, { maxNewTokens: 2, greedy: true, eosId: null });
 

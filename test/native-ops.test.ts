@@ -8,6 +8,7 @@ import { activeKernels, initBackend, tf } from '../core/engine/backend';
 import { activateNative, activateReference } from '../core/ops/activations';
 import { selfAttention, selfAttentionReference, type AttentionOptions } from '../core/ops/attention';
 import { causalLmLossSumNative, causalLmLossSumReference } from '../core/ops/cross-entropy';
+import { dropoutBits, dropoutKey, dropoutNative, dropoutReference } from '../core/ops/dropout';
 import { embeddingLookupNative, embeddingLookupReference } from '../core/ops/embedding';
 import { layerNormNative, layerNormReference } from '../core/ops/layer-norm';
 import { linearNative, linearReference, type LoraPair, type WeightLayout } from '../core/ops/linear';
@@ -78,7 +79,7 @@ describe('native kernels match their tfjs twins', () => {
   nativeTest('the native backend is the cpu backend with kernels loaded', () => {
     assert.equal(tf.getBackend(), 'cpu');
     assert.ok(activeKernels());
-    assert.match(activeKernels()!.info().blas, /openblas|accelerate|portable/);
+    assert.match(activeKernels()!.info().blas, /accelerate|avx512|avx2|neon|portable/);
   });
 
   nativeTest('LayerNorm: odd widths, one row, trained and frozen scales', () => {
@@ -225,5 +226,47 @@ describe('native kernels match their tfjs twins', () => {
       const rv = row.dataSync();
       broadcast.forEach((v, i) => assert.equal(v, Math.fround(av[i] + rv[i % 6])));
     });
+  });
+
+  nativeTest('dropout: the kernel makes the twin\'s mask bit for bit, forward and backward', () => {
+    tf.tidy(() => {
+      const x = random([3, 37, 129], 8, 2);
+      const probe = random([3, 37, 129], 9);
+      for (const [rate, seed, call] of [[0.1, 42, 0], [0.5, 7, 123456], [0.9, 2 ** 31 + 5, 3]]) {
+        const same = (a: tf.Tensor, b: tf.Tensor, what: string) => {
+          const av = a.dataSync();
+          const bv = b.dataSync();
+          for (let i = 0; i < av.length; i++) if (!Object.is(av[i], bv[i])) assert.fail(`${what} rate ${rate}: element ${i} is ${av[i]}, twin ${bv[i]}`);
+        };
+        same(dropoutNative(x, rate, seed, call), dropoutReference(x, rate, seed, call), 'forward');
+        const grad = (op: typeof dropoutNative) => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(op(v, rate, seed, call), probe)))(x);
+        same(grad(dropoutNative), grad(dropoutReference), 'gradient');
+      }
+    });
+  });
+});
+
+describe('dropout generator', () => {
+  test('keeps 1 − rate of the elements, scaled by 1/(1 − rate), and each call draws a new mask', () => {
+    const n = 200_000;
+    for (const rate of [0.1, 0.5]) {
+      const key = dropoutKey(1, 0);
+      const threshold = Math.floor(rate * 2 ** 32);
+      let kept = 0;
+      for (let i = 0; i < n; i++) if (dropoutBits(key, i) >= threshold) kept++;
+      // Binomial(n, 1 − rate): five standard deviations is under 0.6% of n.
+      assert.ok(Math.abs(kept / n - (1 - rate)) < 0.006, `rate ${rate}: kept ${kept / n}`);
+    }
+    const x = tf.ones([1000]);
+    const a = dropoutReference(x, 0.5, 1, 0).dataSync();
+    const again = dropoutReference(x, 0.5, 1, 0).dataSync();
+    const nextCall = dropoutReference(x, 0.5, 1, 1).dataSync();
+    const otherSeed = dropoutReference(x, 0.5, 2, 0).dataSync();
+    assert.deepEqual(again, a);
+    assert.ok(new Set(a).size === 2 && a.includes(2) && a.includes(0));
+    const differ = (b: ArrayLike<number>) => Array.from(a).filter((v, i) => v !== b[i]).length;
+    // Independent masks at rate 0.5 differ in about half the elements.
+    assert.ok(differ(nextCall) > 400 && differ(otherSeed) > 400, `${differ(nextCall)} ${differ(otherSeed)}`);
+    tf.dispose(x);
   });
 });

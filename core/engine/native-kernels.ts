@@ -3,7 +3,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chooseOpenblasCore } from './openblas-core';
 
 type F32 = Float32Array;
 
@@ -15,6 +14,9 @@ export interface LoraBuffers {
   scale: number;
   r: number;
 }
+
+/** The GEMM micro-kernels (core/native/src/gemm.h); TUNESMITH_GEMM_ISA forces one. */
+export type GemmIsa = 'avx512' | 'avx2' | 'neon' | 'portable';
 
 /** Numbering shared with the C++ enums. */
 export const ACTIVATION_KIND = { gelu_new: 0, gelu_bloom: 1, gelu: 2, relu: 3 } as const;
@@ -64,12 +66,23 @@ export interface NativeKernels {
   embeddingScatterAdd(dy: F32, ids: Int32Array, n: number, width: number, dtable: F32, rows: number): void;
   sumSquares(x: F32): number;
   adamwUpdate(param: F32, grad: F32, m: F32, v: F32, s: AdamWScalars): void;
+  /** y = x · (bits(key, i) >= threshold ? scale : 0), core/ops/dropout.ts's generator. */
+  dropout(x: F32, key: number, threshold: number, scale: number, y: F32): void;
   /** out = a + b; out may be a. */
   add(a: F32, b: F32, out: F32): void;
   /** C = alpha · bf16(op(A))·bf16(op(B)) + beta · C with fp32 accumulation, row-major (throws where info().bf16 is null). */
   gemmBf16(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: F32, lda: number, b: F32, ldb: number, beta: number, c: F32, ldc: number): void;
-  /** bf16: the bf16 kernel this CPU runs, or null with bf16Refusal saying why not. */
-  info(): { blas: string; threads: number; bf16: string | null; bf16Refusal: string | null };
+  /**
+   * Tunesmith's own GEMM on a named micro-kernel (tests, benchmarks): C[m,n] = alpha·op(A)·op(B)
+   * + beta·C with tight row-major layouts; threads 0 = the pool's size.
+   */
+  sgemm(isa: GemmIsa, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: F32, b: F32, beta: number, c: F32, threads: number): void;
+  /**
+   * blas: the sgemm every kernel uses ("accelerate" on macOS, else the GEMM micro-kernel in
+   * use); gemmIsas: the micro-kernels this CPU can run, fastest first; bf16: the bf16 kernel
+   * this CPU runs, or null with bf16Refusal saying why not.
+   */
+  info(): { blas: string; threads: number; gemmIsas: GemmIsa[]; bf16: string | null; bf16Refusal: string | null };
 }
 
 const requireFromHere = createRequire(import.meta.url);
@@ -83,7 +96,6 @@ export function nativeAddonPath(): string {
 /** Loads the addon or throws why it cannot (not built, built for another Node ABI, ...). */
 export function loadNativeKernels(): NativeKernels {
   const file = nativeAddonPath();
-  chooseOpenblasCore();
   try {
     return requireFromHere(file) as NativeKernels;
   } catch (err) {

@@ -1,14 +1,25 @@
 {
-  "variables": {
-    "blas%": "<!(node ./find-blas.cjs)",
-    "portable%": "<!(node -p \"process.env.TUNESMITH_PORTABLE_BUILD ? 1 : 0\")"
+  "target_defaults": {
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+    "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fPIC"],
+    "conditions": [
+      ["OS=='mac'", {
+        "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "GCC_OPTIMIZATION_LEVEL": "3" }
+      }],
+      ["OS=='win'", { "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/O2"] } } }]
+    ]
   },
   "targets": [
     {
       "target_name": "tunesmith_kernels",
+      "dependencies": ["gemm_avx512", "gemm_avx2"],
       "sources": [
         "src/addon.cc",
         "src/blas.cc",
+        "src/gemm.cc",
+        "src/gemm_portable.cc",
+        "src/gemm_neon.cc",
         "src/thread_pool.cc",
         "src/linear.cc",
         "src/layer_norm.cc",
@@ -18,22 +29,34 @@
         "src/embedding.cc",
         "src/optimizer.cc",
         "src/elementwise.cc",
-        "src/gemm_bf16.cc"
+        "src/gemm_bf16.cc",
+        "src/dropout.cc"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno"],
       "conditions": [
-        ["portable==0 and OS!='win' and target_arch=='x64'", { "cflags_cc": ["-march=native"] }],
         ["target_arch=='x64'", { "dependencies": ["tunesmith_bf16_x64"] }],
-        ["blas=='openblas'", { "defines": ["TS_HAVE_CBLAS"], "libraries": ["-lopenblas"] }],
         ["OS=='linux'", { "libraries": ["-lpthread"] }],
         ["OS=='mac'", {
           "defines": ["TS_HAVE_ACCELERATE", "ACCELERATE_NEW_LAPACK"],
-          "libraries": ["-framework Accelerate"],
-          "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "GCC_OPTIMIZATION_LEVEL": "3" }
-        }],
-        ["OS=='win'", { "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/O2"] } } }]
+          "libraries": ["-framework Accelerate"]
+        }]
+      ]
+    },
+    {
+      "target_name": "gemm_avx512",
+      "type": "static_library",
+      "sources": ["src/gemm_avx512.cc"],
+      "conditions": [
+        ["target_arch=='x64' and OS!='win'", { "cflags_cc": ["-mavx512f", "-mfma"], "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx512f", "-mfma"] } }],
+        ["target_arch=='x64' and OS=='win'", { "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX512"] } } }]
+      ]
+    },
+    {
+      "target_name": "gemm_avx2",
+      "type": "static_library",
+      "sources": ["src/gemm_avx2.cc"],
+      "conditions": [
+        ["target_arch=='x64' and OS!='win'", { "cflags_cc": ["-mavx2", "-mfma"], "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx2", "-mfma"] } }],
+        ["target_arch=='x64' and OS=='win'", { "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX2"] } } }]
       ]
     },
     {
@@ -41,15 +64,15 @@
       # compiled for them; gemm_bf16.cc calls into them only on CPUs that have them.
       "target_name": "tunesmith_bf16_x64",
       "type": "static_library",
-      "conditions": [["target_arch!='x64'", { "type": "none" }]],
       "sources": ["src/gemm_bf16_avx512.cc"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16", "-mfma"],
-      "xcode_settings": {
-        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
-        "GCC_OPTIMIZATION_LEVEL": "3",
-        "OTHER_CPLUSPLUSFLAGS": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16", "-mfma"]
-      },
-      "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/O2"] } }
+      "conditions": [
+        ["target_arch!='x64'", { "type": "none" }],
+        ["target_arch=='x64' and OS!='win'", {
+          "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16", "-mfma"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16", "-mfma"] }
+        }],
+        ["target_arch=='x64' and OS=='win'", { "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX512"] } } }]
+      ]
     }
   ]
 }

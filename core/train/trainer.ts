@@ -13,6 +13,7 @@ import { loadModel, loadModelConfig } from '../models/load';
 import type { ForwardOptions } from '../models/weights';
 import { bf16Refusal } from '../ops/bf16';
 import { causalLmLossSum } from '../ops/cross-entropy';
+import { dropout } from '../ops/dropout';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
 import { AdamW, clipGradNorm, type TrainableParam } from './adamw';
 import { ConfigFieldError, totalOptimizerSteps, warmupSteps, type TrainConfig } from './config';
@@ -36,13 +37,13 @@ function applyDropoutOverride(model: CausalLM, dropout: number | null): void {
   Object.assign(model.config, { embdDropout: dropout, residDropout: dropout, attnDropout: dropout });
 }
 
-/** tf.dropout with a fresh, reproducible seed per call; `calls` is checkpointed so a resume continues the stream. */
-class SeededDropout {
+/** Dropout with the run's seed and a call counter (core/ops/dropout.ts); `calls` is checkpointed so a resume continues the stream. */
+export class SeededDropout {
   constructor(
     private readonly seed: number,
     public calls: number,
   ) {}
-  readonly apply = (x: tf.Tensor, rate: number): tf.Tensor => tf.dropout(x, rate, undefined, this.seed * 1_000_003 + this.calls++);
+  readonly apply = (x: tf.Tensor, rate: number): tf.Tensor => dropout(x, rate, this.seed, this.calls++);
 }
 
 export interface TrainingData {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gemm_bf16.h"
+#include "gemm.h"
 #include "kernels.h"
 #include "subnormals.h"
 #include "thread_pool.h"
@@ -390,6 +391,44 @@ Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value Dropout(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (x, key, threshold, scale, y)
+  size_t n = length_of(info, 0);
+  const float* x = a.f32(0, n, "x");
+  double key = a.number(1, "key"), threshold = a.number(2, "threshold");
+  float scale = static_cast<float>(a.number(3, "scale"));
+  float* y = a.f32(4, n, "y");
+  if (!a.failed() && (key < 0 || key > 4294967295.0 || threshold < 0 || threshold > 4294967295.0))
+    a.fail<int>("key and threshold must be 32-bit unsigned integers");
+  if (!a.failed() && n > 4294967295.0) a.fail<int>("dropout works on at most 2^32 elements");
+  if (!a.failed()) ts::dropout_apply(x, n, static_cast<uint32_t>(key), static_cast<uint32_t>(threshold), scale, y);
+  return info.Env().Undefined();
+}
+
+// Tunesmith's own GEMM on a named micro-kernel, for tests and benchmarks of every path.
+Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+  Args a(info);
+  // (isa, transA, transB, m, n, k, alpha, A, B, beta, C, threads), tight leading dimensions
+  if (!info[0].IsString()) return a.fail<int>("isa must be a string"), info.Env().Undefined();
+  const std::string isa = info[0].As<Napi::String>().Utf8Value();
+  const ts::gemm::Kernel* kernel = ts::gemm::by_name(isa.c_str());
+  if (!kernel) return a.fail<int>("this CPU cannot run the " + isa + " GEMM"), info.Env().Undefined();
+  bool transA = a.boolean(1), transB = a.boolean(2);
+  int m = a.integer(3, "m"), n = a.integer(4, "n"), k = a.integer(5, "k");
+  float alpha = static_cast<float>(a.number(6, "alpha"));
+  const float* A = a.f32(7, sz(m, k), "A");
+  const float* B = a.f32(8, sz(k, n), "B");
+  float beta = static_cast<float>(a.number(9, "beta"));
+  float* C = a.f32(10, sz(m, n), "C");
+  int threads = a.integer(11, "threads");
+  if (!a.failed()) {
+    ts::gemm::sgemm(*kernel, threads, transA, transB, m, n, k, alpha, A, transA ? m : k, B, transB ? k : n, beta, C,
+                    n);
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("blas", ts::blas_name());
@@ -397,6 +436,11 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   const char* bf16 = ts::bf16_kernel_name();
   o.Set("bf16", bf16 ? Napi::Value(Napi::String::New(info.Env(), bf16)) : info.Env().Null());
   o.Set("bf16Refusal", bf16 ? info.Env().Null() : Napi::Value(Napi::String::New(info.Env(), ts::bf16_refusal())));
+  Napi::Array isas = Napi::Array::New(info.Env());
+  uint32_t count = 0;
+  for (const char* name : {"avx512", "avx2", "neon", "portable"})
+    if (ts::gemm::by_name(name)) isas.Set(count++, name);
+  o.Set("gemmIsas", isas);
   return o;
 }
 
@@ -425,6 +469,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamwUpdate", Napi::Function::New(env, WithoutSubnormals<AdamWUpdate>));
   exports.Set("add", Napi::Function::New(env, WithoutSubnormals<Add>));
   exports.Set("gemmBf16", Napi::Function::New(env, WithoutSubnormals<GemmBf16>));
+  exports.Set("dropout", Napi::Function::New(env, WithoutSubnormals<Dropout>));
+  exports.Set("sgemm", Napi::Function::New(env, WithoutSubnormals<Sgemm>));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;
 }

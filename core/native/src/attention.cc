@@ -8,6 +8,7 @@
 
 #include "fast_math.h"
 #include "kernels.h"
+#include "thread_pool.h"
 
 namespace ts {
 namespace {
@@ -74,28 +75,32 @@ void head_forward(const AttentionArgs& a, int b, int h, const HeadViews& hv, flo
 void attention_forward(const AttentionArgs& a, const float* qkv, float* probs, float* y) {
   const int row = 3 * a.heads * a.headDim, e = a.heads * a.headDim;
   const size_t tt = static_cast<size_t>(a.tq) * a.tk;
-  std::vector<float> work(a.dropMask ? tt : 0);
-  for (int b = 0; b < a.batch; b++) {
-    const float* base = qkv + static_cast<size_t>(b) * a.tk * row;
-    for (int h = 0; h < a.heads; h++) {
+  // One (batch, head) per task: each head's products are too small to split across threads
+  // (the GEMM runs them on the calling thread), and heads write disjoint columns of y.
+  parallel_for(static_cast<size_t>(a.batch) * a.heads, 1, [&](size_t first, size_t last) {
+    std::vector<float> work(a.dropMask ? tt : 0);
+    for (size_t bh = first; bh < last; bh++) {
+      const int b = static_cast<int>(bh / a.heads), h = static_cast<int>(bh % a.heads);
+      const float* base = qkv + static_cast<size_t>(b) * a.tk * row;
       HeadViews hv{base + qkv_offset(a, h, 0), base + qkv_offset(a, h, 1), base + qkv_offset(a, h, 2), row, row, row};
-      float* p = probs + (static_cast<size_t>(b) * a.heads + h) * tt;
-      head_forward(a, b, h, hv, p, work.data(), y + static_cast<size_t>(b) * a.tq * e + h * a.headDim, e);
+      head_forward(a, b, h, hv, probs + bh * tt, work.data(), y + static_cast<size_t>(b) * a.tq * e + h * a.headDim, e);
     }
-  }
+  });
 }
 
 void attention_backward(const AttentionArgs& a, const float* qkv, const float* probs, const float* dy, float* dqkv) {
   const int row = 3 * a.heads * a.headDim, e = a.heads * a.headDim, t = a.tq, d = a.headDim;
   const size_t tt = static_cast<size_t>(t) * t;
-  std::vector<float> dp(tt), dropped(a.dropMask ? tt : 0);
-  for (int b = 0; b < a.batch; b++) {
-    const float* base = qkv + static_cast<size_t>(b) * t * row;
-    float* dbase = dqkv + static_cast<size_t>(b) * t * row;
-    const float* dyb = dy + static_cast<size_t>(b) * t * e;
-    for (int h = 0; h < a.heads; h++) {
-      const float* p = probs + (static_cast<size_t>(b) * a.heads + h) * tt;
-      const float* mask = a.dropMask ? a.dropMask + (static_cast<size_t>(b) * a.heads + h) * tt : nullptr;
+  // Per (batch, head) on the pool, as the forward; heads write disjoint columns of dqkv.
+  parallel_for(static_cast<size_t>(a.batch) * a.heads, 1, [&](size_t first, size_t last) {
+    std::vector<float> dp(tt), dropped(a.dropMask ? tt : 0);
+    for (size_t bh = first; bh < last; bh++) {
+      const int b = static_cast<int>(bh / a.heads), h = static_cast<int>(bh % a.heads);
+      const float* base = qkv + static_cast<size_t>(b) * t * row;
+      float* dbase = dqkv + static_cast<size_t>(b) * t * row;
+      const float* dyb = dy + static_cast<size_t>(b) * t * e;
+      const float* p = probs + bh * tt;
+      const float* mask = a.dropMask ? a.dropMask + bh * tt : nullptr;
       const float* q = base + qkv_offset(a, h, 0);
       const float* k = base + qkv_offset(a, h, 1);
       const float* v = base + qkv_offset(a, h, 2);
@@ -124,7 +129,7 @@ void attention_backward(const AttentionArgs& a, const float* qkv, const float* p
       sgemm(false, false, t, d, t, a.scale, dp.data(), t, k, row, 0, dbase + qkv_offset(a, h, 0), row);
       sgemm(true, false, t, d, t, a.scale, dp.data(), t, q, row, 0, dbase + qkv_offset(a, h, 1), row);
     }
-  }
+  });
 }
 
 void attention_decode(const AttentionArgs& a, const float* qkv, const float* pastK, const float* pastV,

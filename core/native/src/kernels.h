@@ -83,6 +83,21 @@ struct AdamWArgs {
 };
 void adamw_update(float* param, const float* grad, float* m, float* v, size_t n, const AdamWArgs& a);
 
+// ---- dropout ---------------------------------------------------------------------------------
+// A counter-based generator: 32 random bits for element i of the call whose key is `key`
+// (murmur3's finaliser, keyed twice). core/ops/dropout.ts has the same function for the twin.
+inline uint32_t dropout_mix(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+inline uint32_t dropout_bits(uint32_t key, uint32_t i) { return dropout_mix(dropout_mix(i ^ key) + key); }
+// y = x · (bits(key, i) >= threshold ? scale : 0); also the backward pass (dx from dy).
+void dropout_apply(const float* x, size_t n, uint32_t key, uint32_t threshold, float scale, float* y);
+
 // ---- element-wise ---------------------------------------------------------------------------
 // out = a + b (out may be a), for tfjs's Add on same-shape tensors: residual connections and
 // the gradient sums of backprop.

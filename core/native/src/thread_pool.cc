@@ -12,6 +12,11 @@
 namespace ts {
 namespace {
 
+// True on a thread that is running a pool job: a kernel called from inside another kernel's
+// job (a GEMM per attention head) then runs on its own thread instead of waiting on a pool
+// that is busy with its caller.
+thread_local bool inJob = false;
+
 class Pool {
  public:
   Pool() {
@@ -39,7 +44,9 @@ class Pool {
       generation_++;
     }
     wake_.notify_all();
+    inJob = true;
     job(0);
+    inJob = false;
     std::unique_lock<std::mutex> lock(mu_);
     done_.wait(lock, [this] { return pending_ == 0; });
     job_ = nullptr;
@@ -49,6 +56,7 @@ class Pool {
   void run(int index) {
     // Workers run nothing but kernels, so they keep the kernels' float mode for good.
     FlushSubnormals scope;
+    inJob = true;
     size_t seen = 0;
     for (;;) {
       const std::function<void(int)>* job;
@@ -86,7 +94,7 @@ int pool_threads() { return pool().threads(); }
 void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) {
   Pool& p = pool();
   size_t threads = std::min<size_t>(p.threads(), std::max<size_t>(1, n / std::max<size_t>(1, grain)));
-  if (threads <= 1) return fn(0, n);
+  if (threads <= 1 || inJob) return fn(0, n);
   size_t chunk = (n + threads - 1) / threads;
   p.run_all([&](int index) {
     size_t begin = static_cast<size_t>(index) * chunk;

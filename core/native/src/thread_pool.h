@@ -1,6 +1,6 @@
 // One pool of worker threads sized to the machine's cores, shared by every kernel. Workers
 // sleep on a condition variable between jobs rather than spinning, so they never compete
-// with the BLAS library's own threads, which run between our jobs.
+// with tfjs's JavaScript between kernels (or Accelerate's own threads on macOS).
 #pragma once
 #include <cstddef>
 #include <functional>

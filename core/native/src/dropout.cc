@@ -1,0 +1,18 @@
+// Dropout from a counter-based generator: element i of a call keeps its value when
+// bits(key, i) >= threshold, where key mixes the run's seed with the call's number
+// (core/ops/dropout.ts makes it). Any thread makes any element's bit, backward regenerates
+// the mask instead of storing it, and a resumed run repeats the stream exactly.
+// core/ops/dropout.ts holds the reference implementation the tests compare against.
+#include "kernels.h"
+#include "thread_pool.h"
+
+namespace ts {
+
+void dropout_apply(const float* x, size_t n, uint32_t key, uint32_t threshold, float scale, float* y) {
+  parallel_for(n, 1 << 15, [&](size_t b, size_t e) {
+    // x·0 rather than a literal 0, so signs and NaNs come out as tf.mul's do in the twin.
+    for (size_t i = b; i < e; i++) y[i] = x[i] * (dropout_bits(key, static_cast<uint32_t>(i)) >= threshold ? scale : 0.0f);
+  });
+}
+
+}  // namespace ts

@@ -1,0 +1,297 @@
+// The GEMM driver: blocking, packing, threading and the choice of micro-kernel (gemm.h).
+#include "gemm.h"
+
+#include "thread_pool.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#include <immintrin.h>
+#include <intrin.h>
+#endif
+
+namespace ts {
+namespace gemm {
+namespace {
+
+// A product below this many multiply-adds per thread runs on fewer threads: waking a worker
+// costs tens of microseconds, as much as a 128×64×128 attention product takes on one core.
+constexpr double kMinMacsPerThread = 4e6;
+// A one-row product streams its weights from memory, a byte per quarter multiply-add, so a
+// far smaller share (a megabyte of weights) already pays for the wake-up.
+constexpr double kMinGemvMacsPerThread = 2.5e5;
+
+// 64-byte aligned scratch that grows and is kept per thread, so packing never allocates in
+// the steady state.
+class Scratch {
+ public:
+  float* get(size_t n) {
+    if (n > size_) {
+      raw_.reset(new float[n + 16]);
+      size_ = n;
+    }
+    auto p = reinterpret_cast<uintptr_t>(raw_.get());
+    return reinterpret_cast<float*>((p + 63) & ~uintptr_t{63});
+  }
+
+ private:
+  std::unique_ptr<float[]> raw_;
+  size_t size_ = 0;
+};
+
+struct Operand {
+  const float* data;
+  int ld;
+  bool trans;
+  // Element (row, col) of op(X).
+  const float* at(int row, int col) const {
+    return trans ? data + static_cast<size_t>(col) * ld + row : data + static_cast<size_t>(row) * ld + col;
+  }
+};
+
+// op(A)[i0 : i0+mb, p0 : p0+kb] into panels of mr rows: panel r holds a[p·mr + i].
+void pack_a(const Operand& A, int i0, int mb, int p0, int kb, int mr, float* out) {
+  for (int ir = 0; ir < mb; ir += mr) {
+    const int rows = std::min(mr, mb - ir);
+    float* panel = out + static_cast<size_t>(ir) * kb;
+    if (A.trans) {
+      // op(A)[i, p] = A[p, i]: each step p is a contiguous run of rows.
+      for (int p = 0; p < kb; p++) {
+        const float* src = A.at(i0 + ir, p0 + p);
+        float* dst = panel + static_cast<size_t>(p) * mr;
+        for (int i = 0; i < rows; i++) dst[i] = src[i];
+        for (int i = rows; i < mr; i++) dst[i] = 0;
+      }
+    } else {
+      for (int i = 0; i < rows; i++) {
+        const float* src = A.at(i0 + ir + i, p0);
+        for (int p = 0; p < kb; p++) panel[static_cast<size_t>(p) * mr + i] = src[p];
+      }
+      for (int i = rows; i < mr; i++)
+        for (int p = 0; p < kb; p++) panel[static_cast<size_t>(p) * mr + i] = 0;
+    }
+  }
+}
+
+// op(B)[p0 : p0+kb, j0 : j0+nb] into panels of nr columns: panel c holds b[p·nr + j].
+void pack_b(const Operand& B, int p0, int kb, int j0, int nb, int nr, float* out) {
+  for (int jr = 0; jr < nb; jr += nr) {
+    const int cols = std::min(nr, nb - jr);
+    float* panel = out + static_cast<size_t>(jr) * kb;
+    if (!B.trans) {
+      // op(B)[p, j] = B[p, j]: each step p is a contiguous run of columns.
+      for (int p = 0; p < kb; p++) {
+        const float* src = B.at(p0 + p, j0 + jr);
+        float* dst = panel + static_cast<size_t>(p) * nr;
+        std::memcpy(dst, src, sizeof(float) * cols);
+        for (int j = cols; j < nr; j++) dst[j] = 0;
+      }
+    } else {
+      for (int j = 0; j < cols; j++) {
+        const float* src = B.at(p0, j0 + jr + j);
+        for (int p = 0; p < kb; p++) panel[static_cast<size_t>(p) * nr + j] = src[p];
+      }
+      for (int j = cols; j < nr; j++)
+        for (int p = 0; p < kb; p++) panel[static_cast<size_t>(p) * nr + j] = 0;
+    }
+  }
+}
+
+// C *= beta over an m × n block (beta == 0 writes zeros without reading C).
+void scale_c(float* C, int ldc, int m, int n, float beta) {
+  for (int i = 0; i < m; i++) {
+    float* c = C + static_cast<size_t>(i) * ldc;
+    if (beta == 0) std::fill(c, c + n, 0.0f);
+    else if (beta != 1) for (int j = 0; j < n; j++) c[j] *= beta;
+  }
+}
+
+// One thread's share: C[i0 : i1, j0 : j1], all of k, with its own packed blocks.
+void gemm_block(const Kernel& K, const Operand& A, const Operand& B, int i0, int i1, int j0, int j1, int k,
+                float alpha, float beta, float* C, int ldc) {
+  thread_local Scratch aBuf, bBuf;
+  const int mr = K.mr, nr = K.nr;
+  const int mcMax = std::min(K.mc, (i1 - i0 + mr - 1) / mr * mr);
+  const int ncMax = std::min(K.nc, (j1 - j0 + nr - 1) / nr * nr);
+  float* pa = aBuf.get(static_cast<size_t>(mcMax) * K.kc);
+  float* pb = bBuf.get(static_cast<size_t>(ncMax) * K.kc);
+  alignas(64) float edge[32 * 32];
+  for (int jc = j0; jc < j1; jc += K.nc) {
+    const int nb = std::min(K.nc, j1 - jc);
+    for (int pc = 0; pc < k; pc += K.kc) {
+      const int kb = std::min(K.kc, k - pc);
+      // The first k-block applies beta; later ones add to what it wrote.
+      const bool first = pc == 0;
+      if (first && beta != 0 && beta != 1) scale_c(C + static_cast<size_t>(i0) * ldc + jc, ldc, i1 - i0, nb, beta);
+      const bool accumulate = !first || beta != 0;
+      pack_b(B, pc, kb, jc, nb, nr, pb);
+      for (int ic = i0; ic < i1; ic += K.mc) {
+        const int mb = std::min(K.mc, i1 - ic);
+        pack_a(A, ic, mb, pc, kb, mr, pa);
+        for (int jr = 0; jr < nb; jr += nr) {
+          const int cols = std::min(nr, nb - jr);
+          const float* b = pb + static_cast<size_t>(jr) * kb;
+          for (int ir = 0; ir < mb; ir += mr) {
+            const int rows = std::min(mr, mb - ir);
+            const float* a = pa + static_cast<size_t>(ir) * kb;
+            float* c = C + static_cast<size_t>(ic + ir) * ldc + jc + jr;
+            if (rows == mr && cols == nr) {
+              K.micro(kb, a, b, c, ldc, alpha, accumulate);
+              continue;
+            }
+            // Edge tile: compute the full tile into scratch, then add the part that exists.
+            K.micro(kb, a, b, edge, nr, alpha, false);
+            for (int i = 0; i < rows; i++) {
+              float* ci = c + static_cast<size_t>(i) * ldc;
+              const float* e = edge + i * nr;
+              if (accumulate) for (int j = 0; j < cols; j++) ci[j] += e[j];
+              else for (int j = 0; j < cols; j++) ci[j] = e[j];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Decoding's one-row product: y = alpha·op(A)[0, :]·op(B) + beta·y, split over columns.
+void gemv(const Kernel& K, int threads, const Operand& A, const Operand& B, int n, int k, float alpha, float beta,
+          float* y) {
+  std::vector<float> x(k);
+  for (int p = 0; p < k; p++) x[p] = *A.at(0, p);
+  std::vector<float> prod(n);
+  // At most `threads` column runs, none below the size that pays for waking a thread.
+  const size_t grain = std::max<size_t>({64, static_cast<size_t>(kMinGemvMacsPerThread / std::max(1, k)),
+                                         (static_cast<size_t>(n) + threads - 1) / threads});
+  auto run = [&](size_t j0, size_t j1) {
+    const int nb = static_cast<int>(j1 - j0);
+    if (B.trans) K.gemvDots(k, nb, x.data(), B.at(0, static_cast<int>(j0)), B.ld, prod.data() + j0);
+    else K.gemvRows(k, nb, x.data(), B.at(0, static_cast<int>(j0)), B.ld, prod.data() + j0);
+    for (size_t j = j0; j < j1; j++) y[j] = alpha * prod[j] + (beta == 0 ? 0.0f : beta * y[j]);
+  };
+  if (threads == 1) run(0, n);
+  else parallel_for(n, grain, run);
+}
+
+// Splits threads into a tm × tn grid over C that keeps every share close to square, since
+// each thread packs its own rows of A and columns of B.
+void split_grid(int threads, int m, int n, int mr, int nr, int* tm, int* tn) {
+  *tm = threads;
+  *tn = 1;
+  double best = -1;
+  for (int cn = 1; cn <= threads; cn++) {
+    if (threads % cn) continue;
+    const int cm = threads / cn;
+    if ((m + mr - 1) / mr < cm || (n + nr - 1) / nr < cn) continue;
+    const double h = static_cast<double>(m) / cm, w = static_cast<double>(n) / cn;
+    const double squareness = std::min(h, w) / std::max(h, w);
+    if (squareness > best) best = squareness, *tm = cm, *tn = cn;
+  }
+  if (best < 0) *tm = 1, *tn = 1;
+}
+
+// Cuts [0, total) in `parts` runs of whole tiles; run `index` is [*begin, *end).
+void share(int total, int tile, int parts, int index, int* begin, int* end) {
+  const int tiles = (total + tile - 1) / tile;
+  *begin = std::min(total, tiles * index / parts * tile);
+  *end = std::min(total, tiles * (index + 1) / parts * tile);
+}
+
+#if defined(__x86_64__) || defined(_M_X64)
+// Which wide instruction sets the CPU has and the OS saves across context switches.
+struct X86Features {
+  bool avx2fma = false, avx512f = false;
+};
+
+X86Features x86_features() {
+  X86Features f;
+#if defined(_MSC_VER)
+  int r[4];
+  __cpuid(r, 0);
+  const int maxLeaf = r[0];
+  __cpuid(r, 1);
+  const bool fma = r[2] & (1 << 12), osxsave = r[2] & (1 << 27), avx = r[2] & (1 << 28);
+  if (!osxsave || !avx || maxLeaf < 7) return f;
+  const unsigned long long xcr0 = _xgetbv(0);
+  __cpuidex(r, 7, 0);
+  const bool ymm = (xcr0 & 0x6) == 0x6, zmm = (xcr0 & 0xe6) == 0xe6;
+  f.avx2fma = ymm && fma && (r[1] & (1 << 5));
+  f.avx512f = zmm && (r[1] & (1 << 16));
+#else
+  // GCC and Clang check the OS's register saving (XGETBV) along with the CPUID bits.
+  __builtin_cpu_init();
+  f.avx2fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  f.avx512f = __builtin_cpu_supports("avx512f");
+#endif
+  return f;
+}
+#endif
+
+const Kernel* pick(const char* name) {
+  if (name && *name) return by_name(name);
+  for (const Kernel* k : {avx512_kernel(), avx2_kernel(), neon_kernel()})
+    if (k) return k;
+  return portable_kernel();
+}
+
+}  // namespace
+
+#if defined(__x86_64__) || defined(_M_X64)
+const Kernel* avx512_kernel() { return x86_features().avx512f ? &kAvx512Kernel : nullptr; }
+const Kernel* avx2_kernel() { return x86_features().avx2fma ? &kAvx2Kernel : nullptr; }
+#else
+const Kernel* avx512_kernel() { return nullptr; }
+const Kernel* avx2_kernel() { return nullptr; }
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+const Kernel* neon_kernel() { return &kNeonKernel; }
+#else
+const Kernel* neon_kernel() { return nullptr; }
+#endif
+const Kernel* portable_kernel() { return &kPortableKernel; }
+
+const Kernel* by_name(const char* name) {
+  for (const Kernel* k : {avx512_kernel(), avx2_kernel(), neon_kernel(), portable_kernel()})
+    if (k && std::strcmp(k->name, name) == 0) return k;
+  return nullptr;
+}
+
+const Kernel& active() {
+  // An unknown or unrunnable TUNESMITH_GEMM_ISA falls back to the best kernel; the addon's
+  // info() says which one runs, so a forced path that did not take is visible.
+  static const Kernel* chosen = [] {
+    const Kernel* k = pick(std::getenv("TUNESMITH_GEMM_ISA"));
+    return k ? k : pick(nullptr);
+  }();
+  return *chosen;
+}
+
+void sgemm(const Kernel& K, int threads, bool transA, bool transB, int m, int n, int k, float alpha,
+           const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (threads <= 0) threads = pool_threads();
+  const Operand a{A, lda, transA}, b{B, ldb, transB};
+  if (k <= 0 || alpha == 0) return scale_c(C, ldc, m, n, beta);
+  const double macs = static_cast<double>(m) * n * k;
+  if (m == 1) return gemv(K, threads, a, b, n, k, alpha, beta, C);
+  threads = std::max(1, std::min(threads, static_cast<int>(macs / kMinMacsPerThread)));
+  if (threads == 1) return gemm_block(K, a, b, 0, m, 0, n, k, alpha, beta, C, ldc);
+  int tm, tn;
+  split_grid(threads, m, n, K.mr, K.nr, &tm, &tn);
+  parallel_for(static_cast<size_t>(tm) * tn, 1, [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; t++) {
+      int i0, i1, j0, j1;
+      share(m, K.mr, tm, static_cast<int>(t) / tn, &i0, &i1);
+      share(n, K.nr, tn, static_cast<int>(t) % tn, &j0, &j1);
+      if (i0 < i1 && j0 < j1) gemm_block(K, a, b, i0, i1, j0, j1, k, alpha, beta, C, ldc);
+    }
+  });
+}
+
+}  // namespace gemm
+}  // namespace ts
