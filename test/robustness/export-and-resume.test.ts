@@ -51,7 +51,7 @@ test('3.14–3.16 exports refuse an unfinished run, a non-empty destination and 
   fs.writeFileSync(path.join(busy, 'keep.txt'), 'mine');
   assertRefused(await cli('export', '--run', lora, '--format', 'peft', '--out', busy), `${busy}: already exists and is not an empty folder; choose a new one`);
   assert.equal(fs.readFileSync(path.join(busy, 'keep.txt'), 'utf8'), 'mine');
-  assertRefused(await cli('export', '--run', lora, '--format', 'hf', '--out', path.join(dir, 'y')), `${lora} is a LoRA run; it exports as peft or merged, not hf`);
+  assertRefused(await cli('export', '--run', lora, '--format', 'hf', '--out', path.join(dir, 'y')), `${lora} is a LoRA run; it exports as peft, merged or gguf, not hf`);
 
   // The merged model written whole: killed at spread-out moments, the destination is absent or complete.
   const whole = path.join(dir, 'whole');
