@@ -238,11 +238,12 @@ const PAST_RUNS: Run[] = [
   pastRun('failed-run', 'failed', `${TARGET_ERROR}\n    at createLoraLayers (lora.ts:117)`, { ...PAST_DRAFT, lora: { target_modules: ['foo_proj'] } }),
 ];
 
-function host(opts: { host?: 'web' | 'electron'; picked?: string; strictStart?: boolean; warmupMs?: number; warmupRefuses?: boolean } = {}) {
+function host(opts: { host?: 'web' | 'electron'; picked?: string; strictStart?: boolean; warmupMs?: number; warmupRefuses?: boolean; bf16Kernel?: string | null } = {}) {
   return (method: ApiMethod, request: unknown): unknown => {
     switch (method) {
       case 'appInfo':
-        return { name: 'Tunesmith', version: '0.1.0', backend: 'native', platform: 'linux', versions: { node: '20' }, host: opts.host ?? 'web' };
+        // A CPU with fast bf16 unless the test says otherwise, so every setting has its input.
+        return { name: 'Tunesmith', version: '0.1.0', backend: 'native', platform: 'linux', versions: { node: '20' }, host: opts.host ?? 'web', bf16Kernel: opts.bf16Kernel === undefined ? 'avx512-bf16' : opts.bf16Kernel };
       case 'getSettings':
         return { dataDir: '/data', backend: 'auto', theme: 'system', hasHubToken: false };
       case 'listCatalog':
@@ -599,6 +600,32 @@ test('the wizard reads well in the dark theme', async (t) => {
   await ui.page.getByRole('button', { name: /^Back/ }).click();
   await ui.page.getByText('Trained tokens').waitFor();
   await shoot(ui, 'wizard-data-dark');
+});
+
+test('the bf16 switch is offered only where this CPU trains bf16 faster than fp32, and asks for "bf16": true', async (t) => {
+  for (const bf16Kernel of [null, 'avx512-bf16']) {
+    const ui = await open(t, { bf16Kernel });
+    const { page } = ui;
+    await page.getByRole('radio', { name: /^gpt2/ }).check();
+    await page.getByText('Hidden size').waitFor();
+    await next(page).click();
+    await page.getByLabel('Training data file', { exact: true }).fill('/data/alpaca-train.json');
+    await page.getByText('Trained tokens').waitFor();
+    await next(page).click();
+    await next(page).click();
+    await page.getByText('Advanced settings').click();
+    await page.getByLabel(FIELDS.save_dtype.label, { exact: true }).waitFor();
+    const toggle = page.getByLabel(FIELDS.bf16.label, { exact: true });
+    if (bf16Kernel === null) {
+      assert.equal(await toggle.count(), 0, 'no switch on a CPU without fast bf16');
+      continue;
+    }
+    assert.match((await page.getByText(/Matrix products in bf16/).textContent()) ?? '', new RegExp(bf16Kernel));
+    await toggle.check();
+    await next(page).click();
+    const warmup = await waitForCall<{ config: TrainConfigDraft }>(ui, 'measureWarmup', (r) => r.config.bf16 === true);
+    assert.equal(warmup.config.bf16, true);
+  }
 });
 
 test('every setting has a labelled input, reached by keyboard in a sensible order', async (t) => {

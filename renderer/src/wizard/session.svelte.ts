@@ -52,6 +52,8 @@ export class WizardSession {
   furthest = $state(0);
   /** Only Electron can show a native file dialog; the web host gets path fields alone. */
   canBrowse = $state(false);
+  /** The bf16 kernel when this CPU trains bf16 faster than fp32; the bf16 switch is offered only then. */
+  bf16Kernel: string | null = $state(null);
 
   catalog: CatalogEntry[] | null = $state(null);
   catalogError: unknown = $state(null);
