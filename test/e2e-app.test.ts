@@ -14,6 +14,7 @@ import { linePoints, loneMarks, range, runDetail, RUN_TIMEOUT_MS, waitForStatus,
 import { startWebApp, type WebApp } from './e2e/web-app';
 import { startRunWithWizard, type WizardRun } from './e2e/wizard';
 import { fixture } from './helpers';
+import { DEFAULT_MAX_NEW_TOKENS } from '../renderer/src/playground/sampling-form';
 
 const EXAMPLES = path.resolve(import.meta.dirname, '../examples/data');
 const BASE_MODEL = fixture('gpt2-tiny');
@@ -164,7 +165,7 @@ test('the runs list shows both runs; Compare sets their differing settings, curv
   await app.screenshot('compare', { window: true });
 });
 
-test('the Playground streams one message to a run’s result and its base model side by side, and saves both conversations', async () => {
+test('the Playground streams one message to a run’s result and its base model side by side with the default settings, and saves both conversations', async () => {
   const runId = await finishedRun(LORA);
   const { page } = app;
   await page.goto(`${app.url}#/runs/${encodeURIComponent(runId)}`);
@@ -175,8 +176,8 @@ test('the Playground streams one message to a run’s result and its base model 
   await page.getByRole('button', { name: 'Add pane' }).click();
   const baseLabel = path.basename(BASE_MODEL);
   await panes[1].getByLabel('Chat with').selectOption({ label: baseLabel });
-  await page.locator('summary', { hasText: 'Sampling settings' }).click();
-  await page.getByLabel('Max new tokens').fill('16');
+  // The defaults as a first chat has them: 128 new tokens, as many as gpt2-tiny has positions.
+  await page.locator('summary', { hasText: 'Sampling settings' }).getByText(`up to ${DEFAULT_MAX_NEW_TOKENS} tokens`).waitFor();
 
   // Every streamed piece, by stream, as the page hears them.
   await page.evaluate(() => {
@@ -198,6 +199,11 @@ test('the Playground streams one message to a run’s result and its base model 
     assert.ok(pieces.length > 1, `the reply came in pieces: ${JSON.stringify(pieces)}`);
     assert.equal(pieces.join(''), end.text, 'the pieces add up to the reply');
   }
+  for (const end of ends) {
+    assert.equal(end.contextLimit, 128, 'gpt2-tiny reads 128 positions');
+    assert.ok(end.promptTokens + end.tokens <= 128, `the conversation fits the context: ${end.promptTokens} + ${end.tokens}`);
+  }
+  for (const pane of panes) await pane.getByText(/^Context: \d+ of 128 tokens/).waitFor();
   const transcripts = await Promise.all(panes.map((pane) => pane.getByRole('log').innerText()));
   for (const end of ends) {
     assert.equal(transcripts.filter((t) => t.replace(/\s+/g, ' ').includes(end.text.replace(/\s+/g, ' ').trim())).length, 1, `one pane shows: ${end.text}`);
