@@ -15,6 +15,7 @@ import { startWebApp, type WebApp } from './e2e/web-app';
 import { startRunWithWizard, type WizardRun } from './e2e/wizard';
 import { fixture } from './helpers';
 import { DEFAULT_MAX_NEW_TOKENS } from '../renderer/src/playground/sampling-form';
+import { bestEval, overfitVerdict } from '../core/train/verdict';
 
 const EXAMPLES = path.resolve(import.meta.dirname, '../examples/data');
 const BASE_MODEL = fixture('gpt2-tiny');
@@ -43,6 +44,9 @@ const FULL: WizardRun = {
   learningRate: 1e-4,
   samplePrompt: 'The weather today',
 };
+
+/** A learning rate far too high for full fine-tuning: eval loss bottoms early, then climbs (measured with the CLI). */
+const OVERFIT: WizardRun = { ...LORA, name: 'overfit-full', method: 'full', maxSteps: 16, evalSteps: 2, learningRate: 0.05 };
 
 /** Long enough that Stop lands mid-run on any machine. */
 const STOPPED: WizardRun = { ...LORA, name: 'stop-and-resume', maxSteps: 50, evalSteps: 25 };
@@ -216,6 +220,22 @@ test('the Playground streams one message to a run’s result and its base model 
   assert.equal(await saved.getByText('2 messages').count(), 2);
   await page.evaluate(() => window.scrollTo(0, 0));
   await app.screenshot('playground', { window: true });
+});
+
+test('a run whose eval loss climbs after its best says so in plain words, marks the best step, and its result holds that step\'s weights', async () => {
+  const runId = await finishedRun(OVERFIT);
+  const { page } = app;
+  const detail = await runDetail(page, runId);
+  const best = bestEval(detail.curves.eval_loss)!;
+  assert.ok(overfitVerdict(detail.curves.eval_loss), `eval loss ${JSON.stringify(detail.curves.eval_loss.values)} climbs after its best`);
+  assert.equal(detail.run.finalMetrics?.result_step, best.step, 'load_best_model_at_end (on by default) kept the best evaluation');
+  assert.ok(best.step < OVERFIT.maxSteps);
+  const note = await page.getByRole('note').innerText();
+  assert.match(note, new RegExp(`since step ${best.step} .*memorising the training examples`));
+  assert.match(note, new RegExp(`result holds the weights of step ${best.step}, its best checkpoint`));
+  assert.equal(await page.getByRole('figure', { name: 'Loss', exact: true }).locator('text.marker-label').textContent(), `best eval, step ${best.step}`);
+  await page.getByText(`the result holds step ${best.step}’s weights, the best evaluation`).waitFor();
+  await app.screenshot('run-overfit', { window: true });
 });
 
 test('a stopped run resumes from its checkpoint and completes, each step recorded once', async () => {
