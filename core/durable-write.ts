@@ -81,17 +81,23 @@ export function writeTextWhole(file: string, text: string): void {
   writeFileWhole(file, [Buffer.from(text, 'utf8')]);
 }
 
+/** writeTextWhole for a value as indented JSON, as every JSON file Tunesmith writes reads. */
+export function writeJsonWhole(file: string, value: unknown): void {
+  writeTextWhole(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
 /**
  * Builds folder `dir` by `fill(tmp)` in a temporary sibling, then renames it to `dir`
  * (replacing an older `dir`, which stays until the new one is complete). On failure the
  * temporary folder is removed and the error names the path under `dir`, not the temporary one.
  */
-export function writeFolderWhole(dir: string, fill: (tmp: string) => void): void {
+export function writeFolderWhole<T>(dir: string, fill: (tmp: string) => T): T {
   const tmp = partialName(dir);
   fs.rmSync(tmp, { recursive: true, force: true });
+  let filled: T;
   try {
     fs.mkdirSync(tmp);
-    fill(tmp);
+    filled = fill(tmp);
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
     const e = err as Error;
@@ -101,4 +107,5 @@ export function writeFolderWhole(dir: string, fill: (tmp: string) => void): void
   // An empty folder at `dir` (an export's destination) may be replaced; anything else was checked by the caller.
   if (fs.existsSync(dir)) fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(tmp, dir);
+  return filled;
 }

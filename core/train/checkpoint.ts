@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readJsonFile } from '../checkpoint/model-folder';
 import { SafetensorsFile, writeSafetensors } from '../checkpoint/safetensors';
-import { partialName, writeFolderWhole, writeTextWhole } from '../durable-write';
+import { partialName, writeFolderWhole, writeJsonWhole } from '../durable-write';
 import { tf } from '../engine/backend';
 import type { AdamW, TrainableParam } from './adamw';
 import type { TrainConfig } from './config';
@@ -45,7 +45,7 @@ export function saveCheckpoint(outputDir: string, state: TrainerState, params: T
     writeSafetensors(path.join(tmp, OPTIMIZER_FILE), dump([...[...m].map(([n, t]) => [`m.${n}`, t]), ...[...v].map(([n, t]) => [`v.${n}`, t])] as [string, tf.Tensor][]), {
       step: String(optimizer.step),
     });
-    writeTextWhole(path.join(tmp, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+    writeJsonWhole(path.join(tmp, STATE_FILE), state);
   });
   return final;
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeSafetensors, type TensorToWrite } from '../checkpoint/safetensors';
-import { writeFolderWhole, writeTextWhole } from '../durable-write';
+import { writeFolderWhole, writeJsonWhole } from '../durable-write';
 import type { CausalLM } from '../models/causal-lm';
 import type { LoraLayers } from '../models/weights';
 
@@ -15,10 +15,6 @@ function copyTokenizer(from: string, to: string): void {
   for (const f of TOKENIZER_FILES) {
     if (fs.existsSync(path.join(from, f))) fs.copyFileSync(path.join(from, f), path.join(to, f));
   }
-}
-
-function writeJson(file: string, value: unknown): void {
-  writeTextWhole(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /**
@@ -33,12 +29,12 @@ function writeModelFolder(model: CausalLM, baseDir: string, outDir: string, dtyp
   const stored = dtype === 'bf16' ? 'BF16' : 'F32';
   const tensors: TensorToWrite[] = [...model.weights].map(([name, t]) => ({ name, shape: t.shape, data: t.dataSync() as Float32Array, dtype: stored }));
   writeSafetensors(path.join(outDir, 'model.safetensors'), tensors, { format: 'pt' });
-  writeJson(path.join(outDir, 'config.json'), { ...model.config.raw, dtype: dtype === 'bf16' ? 'bfloat16' : 'float32' });
+  writeJsonWhole(path.join(outDir, 'config.json'), { ...model.config.raw, dtype: dtype === 'bf16' ? 'bfloat16' : 'float32' });
   const generation = path.join(baseDir, 'generation_config.json');
   if (fs.existsSync(generation)) fs.copyFileSync(generation, path.join(outDir, 'generation_config.json'));
   else {
     const c = model.config;
-    writeJson(path.join(outDir, 'generation_config.json'), { bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId, pad_token_id: c.padTokenId });
+    writeJsonWhole(path.join(outDir, 'generation_config.json'), { bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId, pad_token_id: c.padTokenId });
   }
   copyTokenizer(baseDir, outDir);
 }
@@ -63,7 +59,7 @@ function writeAdapterFolder(layers: LoraLayers, spec: AdapterSpec, outDir: strin
     { name: `base_model.model.${module}.lora_B.weight`, shape: pair.b.shape, data: pair.b.dataSync() as Float32Array },
   ]);
   writeSafetensors(path.join(outDir, 'adapter_model.safetensors'), tensors, { format: 'pt' });
-  writeJson(path.join(outDir, 'adapter_config.json'), {
+  writeJsonWhole(path.join(outDir, 'adapter_config.json'), {
     peft_type: 'LORA',
     task_type: 'CAUSAL_LM',
     base_model_name_or_path: spec.baseModel,

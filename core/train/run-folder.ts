@@ -4,7 +4,7 @@
 // may be a folder full of the user's own files (`"."` next to the config).
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeTextWhole } from '../durable-write';
+import { writeJsonWhole } from '../durable-write';
 
 const RECORD = '.tunesmith-files.json';
 
@@ -69,7 +69,7 @@ function readRecord(dir: string): FilesRecord | null {
 }
 
 function writeRecord(dir: string, record: FilesRecord): void {
-  writeTextWhole(path.join(dir, RECORD), `${JSON.stringify(record, null, 2)}\n`);
+  writeJsonWhole(path.join(dir, RECORD), record);
 }
 
 /**

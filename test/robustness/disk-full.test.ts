@@ -7,9 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { SafetensorsFile, writeSafetensors } from '../../core/checkpoint/safetensors';
+import { writeHandoffJob } from '../../core/handoff/write-job';
 import { openStore } from '../../core/store/index';
-import { tempDir } from '../helpers';
-import { cli, fullConfig, writeConfig } from './cases';
+import { resolveTrainConfig } from '../../core/train/config';
+import { fixture, tempDir } from '../helpers';
+import { alpacaJsonl, cli, fullConfig, writeConfig } from './cases';
 
 test('a short write (what fs.writeSync returns on a full disk) fails naming the file, and leaves nothing behind', (t) => {
   const dir = tempDir(t);
@@ -85,6 +87,23 @@ test('3.5 a checkpoint, then final/, on a full disk: named errors, nothing parti
     const done = (r: { stdout: string }) => JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     assert.equal(done(third).train_loss, done(reference).train_loss);
     assert.equal(fs.statSync(path.join(run, 'final', 'model.safetensors')).size, fs.statSync(path.join(dir, 'ref', 'final', 'model.safetensors')).size);
+  } finally {
+    spawnSync('umount', [small]);
+  }
+});
+
+test('a handoff job on a full disk fails naming a file in the job folder, and leaves no job and nothing partial', { skip: (process.platform !== 'linux' || process.getuid?.() !== 0) && 'needs root on Linux to mount a small tmpfs' }, async (t) => {
+  const dir = tempDir(t);
+  const small = path.join(dir, 'small');
+  fs.mkdirSync(small);
+  // gpt2-tiny's weights and tokenizer (about 11 MiB) travel in the job: 4 MiB cannot hold them.
+  const refused = mountTmpfs(small, '4m');
+  if (refused) return t.skip(`this machine cannot mount a tmpfs: ${refused}`);
+  try {
+    const config = resolveTrainConfig({ model: fixture('gpt2-tiny'), output_dir: path.join(dir, 'run'), method: 'full', data: { train: alpacaJsonl(dir) } });
+    const job = path.join(small, 'job');
+    await assert.rejects(writeHandoffJob({ config, out: job }), (e: Error) => e.message.includes(`${job}/`) && !e.message.includes('.partial') && /no space left on device/i.test(e.message));
+    assert.deepEqual(fs.readdirSync(small), [], 'no job folder and no .job.partial');
   } finally {
     spawnSync('umount', [small]);
   }
