@@ -2,6 +2,7 @@
 // `tokenizer.chat_template` llama.cpp and LM Studio render, and as the Go template of an
 // Ollama Modelfile, with the stop strings that end an answer. Both spell out the same
 // turns core/data/templates.ts trains on, answer followed by the EOS token.
+import { stopStrings as templateStops } from '../../data/templates';
 import { DEFAULT_SAMPLING } from '../../generate/sampling';
 
 /** Text around each role's content, as the trainer lays a conversation out. */
@@ -9,23 +10,20 @@ interface Turns {
   system: [string, string];
   user: [string, string];
   assistant: [string, string];
-  /** Strings that mean the answer is over (besides EOS): the start of the next turn. */
-  stops: string[];
 }
 
 const ALPACA_PREFIX = 'Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n### Instruction:\n';
 
 /** The built-in templates that lay out chat turns; "none" adds no text and "model" already is Jinja. */
 const TURNS: Record<string, Turns> = {
-  human_assistant: { system: ['', '\n\n'], user: ['Human: ', '\n\nAssistant: '], assistant: ['', ''], stops: ['\nHuman:'] },
+  human_assistant: { system: ['', '\n\n'], user: ['Human: ', '\n\nAssistant: '], assistant: ['', ''] },
   chatml: {
     system: ['<|im_start|>system\n', '<|im_end|>\n'],
     user: ['<|im_start|>user\n', '<|im_end|>\n'],
     assistant: ['<|im_start|>assistant\n', '<|im_end|>\n'],
-    stops: ['<|im_end|>'],
   },
   // Chat apps send a message, not an instruction/input pair: the message is the instruction.
-  alpaca: { system: ['', ''], user: [ALPACA_PREFIX, '\n\n### Response:\n'], assistant: ['', ''], stops: ['### Instruction:'] },
+  alpaca: { system: ['', ''], user: [ALPACA_PREFIX, '\n\n### Response:\n'], assistant: ['', ''] },
 };
 
 const jinjaString = (s: string) => JSON.stringify(s);
@@ -38,7 +36,7 @@ export function jinjaChatTemplate(template: string, modelTemplate: string | null
   if (template === 'model') return modelTemplate;
   const t = TURNS[template];
   if (!t) return null;
-  const role = (r: keyof Omit<Turns, 'stops'>) => `${jinjaString(t[r][0])} + message['content'] + ${jinjaString(t[r][1])}`;
+  const role = (r: keyof Turns) => `${jinjaString(t[r][0])} + message['content'] + ${jinjaString(t[r][1])}`;
   return (
     "{% for message in messages %}" +
     `{% if message['role'] == 'system' %}{{ ${role('system')} }}` +
@@ -65,9 +63,9 @@ export function ollamaTemplate(template: string): string | null {
   );
 }
 
-/** The strings that end an answer in a chat app. */
+/** The strings that end an answer in a chat app: EOS, and the template's own markers (the Playground stops at the same). */
 export function stopStrings(template: string, eosToken: string | null): string[] {
-  return [...(eosToken ? [eosToken] : []), ...(TURNS[template]?.stops ?? [])];
+  return [...(eosToken ? [eosToken] : []), ...templateStops(template)];
 }
 
 /** A Modelfile that `ollama create NAME -f Modelfile` turns into a model, with the Playground's sampling defaults. */
