@@ -27,13 +27,31 @@ export function dropoutBits(key: number, i: number): number {
   return mix((mix((i ^ key) >>> 0) + key) >>> 0);
 }
 
-interface Params {
+/** One call of a run's dropout stream: all a kernel needs to make the call's mask itself. */
+export interface DropoutCall {
+  rate: number;
+  seed: number;
+  call: number;
+}
+
+/**
+ * A training run's dropout (the trainer's SeededDropout): `apply` drops a tensor as its own op;
+ * `draw` hands the stream's next call to a kernel that makes the mask inside (attention).
+ * Both advance the same counter, so the stream is the same whichever the ops use.
+ */
+export interface TrainingDropout {
+  apply(x: tf.Tensor, rate: number): tf.Tensor;
+  draw(rate: number): DropoutCall;
+}
+
+/** What the kernels take: the call's key, the keep threshold on its bits and the scale of kept values. */
+export interface DropoutParams {
   key: number;
   threshold: number;
   scale: number;
 }
 
-function params(rate: number, seed: number, call: number): Params {
+export function dropoutParams(rate: number, seed: number, call: number): DropoutParams {
   if (!(rate >= 0 && rate < 1)) throw new Error(`dropout rate must be in [0, 1), got ${rate}`);
   return { key: dropoutKey(seed, call), threshold: Math.min(2 ** 32 - 1, Math.floor(rate * 2 ** 32)), scale: Math.fround(1 / (1 - rate)) };
 }
@@ -45,15 +63,19 @@ export function dropout(x: tf.Tensor, rate: number, seed: number, call: number):
 
 /** The plain-tfjs twin: the mask made element by element in JavaScript, then a multiply. */
 export function dropoutReference(x: tf.Tensor, rate: number, seed: number, call: number): tf.Tensor {
-  const { key, threshold, scale } = params(rate, seed, call);
-  const mask = new Float32Array(x.size);
-  for (let i = 0; i < mask.length; i++) mask[i] = dropoutBits(key, i) >= threshold ? scale : 0;
-  return tf.tidy(() => tf.mul(x, tensorOf(mask, x.shape)));
+  return tf.tidy(() => tf.mul(x, tensorOf(dropoutMask(x.size, dropoutParams(rate, seed, call)), x.shape)));
+}
+
+/** The call's mask over its first `size` elements: scale where kept, 0 where dropped. */
+export function dropoutMask(size: number, { key, threshold, scale }: DropoutParams): Float32Array {
+  const mask = new Float32Array(size);
+  for (let i = 0; i < size; i++) mask[i] = dropoutBits(key, i) >= threshold ? scale : 0;
+  return mask;
 }
 
 export function dropoutNative(x: tf.Tensor, rate: number, seed: number, call: number): tf.Tensor {
   const k = activeKernels()!;
-  const { key, threshold, scale } = params(rate, seed, call);
+  const { key, threshold, scale } = dropoutParams(rate, seed, call);
   const apply = (t: tf.Tensor) => {
     const out = new Float32Array(t.size);
     k.dropout(f32(t), key, threshold, scale, out);
