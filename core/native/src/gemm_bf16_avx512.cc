@@ -99,7 +99,7 @@ void microkernel(int kp, const uint32_t* a, const uint32_t* b, float* c, int ldc
   }
 }
 
-// 64-byte aligned storage reused across calls (one per thread for A, one shared for B).
+// 64-byte aligned storage reused across calls (one per thread for A, one per calling thread for B).
 struct Panel {
   std::vector<uint32_t> data;
   uint32_t* get(size_t lanes) {
@@ -119,7 +119,9 @@ void gemm_bf16_avx512(bool transA, bool transB, int m, int n, int k, float alpha
       for (int j = 0; j < n; j++) C[static_cast<size_t>(i) * ldc + j] *= beta;
     return;
   }
-  static Panel shared_b;
+  // One per calling thread, not one per process: attention calls this from every pool worker
+  // at once (each on its own heads), and a nested parallel_for runs on its caller.
+  static thread_local Panel shared_b;
   const int threads = pool_threads();
   for (int jc = 0; jc < n; jc += NC) {
     const int nc = std::min(NC, n - jc);
