@@ -3,10 +3,11 @@
 // within 1e-5 of the largest reference magnitude. Skipped where the addon is not built,
 // unless TUNESMITH_REQUIRE_NATIVE is set (CI sets it, so a broken build fails there).
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { before, describe, test, type TestContext } from 'node:test';
 import { activeKernels, initBackend, tf } from '../core/engine/backend';
 import { activateNative, activateReference } from '../core/ops/activations';
 import { selfAttention, selfAttentionReference, type AttentionOptions } from '../core/ops/attention';
+import { withBf16Autocast } from '../core/ops/bf16';
 import { causalLmLossSumNative, causalLmLossSumReference } from '../core/ops/cross-entropy';
 import { dropoutBits, dropoutKey, dropoutNative, dropoutReference } from '../core/ops/dropout';
 import { embeddingLookupNative, embeddingLookupReference } from '../core/ops/embedding';
@@ -68,11 +69,28 @@ function compareTwins(inputs: tf.Tensor[], nativeOp: (...x: tf.Tensor[]) => tf.T
   });
 }
 
-function nativeTest(name: string, fn: () => void): void {
+function nativeTest(name: string, fn: (t: TestContext) => void): void {
   test(name, (t) => {
     if (!native) return t.skip('native kernels not built');
-    fn();
+    fn(t);
   });
+}
+
+/** ‖a − b‖ / ‖b‖ */
+function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i] - expected[i]) ** 2;
+    norm += expected[i] ** 2;
+  }
+  return Math.sqrt(diff / Math.max(norm, 1e-30));
+}
+
+/** [B, T] key mask with row r's last r (right) or first 2r + 1 (left) positions padding. */
+function paddingMask(b: number, t: number, side: 'left' | 'right'): tf.Tensor2D {
+  const real = (r: number, j: number) => (side === 'right' ? j < t - r : j > 2 * r);
+  return tf.tensor2d(Array.from({ length: b }, (_, r) => Array.from({ length: t }, (_, j) => (real(r, j) ? 1 : 0))), undefined, 'int32');
 }
 
 describe('native kernels match their tfjs twins', () => {
@@ -142,22 +160,80 @@ describe('native kernels match their tfjs twins', () => {
     }
   });
 
-  nativeTest('attention: GPT-2 and BLOOM layouts, 3 and 5 heads, ALiBi, padding, dropout, one position', () => {
-    const cases: { layout: 'gpt2' | 'bloom'; b: number; t: number; h: number; d: number; alibi: boolean; pad: boolean; dropout: boolean }[] = [
-      { layout: 'gpt2', b: 2, t: 7, h: 3, d: 5, alibi: false, pad: false, dropout: false },
-      { layout: 'gpt2', b: 1, t: 1, h: 5, d: 4, alibi: false, pad: false, dropout: false },
-      { layout: 'gpt2', b: 3, t: 6, h: 3, d: 4, alibi: false, pad: true, dropout: true },
-      { layout: 'bloom', b: 2, t: 9, h: 5, d: 3, alibi: true, pad: true, dropout: false },
-      { layout: 'bloom', b: 1, t: 4, h: 3, d: 8, alibi: true, pad: false, dropout: true },
+  nativeTest('attention: GPT-2 and BLOOM layouts, 3 and 5 heads, ALiBi, padding on either side, dropout, T 1 to 130', () => {
+    // pad: 'right' leaves padded queries real keys to see; 'left' makes the first rows see only
+    // padding (the twin's softmax then spreads over every masked key, future ones included).
+    const cases: { layout: 'gpt2' | 'bloom'; b: number; t: number; h: number; d: number; alibi: boolean; pad?: 'left' | 'right'; dropout: boolean }[] = [
+      { layout: 'gpt2', b: 2, t: 7, h: 3, d: 5, alibi: false, dropout: false },
+      { layout: 'gpt2', b: 1, t: 1, h: 5, d: 4, alibi: false, dropout: false },
+      { layout: 'gpt2', b: 3, t: 6, h: 3, d: 4, alibi: false, pad: 'right', dropout: true },
+      { layout: 'bloom', b: 2, t: 9, h: 5, d: 3, alibi: true, pad: 'right', dropout: false },
+      { layout: 'bloom', b: 1, t: 4, h: 3, d: 8, alibi: true, dropout: true },
+      { layout: 'gpt2', b: 2, t: 130, h: 2, d: 8, alibi: false, pad: 'left', dropout: true },
+      { layout: 'bloom', b: 2, t: 130, h: 3, d: 4, alibi: true, pad: 'left', dropout: true },
+      { layout: 'bloom', b: 1, t: 1, h: 2, d: 3, alibi: true, dropout: true },
     ];
     for (const [i, c] of cases.entries()) {
-      const what = `attention case ${i} (${c.layout}, B${c.b} T${c.t} H${c.h} D${c.d}${c.alibi ? ', ALiBi' : ''}${c.pad ? ', padding' : ''}${c.dropout ? ', dropout' : ''})`;
+      const what = `attention case ${i} (${c.layout}, B${c.b} T${c.t} H${c.h} D${c.d}${c.alibi ? ', ALiBi' : ''}${c.pad ? `, ${c.pad} padding` : ''}${c.dropout ? ', dropout' : ''})`;
       const qkv = random([c.b, c.t, 3 * c.h * c.d], 70 + i, 2) as tf.Tensor3D;
-      const keyMask = c.pad ? tf.tensor2d(Array.from({ length: c.b }, (_, r) => Array.from({ length: c.t }, (_, j) => (j < c.t - r ? 1 : 0))), undefined, 'int32') : undefined;
+      const keyMask = c.pad ? paddingMask(c.b, c.t, c.pad) : undefined;
       const alibi = c.alibi ? random([c.b, c.h, 1, c.t], 80 + i) : undefined;
-      const opts: AttentionOptions = { nHead: c.h, layout: c.layout, scale: 1 / Math.sqrt(c.d), alibi, keyMask, dropout: c.dropout ? (p) => tf.dropout(p, 0.2, undefined, 5) : undefined };
+      const opts: AttentionOptions = { nHead: c.h, layout: c.layout, scale: 1 / Math.sqrt(c.d), alibi, keyMask, dropout: c.dropout ? { rate: 0.2, seed: 5, call: i } : undefined };
       compareTwins([qkv], (q) => selfAttention(q as tf.Tensor3D, opts).y, (q) => selfAttentionReference(q as tf.Tensor3D, opts).y, what);
       tf.dispose([qkv, ...(keyMask ? [keyMask] : []), ...(alibi ? [alibi] : [])]);
+    }
+  });
+
+  nativeTest('attention dropout: the kernel drops exactly the probabilities the twin drops', () => {
+    // With v one-hot per key (D = T), output row i is row i of the dropped-out probabilities,
+    // so its zeros are the dropped elements (the causal mask's zeros are the same in both).
+    for (const layout of ['gpt2', 'bloom'] as const) {
+      tf.tidy(() => {
+        const [b, h, t] = [2, 3, 70];
+        const q = random([b, t, h, 1, t], 3);
+        const k = random([b, t, h, 1, t], 4);
+        const v = tf.tile(tf.reshape(tf.eye(t), [1, t, 1, 1, t]), [b, 1, h, 1, 1]);
+        // [B, T, H, 3, D] is BLOOM's layout; GPT-2's is [B, T, 3, H, D].
+        const perHead = tf.concat([q, k, v], 3);
+        const fused = (layout === 'gpt2' ? tf.transpose(perHead, [0, 1, 3, 2, 4]) : perHead).reshape([b, t, 3 * h * t]) as tf.Tensor3D;
+        const opts: AttentionOptions = { nHead: h, layout, scale: 0.3, dropout: { rate: 0.3, seed: 9, call: 2 } };
+        const got = selfAttention(fused, opts).y.dataSync();
+        const want = selfAttentionReference(fused, opts).y.dataSync();
+        let dropped = 0;
+        for (let i = 0; i < want.length; i++) {
+          assert.equal(got[i] === 0, want[i] === 0, `${layout}: element ${i} kept by one twin only`);
+          if (want[i] === 0) dropped++;
+        }
+        // Below the diagonal, about 30% of b·h·t·(t+1)/2 probabilities are dropped.
+        const visible = b * h * ((t * (t + 1)) / 2);
+        assert.ok(Math.abs(dropped - (want.length - visible) - 0.3 * visible) < 0.05 * visible, `${layout}: ${dropped} zeros`);
+      });
+    }
+  });
+
+  nativeTest('attention under bf16 autocast matches its emulation (bf16-rounded products, fp32 softmax)', (t) => {
+    if (!activeKernels()!.info().bf16) return t.skip(`no bf16 kernel: ${activeKernels()!.info().bf16Refusal}`);
+    for (const [i, layout] of (['gpt2', 'bloom'] as const).entries()) {
+      const [b, h, d, tt] = [2, 3, 16, 67];
+      const qkv = random([b, tt, 3 * h * d], 40 + i, 2) as tf.Tensor3D;
+      const keyMask = paddingMask(b, tt, 'right');
+      const alibi = layout === 'bloom' ? random([b, h, 1, tt], 50) : undefined;
+      const opts: AttentionOptions = { nHead: h, layout, scale: 1 / Math.sqrt(d), alibi, keyMask, dropout: { rate: 0.1, seed: 3, call: 7 } };
+      const probe = random([b, tt, h * d], 97);
+      const run = (op: typeof selfAttention) =>
+        withBf16Autocast(true, () => ({
+          y: op(qkv, opts).y.dataSync(),
+          grad: tf.grad((x: tf.Tensor) => tf.sum(tf.mul(op(x as tf.Tensor3D, opts).y, probe)) as tf.Scalar)(qkv).dataSync(),
+        }));
+      const got = run(selfAttention);
+      const want = run(selfAttentionReference);
+      const fp32 = selfAttentionReference(qkv, opts).y.dataSync();
+      // A probability on a bf16 rounding boundary may round either way after fp32-level differences in exp.
+      assert.ok(relativeError(got.y, want.y) < 1e-3, `${layout} forward: ${relativeError(got.y, want.y)}`);
+      assert.ok(relativeError(got.grad, want.grad) < 1e-3, `${layout} gradient: ${relativeError(got.grad, want.grad)}`);
+      // ...and bf16 is really on: the emulation differs from fp32 by bf16's rounding, far above that.
+      assert.ok(relativeError(want.y, fp32) > 1e-3, `${layout}: bf16 and fp32 agree to ${relativeError(want.y, fp32)}`);
+      tf.dispose([qkv, keyMask, probe, ...(alibi ? [alibi] : [])]);
     }
   });
 

@@ -35,8 +35,10 @@ export interface AttentionShape {
   alibiPerBatch: boolean;
   /** [B, Tk], 0 = padding */
   keyMask: F32 | null;
-  /** [B, H, Tq, Tk] */
-  dropMask: F32 | null;
+  /** Dropout on the probabilities, made in the kernel by core/ops/dropout.ts's generator: element ((b·H + h)·Tq + i)·Tk + j of the call keyed `key`. */
+  dropout: { key: number; threshold: number; scale: number } | null;
+  /** q·kᵀ and p·v (and their gradients) on bf16-rounded inputs, fp32 accumulation (throws where info().bf16 is null). */
+  bf16: boolean;
 }
 
 export interface AdamWScalars {
@@ -57,8 +59,9 @@ export interface NativeKernels {
   layerNormBackward(x: F32, gamma: F32, mean: F32, rstd: F32, dy: F32, rows: number, cols: number, dx: F32 | null, dgamma: F32 | null, dbeta: F32 | null): void;
   activationForward(kind: number, x: F32, y: F32): void;
   activationBackward(kind: number, x: F32, dy: F32, dx: F32): void;
-  attentionForward(shape: AttentionShape, qkv: F32, probs: F32, y: F32): void;
-  attentionBackward(shape: AttentionShape, qkv: F32, probs: F32, dy: F32, dqkv: F32): void;
+  /** stats [B, H, T, 2]: each query row's softmax max and 1/sum, all that backward needs besides qkv. */
+  attentionForward(shape: AttentionShape, qkv: F32, stats: F32, y: F32): void;
+  attentionBackward(shape: AttentionShape, qkv: F32, stats: F32, dy: F32, dqkv: F32): void;
   attentionDecode(shape: AttentionShape, qkv: F32, pastK: F32 | null, pastV: F32 | null, presentK: F32, presentV: F32, y: F32): void;
   crossEntropyForward(logits: F32, target: Int32Array, weight: F32, rows: number, vocab: number, lse: F32): number;
   crossEntropyBackward(logits: F32, target: Int32Array, weight: F32, lse: F32, rows: number, vocab: number, dloss: number, dlogits: F32): void;

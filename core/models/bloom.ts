@@ -9,7 +9,7 @@ import { embeddingLookup } from '../ops/embedding';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
-import { activeDropout, dropoutFn, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
+import { activeDropout, attentionDropout, dropoutFn, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
 
 export function bloomWeightShapes(c: ModelConfig): Map<string, number[]> {
   const E = c.nEmbd;
@@ -89,7 +89,7 @@ export function bloomForward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts:
       scale: 1 / Math.sqrt(headDim),
       alibi,
       keyMask: opts.attentionMask,
-      dropout: activeDropout(opts, c.attnDropout),
+      dropout: attentionDropout(opts, c.attnDropout),
       past: opts.cache?.[i],
       keepCache: opts.useCache,
     });

@@ -8,7 +8,7 @@ import { embeddingLookup } from '../ops/embedding';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
-import { activeDropout, dropoutFn, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
+import { activeDropout, attentionDropout, dropoutFn, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
 
 /** Every weight a GPT-2 checkpoint must provide, with its shape. */
 export function gpt2WeightShapes(c: ModelConfig): Map<string, number[]> {
@@ -67,7 +67,7 @@ export function gpt2Forward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts: 
       layout: 'gpt2',
       scale,
       keyMask: opts.attentionMask,
-      dropout: activeDropout(opts, c.attnDropout),
+      dropout: attentionDropout(opts, c.attnDropout),
       past: opts.cache?.[i],
       keepCache: opts.useCache,
     });

@@ -1,5 +1,6 @@
 import { tf } from '../engine/backend';
 import type { LayerCache } from '../ops/attention';
+import type { DropoutCall, TrainingDropout } from '../ops/dropout';
 import { linear, type LoraPair } from '../ops/linear';
 
 export type { LayerCache };
@@ -20,7 +21,7 @@ export interface ForwardOptions {
   lora?: LoraLayers;
   loraDropout?: number;
   /** Dropout layers run only while training; the trainer passes its seeded dropout here. */
-  dropout?: (x: tf.Tensor, rate: number) => tf.Tensor;
+  dropout?: TrainingDropout;
   /** Compute logits for the last N positions only (generation needs 1): the head is the biggest matmul. */
   logitsToKeep?: number;
   /** bf16 autocast for every projection (fp32 everywhere else), as `torch.autocast(dtype=bfloat16)`. */
@@ -32,10 +33,15 @@ export interface ForwardResult {
   cache?: LayerCache[];
 }
 
-/** A dropout to apply (attention probabilities, LoRA inputs), or none when not training or the rate is 0. */
-export function activeDropout(opts: ForwardOptions, rate: number): ((probs: tf.Tensor) => tf.Tensor) | undefined {
+/** A dropout to apply (LoRA inputs), or none when not training or the rate is 0. */
+export function activeDropout(opts: ForwardOptions, rate: number): ((x: tf.Tensor) => tf.Tensor) | undefined {
   const drop = opts.dropout;
-  return drop && rate > 0 ? (probs) => drop(probs, rate) : undefined;
+  return drop && rate > 0 ? (x) => drop.apply(x, rate) : undefined;
+}
+
+/** The attention probabilities' dropout call (the kernel makes its mask), or none when not training or the rate is 0. */
+export function attentionDropout(opts: ForwardOptions, rate: number): DropoutCall | undefined {
+  return opts.dropout && rate > 0 ? opts.dropout.draw(rate) : undefined;
 }
 
 /** LayerNorm scales are named ln_1/ln_2/ln_f (GPT-2) or *layernorm (BLOOM). */
@@ -51,7 +57,7 @@ export function getWeight(w: Weights, name: string): tf.Tensor {
 
 export function dropoutFn(opts: ForwardOptions): (x: tf.Tensor, rate: number) => tf.Tensor {
   const drop = opts.dropout;
-  return drop ? (x, rate) => (rate > 0 ? drop(x, rate) : x) : (x) => x;
+  return drop ? (x, rate) => (rate > 0 ? drop.apply(x, rate) : x) : (x) => x;
 }
 
 /** The LM head: the untied `lm_head.weight` when the checkpoint has one, else the token embedding. */

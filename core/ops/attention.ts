@@ -1,5 +1,7 @@
 import { activeKernels, tf } from '../engine/backend';
 import { QKV_LAYOUT, type AttentionShape } from '../engine/native-kernels';
+import { bf16Autocast, matMulAutocast } from './bf16';
+import { dropoutParams, dropoutReference, type DropoutCall } from './dropout';
 import { f32, fused, tensorOf } from './native-tensors';
 
 /** One layer's cached keys and values, [B, H, T_past, D] each. */
@@ -23,8 +25,11 @@ export interface AttentionOptions {
   alibi?: tf.Tensor;
   /** [B, Tk]: 1 for real tokens, 0 for padding that no query may attend to. */
   keyMask?: tf.Tensor;
-  /** Dropout on the attention probabilities (training only). */
-  dropout?: (probs: tf.Tensor) => tf.Tensor;
+  /**
+   * Dropout on the attention probabilities (training only): one call of the run's stream, its
+   * mask over the [B, H, Tq, Tk] probabilities made inside the kernel (by the twin, in JavaScript).
+   */
+  dropout?: DropoutCall;
   /** Keys and values of earlier positions (generation). */
   past?: LayerCache;
   /** Return this layer's keys and values for the next call. */
@@ -39,29 +44,37 @@ export interface AttentionResult {
 
 /**
  * Causal self-attention from the fused projection qkv [B, T, 3E]. The queries are the last T
- * positions (earlier ones come from `past`), so query i may see keys 0 … T_past + i.
+ * positions (earlier ones come from `past`), so query i may see keys 0 … T_past + i. Under bf16
+ * autocast q·kᵀ and p·v take bf16-rounded inputs (fp32 accumulation); mask, softmax and dropout stay fp32.
  */
 export function selfAttention(qkv: tf.Tensor3D, o: AttentionOptions): AttentionResult {
-  if (!activeKernels()) return selfAttentionReference(qkv, o);
-  return o.past || o.keepCache ? attentionDecodeNative(qkv, o) : { y: attentionTrainNative(qkv, o) };
+  const kernels = activeKernels();
+  const bf16 = bf16Autocast();
+  // Under bf16 autocast without a bf16 kernel (other backends) the twin emulates it.
+  if (!kernels || (bf16 && !kernels.info().bf16)) return selfAttentionReference(qkv, o);
+  return o.past || o.keepCache ? attentionDecodeNative(qkv, o, bf16) : { y: attentionTrainNative(qkv, o, bf16) };
 }
 
 /** Large enough to zero a softmax weight, small enough that adding ALiBi cannot overflow. */
 const MASKED = -1e9;
 
-/** The plain-tfjs twin: runs on every backend and is the native kernel's test oracle. */
+/**
+ * The plain-tfjs twin: runs on every backend and is the native kernel's test oracle (under bf16
+ * autocast, its emulation: the products' inputs rounded, forward and backward).
+ */
 export function selfAttentionReference(qkv: tf.Tensor3D, o: AttentionOptions): AttentionResult {
+  const bf16 = bf16Autocast();
   const [q, k, v] = splitQkv(qkv, o.nHead, o.layout);
   const kv = o.past ? { k: tf.concat([o.past.k, k], 2), v: tf.concat([o.past.v, v], 2) } : { k, v };
   const y = tf.tidy(() => {
     const [, , tq] = q.shape;
     const tk = kv.k.shape[2];
-    let scores: tf.Tensor = tf.mul(tf.matMul(q, kv.k, false, true), o.scale);
+    let scores = matMulAutocast(q, kv.k, false, true, bf16, o.scale);
     if (o.alibi) scores = tf.add(scores, o.alibi);
     scores = tf.add(scores, additiveMask(tq, tk, o.keyMask));
     let probs = tf.softmax(scores, -1);
-    if (o.dropout) probs = o.dropout(probs);
-    return mergeHeads(tf.matMul(probs, kv.v) as tf.Tensor4D);
+    if (o.dropout) probs = dropoutReference(probs, o.dropout.rate, o.dropout.seed, o.dropout.call);
+    return mergeHeads(matMulAutocast(probs, kv.v, false, false, bf16) as tf.Tensor4D);
   });
   return { y, cache: o.keepCache ? (kv as LayerCache) : undefined };
 }
@@ -96,7 +109,7 @@ function additiveMask(tq: number, tk: number, keyMask?: tf.Tensor): tf.Tensor {
   return tf.add(mask, padding);
 }
 
-function nativeShape(qkv: tf.Tensor3D, o: AttentionOptions, tk: number, dropMask: Float32Array | null): AttentionShape {
+function nativeShape(qkv: tf.Tensor3D, o: AttentionOptions, tk: number, bf16: boolean): AttentionShape {
   const [batch, tq, e3] = qkv.shape;
   return {
     batch,
@@ -109,28 +122,30 @@ function nativeShape(qkv: tf.Tensor3D, o: AttentionOptions, tk: number, dropMask
     alibi: o.alibi ? f32(o.alibi) : null,
     alibiPerBatch: o.alibi ? o.alibi.shape[0] !== 1 : false,
     keyMask: o.keyMask ? Float32Array.from(o.keyMask.dataSync()) : null,
-    dropMask,
+    dropout: o.dropout ? dropoutParams(o.dropout.rate, o.dropout.seed, o.dropout.call) : null,
+    bf16,
   };
 }
 
-/** Whole sequences with a gradient: only the probabilities are kept for backward. */
-function attentionTrainNative(qkv: tf.Tensor3D, o: AttentionOptions): tf.Tensor3D {
+/**
+ * Whole sequences with a gradient, flash-style: backward recomputes the probabilities (and the
+ * dropout mask) from qkv and each row's softmax max and 1/sum, the only thing kept besides qkv.
+ */
+function attentionTrainNative(qkv: tf.Tensor3D, o: AttentionOptions, bf16: boolean): tf.Tensor3D {
   const k = activeKernels()!;
   const [batch, t, e3] = qkv.shape;
   return fused([qkv], (save) => {
-    // The trainer's seeded dropout applied to ones is exactly the mask it would apply to the probabilities.
-    const dropMask = o.dropout ? f32(o.dropout(tf.ones([batch, o.nHead, t, t]))) : null;
-    const shape = nativeShape(qkv, o, t, dropMask);
+    const shape = nativeShape(qkv, o, t, bf16);
     const qkvData = f32(qkv);
-    const probs = new Float32Array(batch * o.nHead * t * t);
+    const stats = new Float32Array(batch * o.nHead * t * 2);
     const y = new Float32Array(batch * t * (e3 / 3));
-    k.attentionForward(shape, qkvData, probs, y);
-    save([tensorOf(probs, [batch, o.nHead, t, t])]);
+    k.attentionForward(shape, qkvData, stats, y);
+    save([tensorOf(stats, [batch, o.nHead, t, 2])]);
     return {
       value: tensorOf<tf.Rank.R3>(y, [batch, t, e3 / 3]),
-      gradFunc: (dy, [savedProbs]) => {
+      gradFunc: (dy, [savedStats]) => {
         const dqkv = new Float32Array(qkv.size);
-        k.attentionBackward(shape, qkvData, f32(savedProbs), f32(dy), dqkv);
+        k.attentionBackward(shape, qkvData, f32(savedStats), f32(dy), dqkv);
         return [tensorOf(dqkv, qkv.shape)];
       },
     };
@@ -138,7 +153,7 @@ function attentionTrainNative(qkv: tf.Tensor3D, o: AttentionOptions): tf.Tensor3
 }
 
 /** Generation: new positions against the cache, no gradient, the grown cache returned. */
-function attentionDecodeNative(qkv: tf.Tensor3D, o: AttentionOptions): AttentionResult {
+function attentionDecodeNative(qkv: tf.Tensor3D, o: AttentionOptions, bf16: boolean): AttentionResult {
   const k = activeKernels()!;
   const [batch, tq, e3] = qkv.shape;
   const headDim = e3 / 3 / o.nHead;
@@ -146,7 +161,7 @@ function attentionDecodeNative(qkv: tf.Tensor3D, o: AttentionOptions): Attention
   const presentK = new Float32Array(batch * o.nHead * tk * headDim);
   const presentV = new Float32Array(presentK.length);
   const y = new Float32Array(batch * tq * (e3 / 3));
-  k.attentionDecode(nativeShape(qkv, o, tk, null), f32(qkv), o.past ? f32(o.past.k) : null, o.past ? f32(o.past.v) : null, presentK, presentV, y);
+  k.attentionDecode(nativeShape(qkv, o, tk, bf16), f32(qkv), o.past ? f32(o.past.k) : null, o.past ? f32(o.past.v) : null, presentK, presentV, y);
   const cacheShape = [batch, o.nHead, tk, headDim];
   return {
     y: tensorOf(y, [batch, tq, e3 / 3]),

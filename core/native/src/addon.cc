@@ -196,7 +196,8 @@ Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// { batch, heads, headDim, tq, tk, layout, scale, alibi, alibiPerBatch, keyMask, dropMask }
+// { batch, heads, headDim, tq, tk, layout, scale, alibi, alibiPerBatch, keyMask,
+//   dropout: null | { key, threshold, scale }, bf16 }
 AttentionArgs attention_args(Args& a, Napi::Value value) {
   AttentionArgs r;
   if (a.failed() || !value.IsObject()) return a.fail<int>("attention options must be an object"), r;
@@ -221,34 +222,45 @@ AttentionArgs attention_args(Args& a, Napi::Value value) {
   };
   r.alibi = field("alibi", sz(r.alibiPerBatch ? r.batch : 1, r.heads) * r.tk);
   r.keyMask = field("keyMask", sz(r.batch, r.tk));
-  r.dropMask = field("dropMask", sz(r.batch, r.heads) * sz(r.tq, r.tk));
+  Napi::Value drop = o.Get("dropout");
+  if (drop.IsObject()) {
+    Napi::Object d = drop.As<Napi::Object>();
+    r.dropout = true;
+    r.dropKey = d.Get("key").As<Napi::Number>().Uint32Value();
+    r.dropThreshold = d.Get("threshold").As<Napi::Number>().Uint32Value();
+    r.dropScale = d.Get("scale").As<Napi::Number>().FloatValue();
+  } else if (!drop.IsNull() && !drop.IsUndefined()) {
+    a.fail<int>("attention dropout must be null or { key, threshold, scale }");
+  }
+  r.bf16 = o.Get("bf16").ToBoolean().Value();
+  if (r.bf16 && !ts::bf16_kernel_name()) a.fail<int>(std::string("bf16 is not available: ") + ts::bf16_refusal());
   return r;
 }
 
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   Args a(info);
-  // (options, qkv, probs, y)
+  // (options, qkv, stats, y)
   AttentionArgs o = attention_args(a, info[0]);
   if (o.tq != o.tk) a.fail<int>("attention forward takes whole sequences (tq == tk)");
   const size_t e = sz(o.heads, o.headDim);
   const float* qkv = a.f32(1, sz(o.batch, o.tk) * 3 * e, "qkv");
-  float* probs = a.f32(2, sz(o.batch, o.heads) * sz(o.tq, o.tk), "probs");
+  float* stats = a.f32(2, sz(o.batch, o.heads) * sz(o.tq, 2), "stats");
   float* y = a.f32(3, sz(o.batch, o.tq) * e, "y");
-  if (!a.failed()) ts::attention_forward(o, qkv, probs, y);
+  if (!a.failed()) ts::attention_forward(o, qkv, stats, y);
   return info.Env().Undefined();
 }
 
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   Args a(info);
-  // (options, qkv, probs, dy, dqkv)
+  // (options, qkv, stats, dy, dqkv)
   AttentionArgs o = attention_args(a, info[0]);
   if (o.tq != o.tk) a.fail<int>("attention backward takes whole sequences (tq == tk)");
   const size_t e = sz(o.heads, o.headDim);
   const float* qkv = a.f32(1, sz(o.batch, o.tk) * 3 * e, "qkv");
-  const float* probs = a.f32(2, sz(o.batch, o.heads) * sz(o.tq, o.tk), "probs");
+  const float* stats = a.f32(2, sz(o.batch, o.heads) * sz(o.tq, 2), "stats");
   const float* dy = a.f32(3, sz(o.batch, o.tq) * e, "dy");
   float* dqkv = a.f32(4, sz(o.batch, o.tk) * 3 * e, "dqkv");
-  if (!a.failed()) ts::attention_backward(o, qkv, probs, dy, dqkv);
+  if (!a.failed()) ts::attention_backward(o, qkv, stats, dy, dqkv);
   return info.Env().Undefined();
 }
 

@@ -1,12 +1,17 @@
 // Causal self-attention read straight out of the fused q|k|v projection: each head's q, k
-// and v are strided views of qkv, so nothing is split, transposed or merged. Per (batch,
-// head): scores = scale·q·kᵀ + ALiBi + mask, softmax, dropout, ·v. The backward keeps only
-// the probabilities from the forward pass.
+// and v are strided views of qkv, so nothing is split, transposed or merged.
+//
+// Training runs flash-style: per (batch, head) and block of query rows, the scores, mask,
+// softmax, dropout and ·v are done in a per-thread scratch block, and only each row's max and
+// 1/sum are kept. Backward recomputes the probabilities block by block from q, k and those
+// (FlashAttention-2's backward), and the dropout mask from its counter-based generator, so
+// no [B, H, T, T] tensor is ever stored. Each block sees only the keys its rows may attend to.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "fast_math.h"
+#include "gemm_bf16.h"
 #include "kernels.h"
 #include "thread_pool.h"
 
@@ -15,37 +20,17 @@ namespace {
 
 // Same value as the tfjs twin: zeroes a softmax weight without overflowing when ALiBi is added.
 constexpr float kMasked = -1e9f;
+// Query rows per block: its scratch (a few rows × Tk) stays in L2 up to Tk ≈ 1024.
+constexpr int kBlock = 64;
+
+// Every block product: fp32, or bf16-rounded inputs with fp32 accumulation under autocast.
+using Product = void (*)(bool, bool, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+Product product(const AttentionArgs& a) { return a.bf16 ? gemm_bf16 : sgemm; }
 
 // Where head h's q, k or v (which = 0, 1, 2) starts within one row of qkv.
 size_t qkv_offset(const AttentionArgs& a, int h, int which) {
   const size_t d = a.headDim, e = static_cast<size_t>(a.heads) * d;
   return a.layout == QkvLayout::Gpt2 ? which * e + h * d : (static_cast<size_t>(h) * 3 + which) * d;
-}
-
-// scale·scores + ALiBi + causal/padding mask, then a numerically stable softmax, row by row.
-void masked_softmax(const AttentionArgs& a, int b, int h, float* s) {
-  const int past = a.tk - a.tq;
-  const float* alibi = a.alibi ? a.alibi + (static_cast<size_t>(a.alibiPerBatch ? b : 0) * a.heads + h) * a.tk : nullptr;
-  const float* keyMask = a.keyMask ? a.keyMask + static_cast<size_t>(b) * a.tk : nullptr;
-  for (int i = 0; i < a.tq; i++) {
-    float* row = s + static_cast<size_t>(i) * a.tk;
-    float mx = -INFINITY;
-    for (int j = 0; j < a.tk; j++) {
-      float v = row[j] * a.scale;
-      if (alibi) v += alibi[j];
-      if (j > past + i) v += kMasked;
-      if (keyMask && keyMask[j] == 0) v += kMasked;
-      row[j] = v;
-      mx = std::max(mx, v);
-    }
-    float sum = 0;
-    for (int j = 0; j < a.tk; j++) {
-      row[j] = fast_exp(row[j] - mx);
-      sum += row[j];
-    }
-    float inv = 1.0f / sum;
-    for (int j = 0; j < a.tk; j++) row[j] *= inv;
-  }
 }
 
 struct HeadViews {
@@ -55,79 +40,154 @@ struct HeadViews {
   int ldq, ldk, ldv;
 };
 
-// One head's output rows: y = dropout(softmax(...))·v, probabilities left in `probs`.
-void head_forward(const AttentionArgs& a, int b, int h, const HeadViews& hv, float* probs, float* work, float* y,
-                  int ldy) {
-  const size_t tt = static_cast<size_t>(a.tq) * a.tk;
-  sgemm(false, true, a.tq, a.tk, a.headDim, 1, hv.q, hv.ldq, hv.k, hv.ldk, 0, probs, a.tk);
-  masked_softmax(a, b, h, probs);
-  const float* weights = probs;
-  if (a.dropMask) {
-    const float* mask = a.dropMask + (static_cast<size_t>(b) * a.heads + h) * tt;
-    for (size_t i = 0; i < tt; i++) work[i] = probs[i] * mask[i];
-    weights = work;
+HeadViews head_views(const AttentionArgs& a, const float* qkv, int b, int h) {
+  const int row = 3 * a.heads * a.headDim;
+  const float* base = qkv + static_cast<size_t>(b) * a.tk * row;
+  return {base + qkv_offset(a, h, 0), base + qkv_offset(a, h, 1), base + qkv_offset(a, h, 2), row, row, row};
+}
+
+// One row of scale·q·kᵀ (over keys [0, n)) + ALiBi + causal/padding mask, in place, as the twin adds them.
+float masked_row(const AttentionArgs& a, int b, int h, int i, float* row, int n) {
+  const int past = a.tk - a.tq;
+  const float* alibi = a.alibi ? a.alibi + (static_cast<size_t>(a.alibiPerBatch ? b : 0) * a.heads + h) * a.tk : nullptr;
+  const float* keyMask = a.keyMask ? a.keyMask + static_cast<size_t>(b) * a.tk : nullptr;
+  float mx = -INFINITY;
+  for (int j = 0; j < n; j++) {
+    float v = row[j] * a.scale;
+    if (alibi) v += alibi[j];
+    if (j > past + i) v += kMasked;
+    if (keyMask && keyMask[j] == 0) v += kMasked;
+    row[j] = v;
+    mx = std::max(mx, v);
   }
-  sgemm(false, false, a.tq, a.headDim, a.tk, 1, weights, a.tk, hv.v, hv.ldv, 0, y, ldy);
+  return mx;
+}
+
+// exp of a score minus its row's max, exactly 0 for masked keys (fast_exp's clamp would leave
+// 1e-38 there, where the twin has 0).
+inline float softmax_exp(float z) { return z < -87.0f ? 0.0f : fast_exp(z); }
+
+// The keys a block of query rows [i0, i1) needs: those up to the last row's position. A row
+// whose every visible key is padding gets, in the twin, an even softmax over all masked keys
+// (future ones included), so a block with such a row takes all keys to stay exact.
+int key_extent(const AttentionArgs& a, int b, int i0, int i1) {
+  const int past = a.tk - a.tq;
+  if (a.keyMask) {
+    const float* m = a.keyMask + static_cast<size_t>(b) * a.tk;
+    for (int j = 0; j <= past + i0; j++) {
+      if (m[j] != 0) return past + i1;
+    }
+    return a.tk;
+  }
+  return past + i1;
+}
+
+// Element (b, h, i, j)'s dropout factor: element ((b·H + h)·Tq + i)·Tk + j of the call, as the
+// twin's dropout over the [B, H, Tq, Tk] probabilities numbers it.
+void drop_row(const AttentionArgs& a, size_t bh, int i, const float* p, float* out, int n) {
+  const uint32_t first = static_cast<uint32_t>((bh * a.tq + i) * a.tk);
+  for (int j = 0; j < n; j++) {
+    out[j] = p[j] * (dropout_bits(a.dropKey, first + static_cast<uint32_t>(j)) >= a.dropThreshold ? a.dropScale : 0.0f);
+  }
+}
+
+// Forward of one block of query rows [i0, i1): y rows = dropout(softmax(...))·v; each row's max
+// and 1/sum go to stats (null when decoding). `s` is n × Tk scratch.
+void block_forward(const AttentionArgs& a, int b, int h, const HeadViews& hv, int i0, int i1, float* s, float* stats,
+                   float* y, int ldy) {
+  const Product gemm = product(a);
+  const int n = i1 - i0, kend = key_extent(a, b, i0, i1);
+  const size_t bh = static_cast<size_t>(b) * a.heads + h;
+  gemm(false, true, n, kend, a.headDim, 1, hv.q + static_cast<size_t>(i0) * hv.ldq, hv.ldq, hv.k, hv.ldk, 0, s, kend);
+  for (int r = 0; r < n; r++) {
+    float* row = s + static_cast<size_t>(r) * kend;
+    const float mx = masked_row(a, b, h, i0 + r, row, kend);
+    float sum = 0;
+    for (int j = 0; j < kend; j++) {
+      row[j] = softmax_exp(row[j] - mx);
+      sum += row[j];
+    }
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < kend; j++) row[j] *= inv;
+    if (a.dropout) drop_row(a, bh, i0 + r, row, row, kend);
+    if (stats) {
+      stats[2 * (i0 + r)] = mx;
+      stats[2 * (i0 + r) + 1] = inv;
+    }
+  }
+  gemm(false, false, n, a.headDim, kend, 1, s, kend, hv.v, hv.ldv, 0, y + static_cast<size_t>(i0) * ldy, ldy);
+}
+
+void head_forward(const AttentionArgs& a, int b, int h, const HeadViews& hv, float* s, float* stats, float* y, int ldy) {
+  for (int i0 = 0; i0 < a.tq; i0 += kBlock) block_forward(a, b, h, hv, i0, std::min(a.tq, i0 + kBlock), s, stats, y, ldy);
 }
 
 }  // namespace
 
-void attention_forward(const AttentionArgs& a, const float* qkv, float* probs, float* y) {
-  const int row = 3 * a.heads * a.headDim, e = a.heads * a.headDim;
-  const size_t tt = static_cast<size_t>(a.tq) * a.tk;
-  // One (batch, head) per task: each head's products are too small to split across threads
-  // (the GEMM runs them on the calling thread), and heads write disjoint columns of y.
+void attention_forward(const AttentionArgs& a, const float* qkv, float* stats, float* y) {
+  const int e = a.heads * a.headDim;
+  // One (batch, head) per task: heads write disjoint columns of y, and a block's products are
+  // too small to split across threads (the GEMM runs them on the calling thread).
   parallel_for(static_cast<size_t>(a.batch) * a.heads, 1, [&](size_t first, size_t last) {
-    std::vector<float> work(a.dropMask ? tt : 0);
+    std::vector<float> s(static_cast<size_t>(std::min(kBlock, a.tq)) * a.tk);
     for (size_t bh = first; bh < last; bh++) {
       const int b = static_cast<int>(bh / a.heads), h = static_cast<int>(bh % a.heads);
-      const float* base = qkv + static_cast<size_t>(b) * a.tk * row;
-      HeadViews hv{base + qkv_offset(a, h, 0), base + qkv_offset(a, h, 1), base + qkv_offset(a, h, 2), row, row, row};
-      head_forward(a, b, h, hv, probs + bh * tt, work.data(), y + static_cast<size_t>(b) * a.tq * e + h * a.headDim, e);
+      head_forward(a, b, h, head_views(a, qkv, b, h), s.data(), stats + bh * 2 * a.tq,
+                   y + static_cast<size_t>(b) * a.tq * e + h * a.headDim, e);
     }
   });
 }
 
-void attention_backward(const AttentionArgs& a, const float* qkv, const float* probs, const float* dy, float* dqkv) {
+void attention_backward(const AttentionArgs& a, const float* qkv, const float* stats, const float* dy, float* dqkv) {
   const int row = 3 * a.heads * a.headDim, e = a.heads * a.headDim, t = a.tq, d = a.headDim;
-  const size_t tt = static_cast<size_t>(t) * t;
-  // Per (batch, head) on the pool, as the forward; heads write disjoint columns of dqkv.
+  const Product gemm = product(a);
   parallel_for(static_cast<size_t>(a.batch) * a.heads, 1, [&](size_t first, size_t last) {
-    std::vector<float> dp(tt), dropped(a.dropMask ? tt : 0);
+    const size_t scratch = static_cast<size_t>(std::min(kBlock, t)) * t;
+    std::vector<float> p(scratch), pd(a.dropout ? scratch : 0), ds(scratch);
     for (size_t bh = first; bh < last; bh++) {
       const int b = static_cast<int>(bh / a.heads), h = static_cast<int>(bh % a.heads);
-      const float* base = qkv + static_cast<size_t>(b) * t * row;
+      const HeadViews hv = head_views(a, qkv, b, h);
       float* dbase = dqkv + static_cast<size_t>(b) * t * row;
-      const float* dyb = dy + static_cast<size_t>(b) * t * e;
-      const float* p = probs + bh * tt;
-      const float* mask = a.dropMask ? a.dropMask + bh * tt : nullptr;
-      const float* q = base + qkv_offset(a, h, 0);
-      const float* k = base + qkv_offset(a, h, 1);
-      const float* v = base + qkv_offset(a, h, 2);
-      const float* dyh = dyb + h * d;
-      // dv = weightsᵀ·dy, where weights are the (dropped-out) probabilities.
-      const float* weights = p;
-      if (mask) {
-        for (size_t i = 0; i < tt; i++) dropped[i] = p[i] * mask[i];
-        weights = dropped.data();
-      }
-      sgemm(true, false, t, d, t, 1, weights, t, dyh, e, 0, dbase + qkv_offset(a, h, 2), row);
-      // d(weights) = dy·vᵀ, back through dropout, then through softmax: p ⊙ (dp − Σ dp⊙p).
-      sgemm(false, true, t, t, d, 1, dyh, e, v, row, 0, dp.data(), t);
+      float* dq = dbase + qkv_offset(a, h, 0);
+      float* dk = dbase + qkv_offset(a, h, 1);
+      float* dv = dbase + qkv_offset(a, h, 2);
+      const float* dyh = dy + static_cast<size_t>(b) * t * e + h * d;
+      const float* st = stats + bh * 2 * t;
+      // dk and dv sum over every query block; dq is written whole by its own block.
       for (int i = 0; i < t; i++) {
-        float* dr = dp.data() + static_cast<size_t>(i) * t;
-        const float* pr = p + static_cast<size_t>(i) * t;
-        if (mask) {
-          const float* mr = mask + static_cast<size_t>(i) * t;
-          for (int j = 0; j < t; j++) dr[j] *= mr[j];
-        }
-        float dot = 0;
-        for (int j = 0; j < t; j++) dot += dr[j] * pr[j];
-        for (int j = 0; j < t; j++) dr[j] = pr[j] * (dr[j] - dot);
+        std::fill(dk + static_cast<size_t>(i) * row, dk + static_cast<size_t>(i) * row + d, 0.0f);
+        std::fill(dv + static_cast<size_t>(i) * row, dv + static_cast<size_t>(i) * row + d, 0.0f);
       }
-      // Scores were scale·q·kᵀ: dq = scale·ds·k, dk = scale·dsᵀ·q.
-      sgemm(false, false, t, d, t, a.scale, dp.data(), t, k, row, 0, dbase + qkv_offset(a, h, 0), row);
-      sgemm(true, false, t, d, t, a.scale, dp.data(), t, q, row, 0, dbase + qkv_offset(a, h, 1), row);
+      for (int i0 = 0; i0 < t; i0 += kBlock) {
+        const int i1 = std::min(t, i0 + kBlock), n = i1 - i0, kend = key_extent(a, b, i0, i1);
+        const float* qb = hv.q + static_cast<size_t>(i0) * row;
+        const float* dyb = dyh + static_cast<size_t>(i0) * e;
+        // The probabilities p exactly as the forward made them, and the dropped-out weights pd.
+        gemm(false, true, n, kend, d, 1, qb, row, hv.k, row, 0, p.data(), kend);
+        float* weights = a.dropout ? pd.data() : p.data();
+        for (int r = 0; r < n; r++) {
+          float* pr = p.data() + static_cast<size_t>(r) * kend;
+          masked_row(a, b, h, i0 + r, pr, kend);
+          const float mx = st[2 * (i0 + r)], inv = st[2 * (i0 + r) + 1];
+          for (int j = 0; j < kend; j++) pr[j] = softmax_exp(pr[j] - mx) * inv;
+          if (a.dropout) drop_row(a, bh, i0 + r, pr, pd.data() + static_cast<size_t>(r) * kend, kend);
+        }
+        // dv += weightsᵀ·dy; d(weights) = dy·vᵀ.
+        gemm(true, false, kend, d, n, 1, weights, kend, dyb, e, 1, dv, row);
+        gemm(false, true, n, kend, d, 1, dyb, e, hv.v, row, 0, ds.data(), kend);
+        // Back through dropout and softmax: ds = p ⊙ (m ⊙ dw − Σ_j pd ⊙ dw), with pd = p ⊙ m.
+        for (int r = 0; r < n; r++) {
+          float* dr = ds.data() + static_cast<size_t>(r) * kend;
+          const float* pr = p.data() + static_cast<size_t>(r) * kend;
+          const float* wr = weights + static_cast<size_t>(r) * kend;
+          float dot = 0;
+          for (int j = 0; j < kend; j++) dot += wr[j] * dr[j];
+          for (int j = 0; j < kend; j++) dr[j] = wr[j] * dr[j] - pr[j] * dot;
+        }
+        // Scores were scale·q·kᵀ: dq = scale·ds·k, dk += scale·dsᵀ·q.
+        gemm(false, false, n, d, kend, a.scale, ds.data(), kend, hv.k, row, 0, dq + static_cast<size_t>(i0) * row, row);
+        gemm(true, false, kend, d, n, a.scale, ds.data(), kend, qb, row, 1, dk, row);
+      }
     }
   });
 }
@@ -152,13 +212,13 @@ void attention_decode(const AttentionArgs& a, const float* qkv, const float* pas
       }
     }
   }
-  std::vector<float> probs(static_cast<size_t>(a.tq) * a.tk);
+  std::vector<float> s(static_cast<size_t>(std::min(kBlock, a.tq)) * a.tk);
   for (int b = 0; b < a.batch; b++) {
     for (int h = 0; h < a.heads; h++) {
       size_t head = static_cast<size_t>(b) * a.heads + h;
       HeadViews hv{qkv + static_cast<size_t>(b) * a.tq * row + qkv_offset(a, h, 0), presentK + head * a.tk * d,
                    presentV + head * a.tk * d, row, d, d};
-      head_forward(a, b, h, hv, probs.data(), nullptr, y + static_cast<size_t>(b) * a.tq * e + h * d, e);
+      head_forward(a, b, h, hv, s.data(), nullptr, y + static_cast<size_t>(b) * a.tq * e + h * d, e);
     }
   }
 }

@@ -51,11 +51,21 @@ struct AttentionArgs {
   const float* alibi = nullptr;     // [B or 1, H, Tk], added after scaling; null = none
   bool alibiPerBatch = false;
   const float* keyMask = nullptr;   // [B, Tk]: 0 = padding no query may see; null = all real
-  const float* dropMask = nullptr;  // [B, H, Tq, Tk] scaled dropout mask on the probabilities
+  // Dropout on the probabilities from dropout_bits: probability (b, h, i, j) is element
+  // ((b·H + h)·Tq + i)·Tk + j of the call keyed dropKey, kept (×dropScale) when its bits are
+  // >= dropThreshold. Forward and backward make the same mask.
+  bool dropout = false;
+  uint32_t dropKey = 0, dropThreshold = 0;
+  float dropScale = 1;
+  // Autocast: q·kᵀ, p·v and the backward's products on bf16-rounded inputs with fp32
+  // accumulation (gemm_bf16; callers check it exists); mask, softmax and dropout stay fp32.
+  bool bf16 = false;
 };
 // Training and full-sequence evaluation: Tq == Tk, keys and values read from qkv itself.
-void attention_forward(const AttentionArgs& a, const float* qkv, float* probs /* [B,H,T,T] */, float* y);
-void attention_backward(const AttentionArgs& a, const float* qkv, const float* probs, const float* dy, float* dqkv);
+// stats [B, H, T, 2] keeps each query row's softmax max and 1/sum: backward recomputes the
+// probabilities from them instead of keeping [B, H, T, T].
+void attention_forward(const AttentionArgs& a, const float* qkv, float* stats, float* y);
+void attention_backward(const AttentionArgs& a, const float* qkv, const float* stats, const float* dy, float* dqkv);
 // Decoding with a KV cache: past keys/values [B, H, Tk − Tq, D] and the new positions' qkv give
 // presentK/presentV [B, H, Tk, D] and the output for the new positions.
 void attention_decode(const AttentionArgs& a, const float* qkv, const float* pastK, const float* pastV,
