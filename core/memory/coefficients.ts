@@ -118,19 +118,19 @@ const WASM: EngineCoefficients = {
     gpt2: {
       saved: { block: { hidden: 37, qkv: 2, mlp: 15, scores: 4, mask: 2 }, outer: { hidden: 11, logits: 2 } },
       backward: { block: { hidden: 61, qkv: 3, mlp: 23, scores: 8, mask: 2 }, outer: { hidden: 19, logits: 3 } },
-      attentionDropout: { saved: 4, backward: 5 },
-      residualDropout: { saved: 8, backward: 10 },
-      embeddingDropout: { saved: 4, backward: 5 },
+      attentionDropout: { saved: 2, backward: 3 },
+      residualDropout: { saved: 4, backward: 6 },
+      embeddingDropout: { saved: 2, backward: 3 },
     },
     bloom: {
       saved: { block: { hidden: 37, qkv: 3, mlp: 15, scores: 5, mask: 2 }, outer: { hidden: 18, logits: 2 } },
       backward: { block: { hidden: 61, qkv: 4, mlp: 25, scores: 9, mask: 2 }, outer: { hidden: 33, logits: 3 } },
-      attentionDropout: { saved: 4, backward: 5 },
-      residualDropout: { saved: 8, backward: 10 },
+      attentionDropout: { saved: 2, backward: 3 },
+      residualDropout: { saved: 4, backward: 6 },
       embeddingDropout: { saved: 0, backward: 0 },
     },
   },
-  lora: { saved: { input: 1, output: 3, rank: 1 }, backward: { input: 2, output: 4, rank: 2 }, dropout: { saved: 4, backward: 5 } },
+  lora: { saved: { input: 1, output: 3, rank: 1 }, backward: { input: 2, output: 4, rank: 2 }, dropout: { saved: 2, backward: 3 } },
   lossWorkspace: 4,
   optimizerWorkspace: 11,
   weightDecayWorkspace: 1,
@@ -151,19 +151,19 @@ const CPU: EngineCoefficients = {
     gpt2: {
       saved: { block: { hidden: 25, qkv: 2, mlp: 9, scores: 3, mask: 2 }, outer: { hidden: 8, logits: 1 } },
       backward: { block: { hidden: 47, qkv: 3, mlp: 17, scores: 7, mask: 2 }, outer: { hidden: 15, logits: 2 } },
-      attentionDropout: { saved: 4, backward: 5 },
-      residualDropout: { saved: 8, backward: 10 },
-      embeddingDropout: { saved: 4, backward: 5 },
+      attentionDropout: { saved: 2, backward: 3 },
+      residualDropout: { saved: 4, backward: 6 },
+      embeddingDropout: { saved: 2, backward: 3 },
     },
     bloom: {
       saved: { block: { hidden: 25, qkv: 2, mlp: 10, scores: 4, mask: 2 }, outer: { hidden: 13, logits: 1 } },
       backward: { block: { hidden: 47, qkv: 3, mlp: 20, scores: 8, mask: 2 }, outer: { hidden: 26, logits: 2 } },
-      attentionDropout: { saved: 4, backward: 5 },
-      residualDropout: { saved: 8, backward: 10 },
+      attentionDropout: { saved: 2, backward: 3 },
+      residualDropout: { saved: 4, backward: 6 },
       embeddingDropout: { saved: 0, backward: 0 },
     },
   },
-  lora: { saved: { input: 0, output: 3, rank: 1 }, backward: { input: 1, output: 4, rank: 2 }, dropout: { saved: 4, backward: 5 } },
+  lora: { saved: { input: 0, output: 3, rank: 1 }, backward: { input: 1, output: 4, rank: 2 }, dropout: { saved: 2, backward: 3 } },
   lossWorkspace: 4,
   optimizerWorkspace: 11,
   weightDecayWorkspace: 1,
@@ -183,24 +183,26 @@ const CPU: EngineCoefficients = {
  * The native kernels keep their inputs' buffers in the backward closures rather than as
  * saved tensors, which the probe cannot see, so the saved counts are the kernels' own
  * (core/ops/*.ts): per block the LayerNorm inputs and outputs, the attention output and
- * the residual (5 [B,T,E]), qkv, the probabilities, and the MLP's pre- and post-GELU
- * buffers; outside, the final LayerNorm's input/output and embedding sum, and the logits.
+ * the residual (5 [B,T,E]), qkv, and the MLP's pre- and post-GELU buffers (attention keeps
+ * no [B,H,T,T] tensor: backward recomputes its probabilities and dropout mask from qkv and
+ * [B,H,T,2] row statistics); outside, the final LayerNorm's input/output and embedding sum,
+ * and the logits.
  * The backward counts add the gradients the probe sees tfjs hold until backprop ends.
  */
 const NATIVE: EngineCoefficients = {
   ...CPU,
   architectures: {
     gpt2: {
-      saved: { block: { hidden: 5, qkv: 1, mlp: 2, scores: 1, mask: 0 }, outer: { hidden: 3, logits: 1 } },
-      backward: { block: { hidden: 12, qkv: 2, mlp: 4, scores: 1, mask: 0 }, outer: { hidden: 5, logits: 2 } },
-      attentionDropout: { saved: 1, backward: 1 },
+      saved: { block: { hidden: 5, qkv: 1, mlp: 2, scores: 0, mask: 0 }, outer: { hidden: 3, logits: 1 } },
+      backward: { block: { hidden: 12, qkv: 2, mlp: 4, scores: 0, mask: 0 }, outer: { hidden: 5, logits: 2 } },
+      attentionDropout: { saved: 0, backward: 0 },
       residualDropout: { saved: 8, backward: 10 },
       embeddingDropout: { saved: 4, backward: 5 },
     },
     bloom: {
-      saved: { block: { hidden: 5, qkv: 1, mlp: 2, scores: 1, mask: 0 }, outer: { hidden: 4, logits: 1 } },
-      backward: { block: { hidden: 12, qkv: 2, mlp: 4, scores: 1, mask: 0 }, outer: { hidden: 6, logits: 2 } },
-      attentionDropout: { saved: 1, backward: 1 },
+      saved: { block: { hidden: 5, qkv: 1, mlp: 2, scores: 0, mask: 0 }, outer: { hidden: 4, logits: 1 } },
+      backward: { block: { hidden: 12, qkv: 2, mlp: 4, scores: 0, mask: 0 }, outer: { hidden: 6, logits: 2 } },
+      attentionDropout: { saved: 0, backward: 0 },
       residualDropout: { saved: 8, backward: 10 },
       embeddingDropout: { saved: 0, backward: 0 },
     },
