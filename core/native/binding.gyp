@@ -42,9 +42,10 @@
       ]
     },
     {
+      # Every AVX-512F file: the GEMM micro-kernel and attention's row steps.
       "target_name": "gemm_avx512",
       "type": "static_library",
-      "sources": ["src/gemm_avx512.cc"],
+      "sources": ["src/gemm_avx512.cc", "src/attention_avx512.cc"],
       "conditions": [
         ["target_arch=='x64' and OS!='win'", { "cflags_cc": ["-mavx512f", "-mfma"], "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx512f", "-mfma"] } }],
         ["target_arch=='x64' and OS=='win'", { "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX512"] } } }]

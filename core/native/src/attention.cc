@@ -7,25 +7,33 @@
 // (FlashAttention-2's backward), and the dropout mask from its counter-based generator, so
 // no [B, H, T, T] tensor is ever stored. Each block sees only the keys its rows may attend to.
 #include <algorithm>
-#include <cmath>
+#include <cstring>
 #include <vector>
 
-#include "fast_math.h"
+#include "attention_rows_impl.h"
+#include "gemm.h"
 #include "gemm_bf16.h"
-#include "kernels.h"
 #include "thread_pool.h"
 
 namespace ts {
 namespace {
 
-// Same value as the tfjs twin: zeroes a softmax weight without overflowing when ALiBi is added.
-constexpr float kMasked = -1e9f;
 // Query rows per block: its scratch (a few rows × Tk) stays in L2 up to Tk ≈ 1024.
 constexpr int kBlock = 64;
 
 // Every block product: fp32, or bf16-rounded inputs with fp32 accumulation under autocast.
 using Product = void (*)(bool, bool, int, int, int, float, const float*, int, const float*, int, float, float*, int);
 Product product(const AttentionArgs& a) { return a.bf16 ? gemm_bf16 : sgemm; }
+
+// The row steps compiled for the widest vectors the GEMM runs (TUNESMITH_GEMM_ISA narrows both).
+const AttentionRows& rows() {
+#if defined(__x86_64__) || defined(_M_X64)
+  static const AttentionRows& chosen = std::strcmp(gemm::active().name, "avx512") == 0 ? kAttentionRowsAvx512 : kRows;
+  return chosen;
+#else
+  return kRows;
+#endif
+}
 
 // Where head h's q, k or v (which = 0, 1, 2) starts within one row of qkv.
 size_t qkv_offset(const AttentionArgs& a, int h, int which) {
@@ -46,27 +54,6 @@ HeadViews head_views(const AttentionArgs& a, const float* qkv, int b, int h) {
   return {base + qkv_offset(a, h, 0), base + qkv_offset(a, h, 1), base + qkv_offset(a, h, 2), row, row, row};
 }
 
-// One row of scale·q·kᵀ (over keys [0, n)) + ALiBi + causal/padding mask, in place, as the twin adds them.
-float masked_row(const AttentionArgs& a, int b, int h, int i, float* row, int n) {
-  const int past = a.tk - a.tq;
-  const float* alibi = a.alibi ? a.alibi + (static_cast<size_t>(a.alibiPerBatch ? b : 0) * a.heads + h) * a.tk : nullptr;
-  const float* keyMask = a.keyMask ? a.keyMask + static_cast<size_t>(b) * a.tk : nullptr;
-  float mx = -INFINITY;
-  for (int j = 0; j < n; j++) {
-    float v = row[j] * a.scale;
-    if (alibi) v += alibi[j];
-    if (j > past + i) v += kMasked;
-    if (keyMask && keyMask[j] == 0) v += kMasked;
-    row[j] = v;
-    mx = std::max(mx, v);
-  }
-  return mx;
-}
-
-// exp of a score minus its row's max, exactly 0 for masked keys (fast_exp's clamp would leave
-// 1e-38 there, where the twin has 0).
-inline float softmax_exp(float z) { return z < -87.0f ? 0.0f : fast_exp(z); }
-
 // The keys a block of query rows [i0, i1) needs: those up to the last row's position. A row
 // whose every visible key is padding gets, in the twin, an even softmax over all masked keys
 // (future ones included), so a block with such a row takes all keys to stay exact.
@@ -82,39 +69,14 @@ int key_extent(const AttentionArgs& a, int b, int i0, int i1) {
   return past + i1;
 }
 
-// Element (b, h, i, j)'s dropout factor: element ((b·H + h)·Tq + i)·Tk + j of the call, as the
-// twin's dropout over the [B, H, Tq, Tk] probabilities numbers it.
-void drop_row(const AttentionArgs& a, size_t bh, int i, const float* p, float* out, int n) {
-  const uint32_t first = static_cast<uint32_t>((bh * a.tq + i) * a.tk);
-  for (int j = 0; j < n; j++) {
-    out[j] = p[j] * (dropout_bits(a.dropKey, first + static_cast<uint32_t>(j)) >= a.dropThreshold ? a.dropScale : 0.0f);
-  }
-}
-
 // Forward of one block of query rows [i0, i1): y rows = dropout(softmax(...))·v; each row's max
 // and 1/sum go to stats (null when decoding). `s` is n × Tk scratch.
 void block_forward(const AttentionArgs& a, int b, int h, const HeadViews& hv, int i0, int i1, float* s, float* stats,
                    float* y, int ldy) {
   const Product gemm = product(a);
   const int n = i1 - i0, kend = key_extent(a, b, i0, i1);
-  const size_t bh = static_cast<size_t>(b) * a.heads + h;
   gemm(false, true, n, kend, a.headDim, 1, hv.q + static_cast<size_t>(i0) * hv.ldq, hv.ldq, hv.k, hv.ldk, 0, s, kend);
-  for (int r = 0; r < n; r++) {
-    float* row = s + static_cast<size_t>(r) * kend;
-    const float mx = masked_row(a, b, h, i0 + r, row, kend);
-    float sum = 0;
-    for (int j = 0; j < kend; j++) {
-      row[j] = softmax_exp(row[j] - mx);
-      sum += row[j];
-    }
-    const float inv = 1.0f / sum;
-    for (int j = 0; j < kend; j++) row[j] *= inv;
-    if (a.dropout) drop_row(a, bh, i0 + r, row, row, kend);
-    if (stats) {
-      stats[2 * (i0 + r)] = mx;
-      stats[2 * (i0 + r) + 1] = inv;
-    }
-  }
+  rows().forward(a, b, h, i0, n, kend, s, stats);
   gemm(false, false, n, a.headDim, kend, 1, s, kend, hv.v, hv.ldv, 0, y + static_cast<size_t>(i0) * ldy, ldy);
 }
 
@@ -164,26 +126,13 @@ void attention_backward(const AttentionArgs& a, const float* qkv, const float* s
         const float* dyb = dyh + static_cast<size_t>(i0) * e;
         // The probabilities p exactly as the forward made them, and the dropped-out weights pd.
         gemm(false, true, n, kend, d, 1, qb, row, hv.k, row, 0, p.data(), kend);
-        float* weights = a.dropout ? pd.data() : p.data();
-        for (int r = 0; r < n; r++) {
-          float* pr = p.data() + static_cast<size_t>(r) * kend;
-          masked_row(a, b, h, i0 + r, pr, kend);
-          const float mx = st[2 * (i0 + r)], inv = st[2 * (i0 + r) + 1];
-          for (int j = 0; j < kend; j++) pr[j] = softmax_exp(pr[j] - mx) * inv;
-          if (a.dropout) drop_row(a, bh, i0 + r, pr, pd.data() + static_cast<size_t>(r) * kend, kend);
-        }
+        rows().probabilities(a, b, h, i0, n, kend, st, p.data(), pd.data());
+        const float* weights = a.dropout ? pd.data() : p.data();
         // dv += weightsᵀ·dy; d(weights) = dy·vᵀ.
         gemm(true, false, kend, d, n, 1, weights, kend, dyb, e, 1, dv, row);
         gemm(false, true, n, kend, d, 1, dyb, e, hv.v, row, 0, ds.data(), kend);
-        // Back through dropout and softmax: ds = p ⊙ (m ⊙ dw − Σ_j pd ⊙ dw), with pd = p ⊙ m.
-        for (int r = 0; r < n; r++) {
-          float* dr = ds.data() + static_cast<size_t>(r) * kend;
-          const float* pr = p.data() + static_cast<size_t>(r) * kend;
-          const float* wr = weights + static_cast<size_t>(r) * kend;
-          float dot = 0;
-          for (int j = 0; j < kend; j++) dot += wr[j] * dr[j];
-          for (int j = 0; j < kend; j++) dr[j] = wr[j] * dr[j] - pr[j] * dot;
-        }
+        // Back through dropout and softmax.
+        rows().softmaxGrad(n, kend, p.data(), weights, ds.data());
         // Scores were scale·q·kᵀ: dq = scale·ds·k, dk += scale·dsᵀ·q.
         gemm(false, false, n, d, kend, a.scale, ds.data(), kend, hv.k, row, 0, dq + static_cast<size_t>(i0) * row, row);
         gemm(true, false, kend, d, n, a.scale, ds.data(), kend, qb, row, 1, dk, row);
