@@ -14,7 +14,7 @@ import { SafetensorsFile } from '../core/checkpoint/safetensors';
 import { loadModel } from '../core/models/load';
 import { resolveTrainConfig } from '../core/train/config';
 import { stepGradients, type StepResult } from './bf16-step';
-import { fixture, REFERENCE, tempDir, trainEvents, writeTokenized } from './helpers';
+import { fixture, REFERENCE, relativeError, tempDir, trainEvents, writeTokenized } from './helpers';
 
 let bf16Kernel: string | null = null;
 before(async () => {
@@ -38,17 +38,6 @@ function seeded(n: number, seed: number, scale = 1): Float32Array {
     out[i] = (s / 2 ** 32 - 0.5) * 2 * scale;
   }
   return out;
-}
-
-/** ‖actual − expected‖ / ‖expected‖. */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  return Math.sqrt(diff / Math.max(norm, 1e-30));
 }
 
 describe('bf16 rounding', () => {

@@ -51,6 +51,17 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+/** ‖actual − expected‖ / ‖expected‖. */
+export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i] - expected[i]) ** 2;
+    norm += expected[i] ** 2;
+  }
+  return Math.sqrt(diff / Math.max(norm, 1e-30));
+}
+
 export const BIN = path.resolve(import.meta.dirname, '../bin/tunesmith.mjs');
 
 /** The CLI's home in tests, so the runs they train land in a store of their own, never in ~/.tunesmith. */

@@ -15,6 +15,7 @@ import { layerNormNative, layerNormReference } from '../core/ops/layer-norm';
 import { linearNative, linearReference, type LoraPair, type WeightLayout } from '../core/ops/linear';
 import { adamwUpdateNative, adamwUpdateReference, gradSumSquares, gradSumSquaresReference } from '../core/train/adamw';
 import type { Activation } from '../core/models/config';
+import { relativeError } from './helpers';
 
 let native = false;
 before(async () => {
@@ -74,17 +75,6 @@ function nativeTest(name: string, fn: (t: TestContext) => void): void {
     if (!native) return t.skip('native kernels not built');
     fn(t);
   });
-}
-
-/** ‖a − b‖ / ‖b‖ */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  return Math.sqrt(diff / Math.max(norm, 1e-30));
 }
 
 /** [B, T] key mask with row r's last r (right) or first 2r + 1 (left) positions padding. */
