@@ -24,7 +24,7 @@ export interface ForwardOptions {
   dropout?: TrainingDropout;
   /** Compute logits for the last N positions only (generation needs 1): the head is the biggest matmul. */
   logitsToKeep?: number;
-  /** bf16 autocast for every projection (fp32 everywhere else), as `torch.autocast(dtype=bfloat16)`. */
+  /** bf16 autocast for every projection and attention's q·kᵀ and p·v (fp32 everywhere else), as `torch.autocast(dtype=bfloat16)`. */
   bf16?: boolean;
 }
 
