@@ -115,13 +115,13 @@ void attention_backward(const AttentionArgs& a, const float* qkv, const float* s
       float* dv = dbase + qkv_offset(a, h, 2);
       const float* dyh = dy + static_cast<size_t>(b) * t * e + h * d;
       const float* st = stats + bh * 2 * t;
-      // dk and dv sum over every query block; dq is written whole by its own block.
-      for (int i = 0; i < t; i++) {
-        std::fill(dk + static_cast<size_t>(i) * row, dk + static_cast<size_t>(i) * row + d, 0.0f);
-        std::fill(dv + static_cast<size_t>(i) * row, dv + static_cast<size_t>(i) * row + d, 0.0f);
-      }
-      for (int i0 = 0; i0 < t; i0 += kBlock) {
+      // dk and dv sum over every query block, so the last block, whose rows see every key
+      // (Tq == Tk), goes first and writes them whole (beta 0); the others add. dq is written
+      // whole by its own block.
+      const int last = (t - 1) / kBlock * kBlock;
+      for (int i0 = last; i0 >= 0; i0 -= kBlock) {
         const int i1 = std::min(t, i0 + kBlock), n = i1 - i0, kend = key_extent(a, b, i0, i1);
+        const float beta = i0 == last ? 0.0f : 1.0f;
         const float* qb = hv.q + static_cast<size_t>(i0) * row;
         const float* dyb = dyh + static_cast<size_t>(i0) * e;
         // The probabilities p exactly as the forward made them, and the dropped-out weights pd.
@@ -129,13 +129,13 @@ void attention_backward(const AttentionArgs& a, const float* qkv, const float* s
         rows().probabilities(a, b, h, i0, n, kend, st, p.data(), pd.data());
         const float* weights = a.dropout ? pd.data() : p.data();
         // dv += weightsᵀ·dy; d(weights) = dy·vᵀ.
-        gemm(true, false, kend, d, n, 1, weights, kend, dyb, e, 1, dv, row);
+        gemm(true, false, kend, d, n, 1, weights, kend, dyb, e, beta, dv, row);
         gemm(false, true, n, kend, d, 1, dyb, e, hv.v, row, 0, ds.data(), kend);
         // Back through dropout and softmax.
         rows().softmaxGrad(n, kend, p.data(), weights, ds.data());
         // Scores were scale·q·kᵀ: dq = scale·ds·k, dk += scale·dsᵀ·q.
         gemm(false, false, n, d, kend, a.scale, ds.data(), kend, hv.k, row, 0, dq + static_cast<size_t>(i0) * row, row);
-        gemm(true, false, kend, d, n, a.scale, ds.data(), kend, qb, row, 1, dk, row);
+        gemm(true, false, kend, d, n, a.scale, ds.data(), kend, qb, row, beta, dk, row);
       }
     }
   });
