@@ -1,4 +1,5 @@
-import { activeKernels, tf } from '../engine/backend';
+import { activeKernels, tensorsOnGpu, tf } from '../engine/backend';
+import { maskedSoftmaxWebgpu } from '../engine/wgsl/attention';
 import { QKV_LAYOUT, type AttentionShape } from '../engine/native-kernels';
 import { f32, fused, tensorOf } from './native-tensors';
 
@@ -42,7 +43,7 @@ export interface AttentionResult {
  * positions (earlier ones come from `past`), so query i may see keys 0 … T_past + i.
  */
 export function selfAttention(qkv: tf.Tensor3D, o: AttentionOptions): AttentionResult {
-  if (!activeKernels()) return selfAttentionReference(qkv, o);
+  if (!activeKernels()) return tensorsOnGpu() ? selfAttentionWebgpu(qkv, o) : selfAttentionReference(qkv, o);
   return o.past || o.keepCache ? attentionDecodeNative(qkv, o) : { y: attentionTrainNative(qkv, o) };
 }
 
@@ -60,6 +61,18 @@ export function selfAttentionReference(qkv: tf.Tensor3D, o: AttentionOptions): A
     if (o.alibi) scores = tf.add(scores, o.alibi);
     scores = tf.add(scores, additiveMask(tq, tk, o.keyMask));
     let probs = tf.softmax(scores, -1);
+    if (o.dropout) probs = o.dropout(probs);
+    return mergeHeads(tf.matMul(probs, kv.v) as tf.Tensor4D);
+  });
+  return { y, cache: o.keepCache ? (kv as LayerCache) : undefined };
+}
+
+/** The twin with its mask, scale, ALiBi and softmax in one WGSL kernel; dropout keeps the twin's mask. */
+export function selfAttentionWebgpu(qkv: tf.Tensor3D, o: AttentionOptions): AttentionResult {
+  const [q, k, v] = splitQkv(qkv, o.nHead, o.layout);
+  const kv = o.past ? { k: tf.concat([o.past.k, k], 2), v: tf.concat([o.past.v, v], 2) } : { k, v };
+  const y = tf.tidy(() => {
+    let probs: tf.Tensor = maskedSoftmaxWebgpu(tf.matMul(q, kv.k, false, true), o);
     if (o.dropout) probs = o.dropout(probs);
     return mergeHeads(tf.matMul(probs, kv.v) as tf.Tensor4D);
   });

@@ -1,7 +1,8 @@
 // AdamW as torch.optim.AdamW: decoupled weight decay applied to the weight first, then the
 // bias-corrected Adam step. Parameters in the no-decay group (biases, LayerNorm weights)
 // skip the decay, as the Hugging Face Trainer groups them.
-import { activeKernels, tf } from '../engine/backend';
+import { activeKernels, tensorsOnGpu, tf } from '../engine/backend';
+import { adamwUpdateWebgpu } from '../engine/wgsl/adamw';
 import type { AdamWScalars } from '../engine/native-kernels';
 import { f32 } from '../ops/native-tensors';
 
@@ -53,7 +54,7 @@ export class AdamW {
         sqrtBias2: Math.sqrt(1 - beta2 ** this.step),
         gradScale,
       };
-      const update = kernels ? adamwUpdateNative : adamwUpdateReference;
+      const update = kernels ? adamwUpdateNative : tensorsOnGpu() ? adamwUpdateWebgpu : adamwUpdateReference;
       update(p.variable, g, this.m.get(p.name)!, this.v.get(p.name)!, scalars);
     }
   }
