@@ -5,7 +5,7 @@
 // padding mask and the ALiBi bias as it goes, with the twin's arithmetic in the twin's order;
 // backward needs only the probabilities.
 import * as tf from '@tensorflow/tfjs';
-import { f32u, i32u, rowWorkgroup, runKernel, workgroupReduce } from './program';
+import { f32u, i32u, reduceRow, runRowKernel } from './program';
 
 /** As core/ops/attention.ts: zeroes a softmax weight, and adding ALiBi to it cannot overflow. */
 const MASKED = -1e9;
@@ -21,7 +21,6 @@ export interface SoftmaxMask {
 
 function probabilities(raw: tf.Tensor4D, o: SoftmaxMask): tf.Tensor4D {
   const [b, h, tq, tk] = raw.shape;
-  const wg = rowWorkgroup();
   const alibiPerBatch = o.alibi ? o.alibi.shape[0] !== 1 : false;
   // keyMask is read as given (int32 or float32): f32() takes either.
   const inputs = [raw, ...(o.alibi ? [o.alibi] : []), ...(o.keyMask ? [o.keyMask] : [])];
@@ -36,71 +35,61 @@ function probabilities(raw: tf.Tensor4D, o: SoftmaxMask): tf.Tensor4D {
     ${o.keyMask ? `m = m + (1.0 - f32(keyMask[batch * uniforms.tk + j])) * ${MASKED.toExponential()};` : ''}
     return s + m;
   }`;
-  return runKernel(
+  return runRowKernel(
     {
-      key: `tunesmith_masked_softmax_${wg}_${o.alibi ? (alibiPerBatch ? 'alibiB' : 'alibi1') : ''}_${o.keyMask ? 'pad' : ''}`,
+      key: `tunesmith_masked_softmax_${o.alibi ? (alibiPerBatch ? 'alibiB' : 'alibi1') : ''}_${o.keyMask ? 'pad' : ''}`,
       inputs: ['raw', ...(o.alibi ? ['alibi'] : []), ...(o.keyMask ? ['keyMask'] : [])],
       outputShape: [b, h, tq, tk],
-      workgroup: wg,
-      workgroups: b * h * tq,
-      uniforms: 'heads : i32, tq : i32, tk : i32, rows : i32, scale : f32,',
-      prelude: `var<workgroup> buf : array<f32, ${wg}>;\n${score}`,
+      rows: b * h * tq,
+      uniforms: 'heads : i32, tq : i32, tk : i32, scale : f32,',
+      prelude: score,
       body: `
-  let tid = i32(localId.x);
-  let row = index / ${wg};
-  let valid = row < uniforms.rows;
   var mx = -3.402823e+38f;
-  if (valid) { for (var j = tid; j < uniforms.tk; j += ${wg}) { mx = max(mx, score(row, j)); } }
+  if (valid) { for (var j = tid; j < uniforms.tk; j += WG) { mx = max(mx, score(row, j)); } }
   buf[tid] = mx;
-  ${workgroupReduce(wg, (a, c) => `max(${a}, ${c})`)}
+  ${reduceRow((a, c) => `max(${a}, ${c})`)}
   let rowMax = buf[0];
   workgroupBarrier();
   var s = 0.0;
-  if (valid) { for (var j = tid; j < uniforms.tk; j += ${wg}) { s += exp(score(row, j) - rowMax); } }
+  if (valid) { for (var j = tid; j < uniforms.tk; j += WG) { s += exp(score(row, j) - rowMax); } }
   buf[tid] = s;
-  ${workgroupReduce(wg, (a, c) => `${a} + ${c}`)}
+  ${reduceRow((a, c) => `${a} + ${c}`)}
   let total = buf[0];
   if (valid) {
-    for (var j = tid; j < uniforms.tk; j += ${wg}) { result[row * uniforms.tk + j] = exp(score(row, j) - rowMax) / total; }
+    for (var j = tid; j < uniforms.tk; j += WG) { result[row * uniforms.tk + j] = exp(score(row, j) - rowMax) / total; }
   }`,
     },
     inputs,
-    [i32u(h), i32u(tq), i32u(tk), i32u(b * h * tq), f32u(o.scale)],
+    [i32u(h), i32u(tq), i32u(tk), f32u(o.scale)],
   ) as tf.Tensor4D;
 }
 
 /** d raw = scale · p · (dp − Σⱼ dpⱼ pⱼ), row by row: softmax's gradient times the scale. */
 function rawGradient(probs: tf.Tensor4D, dprobs: tf.Tensor4D, scale: number): tf.Tensor4D {
   const [b, h, tq, tk] = probs.shape;
-  const wg = rowWorkgroup();
-  return runKernel(
+  return runRowKernel(
     {
-      key: `tunesmith_masked_softmax_grad_${wg}`,
+      key: 'tunesmith_masked_softmax_grad',
       inputs: ['probs', 'dprobs'],
       outputShape: [b, h, tq, tk],
-      workgroup: wg,
-      workgroups: b * h * tq,
-      uniforms: 'tk : i32, rows : i32, scale : f32,',
-      prelude: `var<workgroup> buf : array<f32, ${wg}>;`,
+      rows: b * h * tq,
+      uniforms: 'tk : i32, scale : f32,',
       body: `
-  let tid = i32(localId.x);
-  let row = index / ${wg};
-  let valid = row < uniforms.rows;
   let base = row * uniforms.tk;
   var s = 0.0;
-  if (valid) { for (var j = tid; j < uniforms.tk; j += ${wg}) { s += dprobs[base + j] * probs[base + j]; } }
+  if (valid) { for (var j = tid; j < uniforms.tk; j += WG) { s += dprobs[base + j] * probs[base + j]; } }
   buf[tid] = s;
-  ${workgroupReduce(wg, (a, c) => `${a} + ${c}`)}
+  ${reduceRow((a, c) => `${a} + ${c}`)}
   let dot = buf[0];
   if (valid) {
-    for (var j = tid; j < uniforms.tk; j += ${wg}) {
+    for (var j = tid; j < uniforms.tk; j += WG) {
       let p = probs[base + j];
       result[base + j] = (dprobs[base + j] * p - p * dot) * uniforms.scale;
     }
   }`,
     },
     [probs, dprobs],
-    [i32u(tk), i32u(b * h * tq), f32u(scale)],
+    [i32u(tk), f32u(scale)],
   ) as tf.Tensor4D;
 }
 

@@ -4,36 +4,30 @@
 // path keeps a [B·T, V] softmax, a one-hot scatter and their difference alive at once: at
 // GPT-2's 50257-wide vocabulary those are each 200 MB for b8 × seq 128.
 import * as tf from '@tensorflow/tfjs';
-import { i32u, rowWorkgroup, runKernel, workgroupReduce } from './program';
+import { i32u, reduceRow, runKernel, runRowKernel } from './program';
 
 /** Per row [logsumexp, weight · (logsumexp − logit at the target)]: [rows, 2]. */
 function rowLosses(logits: tf.Tensor2D, targets: tf.Tensor1D, weights: tf.Tensor1D): tf.Tensor2D {
   const [rows, vocab] = logits.shape;
-  const wg = rowWorkgroup();
-  return runKernel(
+  return runRowKernel(
     {
-      key: `tunesmith_ce_forward_${wg}`,
+      key: 'tunesmith_ce_forward',
       inputs: ['logits', 'targets', 'weights'],
       outputShape: [rows, 2],
-      workgroup: wg,
-      workgroups: rows,
-      uniforms: 'rows : i32, vocab : i32,',
-      prelude: `var<workgroup> buf : array<f32, ${wg}>;`,
+      rows,
+      uniforms: 'vocab : i32,',
       body: `
-  let tid = i32(localId.x);
-  let row = index / ${wg};
-  let valid = row < uniforms.rows;
   let base = row * uniforms.vocab;
   var m = -3.402823e+38f;
-  if (valid) { for (var c = tid; c < uniforms.vocab; c += ${wg}) { m = max(m, logits[base + c]); } }
+  if (valid) { for (var c = tid; c < uniforms.vocab; c += WG) { m = max(m, logits[base + c]); } }
   buf[tid] = m;
-  ${workgroupReduce(wg, (a, b) => `max(${a}, ${b})`)}
+  ${reduceRow((a, b) => `max(${a}, ${b})`)}
   let rowMax = buf[0];
   workgroupBarrier();
   var s = 0.0;
-  if (valid) { for (var c = tid; c < uniforms.vocab; c += ${wg}) { s += exp(logits[base + c] - rowMax); } }
+  if (valid) { for (var c = tid; c < uniforms.vocab; c += WG) { s += exp(logits[base + c] - rowMax); } }
   buf[tid] = s;
-  ${workgroupReduce(wg, (a, b) => `${a} + ${b}`)}
+  ${reduceRow((a, b) => `${a} + ${b}`)}
   if (valid && tid == 0) {
     let lse = rowMax + log(buf[0]);
     result[row * 2] = lse;
@@ -41,7 +35,7 @@ function rowLosses(logits: tf.Tensor2D, targets: tf.Tensor1D, weights: tf.Tensor
   }`,
     },
     [logits, targets, weights],
-    [i32u(rows), i32u(vocab)],
+    [i32u(vocab)],
   ) as tf.Tensor2D;
 }
 

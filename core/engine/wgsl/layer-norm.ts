@@ -3,43 +3,37 @@
 // summing the gamma and beta gradients through broadcasting reductions; here forward keeps
 // (mean, 1/std) per row and backward makes dx in one kernel and dgamma, dbeta in another.
 import * as tf from '@tensorflow/tfjs';
-import { f32u, i32u, rowWorkgroup, runKernel, workgroupReduce } from './program';
+import { f32u, i32u, reduceRow, runKernel, runRowKernel } from './program';
 
 /** [rows, 2]: mean and 1/sqrt(biased variance + eps), as torch.nn.LayerNorm. */
 function rowStats(x: tf.Tensor2D, eps: number): tf.Tensor2D {
   const [rows, cols] = x.shape;
-  const wg = rowWorkgroup();
-  return runKernel(
+  return runRowKernel(
     {
-      key: `tunesmith_layernorm_stats_${wg}`,
+      key: 'tunesmith_layernorm_stats',
       inputs: ['x'],
       outputShape: [rows, 2],
-      workgroup: wg,
-      workgroups: rows,
-      uniforms: 'rows : i32, cols : i32, eps : f32,',
-      prelude: `var<workgroup> buf : array<f32, ${wg}>;`,
+      rows,
+      uniforms: 'cols : i32, eps : f32,',
       body: `
-  let tid = i32(localId.x);
-  let row = index / ${wg};
-  let valid = row < uniforms.rows;
   let base = row * uniforms.cols;
   var s = 0.0;
-  if (valid) { for (var c = tid; c < uniforms.cols; c += ${wg}) { s += x[base + c]; } }
+  if (valid) { for (var c = tid; c < uniforms.cols; c += WG) { s += x[base + c]; } }
   buf[tid] = s;
-  ${workgroupReduce(wg, (a, b) => `${a} + ${b}`)}
+  ${reduceRow((a, b) => `${a} + ${b}`)}
   let mean = buf[0] / f32(uniforms.cols);
   workgroupBarrier();
   var q = 0.0;
-  if (valid) { for (var c = tid; c < uniforms.cols; c += ${wg}) { let d = x[base + c] - mean; q += d * d; } }
+  if (valid) { for (var c = tid; c < uniforms.cols; c += WG) { let d = x[base + c] - mean; q += d * d; } }
   buf[tid] = q;
-  ${workgroupReduce(wg, (a, b) => `${a} + ${b}`)}
+  ${reduceRow((a, b) => `${a} + ${b}`)}
   if (valid && tid == 0) {
     result[row * 2] = mean;
     result[row * 2 + 1] = inverseSqrt(buf[0] / f32(uniforms.cols) + uniforms.eps);
   }`,
     },
     [x],
-    [i32u(rows), i32u(cols), f32u(eps)],
+    [i32u(cols), f32u(eps)],
   ) as tf.Tensor2D;
 }
 
@@ -67,20 +61,14 @@ function normalise(x: tf.Tensor2D, stats: tf.Tensor2D, gamma: tf.Tensor, beta: t
 /** dx = rstd · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) with dx̂ = dy · gamma, row by row. */
 function inputGradient(x: tf.Tensor2D, stats: tf.Tensor2D, gamma: tf.Tensor, dy: tf.Tensor2D): tf.Tensor2D {
   const [rows, cols] = x.shape;
-  const wg = rowWorkgroup();
-  return runKernel(
+  return runRowKernel(
     {
-      key: `tunesmith_layernorm_dx_${wg}`,
+      key: 'tunesmith_layernorm_dx',
       inputs: ['x', 'stats', 'gamma', 'dy'],
       outputShape: [rows, cols],
-      workgroup: wg,
-      workgroups: rows,
-      uniforms: 'rows : i32, cols : i32,',
-      prelude: `var<workgroup> buf : array<f32, ${wg}>;`,
+      rows,
+      uniforms: 'cols : i32,',
       body: `
-  let tid = i32(localId.x);
-  let row = index / ${wg};
-  let valid = row < uniforms.rows;
   let base = row * uniforms.cols;
   var mean = 0.0;
   var rstd = 0.0;
@@ -88,28 +76,28 @@ function inputGradient(x: tf.Tensor2D, stats: tf.Tensor2D, gamma: tf.Tensor, dy:
   var s = 0.0;
   var sx = 0.0;
   if (valid) {
-    for (var c = tid; c < uniforms.cols; c += ${wg}) {
+    for (var c = tid; c < uniforms.cols; c += WG) {
       let g = dy[base + c] * gamma[c];
       s += g;
       sx += g * (x[base + c] - mean) * rstd;
     }
   }
   buf[tid] = s;
-  ${workgroupReduce(wg, (a, b) => `${a} + ${b}`)}
+  ${reduceRow((a, b) => `${a} + ${b}`)}
   let meanG = buf[0] / f32(uniforms.cols);
   workgroupBarrier();
   buf[tid] = sx;
-  ${workgroupReduce(wg, (a, b) => `${a} + ${b}`)}
+  ${reduceRow((a, b) => `${a} + ${b}`)}
   let meanGX = buf[0] / f32(uniforms.cols);
   if (valid) {
-    for (var c = tid; c < uniforms.cols; c += ${wg}) {
+    for (var c = tid; c < uniforms.cols; c += WG) {
       let xhat = (x[base + c] - mean) * rstd;
       result[base + c] = rstd * (dy[base + c] * gamma[c] - meanG - xhat * meanGX);
     }
   }`,
     },
     [x, stats, gamma, dy],
-    [i32u(rows), i32u(cols)],
+    [i32u(cols)],
   ) as tf.Tensor2D;
 }
 

@@ -31,7 +31,7 @@ export function webgpuBackend(): WebgpuBackend {
  * Threads per workgroup for kernels that reduce a row in one workgroup: 256 where the device
  * allows (fewer passes over a 50257-wide row), else its limit (128 in compatibility mode).
  */
-export function rowWorkgroup(): number {
+function rowWorkgroup(): number {
   const limits = webgpuBackend().device.limits;
   const cap = Math.min(256, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
   return 2 ** Math.floor(Math.log2(cap));
@@ -74,6 +74,39 @@ export function runKernel(spec: KernelSpec, inputs: tf.Tensor[], uniforms: Unifo
   return tf.engine().makeTensorFromTensorInfo(info);
 }
 
+/** What a row kernel is given: one workgroup per row, `rows` of them. */
+export type RowKernelSpec = Omit<KernelSpec, 'workgroup' | 'workgroups'> & { rows: number };
+
+/**
+ * A kernel that reduces each of `rows` rows in one workgroup through `buf`. Its body starts
+ * with `tid` (the thread in the workgroup), `row` and `valid` (false on the spare workgroups
+ * tfjs launches when it folds a long dispatch into two dimensions: every thread still has to
+ * reach each barrier); `uniforms.rows` comes first.
+ */
+export function runRowKernel(spec: RowKernelSpec, inputs: tf.Tensor[], uniforms: Uniform[] = []): tf.Tensor {
+  const wg = rowWorkgroup();
+  return runKernel(
+    {
+      ...spec,
+      key: `${spec.key}_${wg}`,
+      workgroup: wg,
+      workgroups: spec.rows,
+      uniforms: `rows : i32, ${spec.uniforms ?? ''}`,
+      prelude: `var<workgroup> buf : array<f32, ${wg}>;\nconst WG = ${wg};\n${spec.prelude ?? ''}`,
+      body: `
+  let tid = i32(localId.x);
+  let row = index / WG;
+  let valid = row < uniforms.rows;
+${spec.body}`,
+    },
+    inputs,
+    [i32u(spec.rows), ...uniforms],
+  );
+}
+
+/** Tree reduction in a row kernel: `buf` holds each thread's value; afterwards buf[0] holds the total. */
+export const reduceRow = (op: (a: string, b: string) => string) => workgroupReduce(rowWorkgroup(), op);
+
 /** u32 uniform helpers: counts are i32 in WGSL as in tfjs's own kernels. */
 export const f32u = (...data: number[]): Uniform => ({ type: 'float32', data });
 export const i32u = (...data: number[]): Uniform => ({ type: 'int32', data });
@@ -83,7 +116,7 @@ export const u32u = (...data: number[]): Uniform => ({ type: 'uint32', data });
  * A tree reduction over a workgroup's `buf` (power-of-two size `n`), `op` combining two
  * values; every thread sees the result in `buf[0]` afterwards.
  */
-export function workgroupReduce(n: number, op: (a: string, b: string) => string): string {
+function workgroupReduce(n: number, op: (a: string, b: string) => string): string {
   return `
   workgroupBarrier();
   for (var half = ${n / 2}; half > 0; half = half >> 1) {
