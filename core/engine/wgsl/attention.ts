@@ -41,6 +41,7 @@ function probabilities(raw: tf.Tensor4D, o: SoftmaxMask): tf.Tensor4D {
       inputs: ['raw', ...(o.alibi ? ['alibi'] : []), ...(o.keyMask ? ['keyMask'] : [])],
       outputShape: [b, h, tq, tk],
       rows: b * h * tq,
+      cols: tk,
       uniforms: 'heads : i32, tq : i32, tk : i32, scale : f32,',
       prelude: score,
       body: `
@@ -73,6 +74,7 @@ function rawGradient(probs: tf.Tensor4D, dprobs: tf.Tensor4D, scale: number): tf
       inputs: ['probs', 'dprobs'],
       outputShape: [b, h, tq, tk],
       rows: b * h * tq,
+      cols: tk,
       uniforms: 'tk : i32, scale : f32,',
       body: `
   let base = row * uniforms.tk;

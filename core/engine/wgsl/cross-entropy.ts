@@ -15,6 +15,7 @@ function rowLosses(logits: tf.Tensor2D, targets: tf.Tensor1D, weights: tf.Tensor
       inputs: ['logits', 'targets', 'weights'],
       outputShape: [rows, 2],
       rows,
+      cols: vocab,
       uniforms: 'vocab : i32,',
       body: `
   let base = row * uniforms.vocab;

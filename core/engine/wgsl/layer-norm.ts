@@ -14,6 +14,7 @@ function rowStats(x: tf.Tensor2D, eps: number): tf.Tensor2D {
       inputs: ['x'],
       outputShape: [rows, 2],
       rows,
+      cols,
       uniforms: 'cols : i32, eps : f32,',
       body: `
   let base = row * uniforms.cols;
@@ -67,6 +68,7 @@ function inputGradient(x: tf.Tensor2D, stats: tf.Tensor2D, gamma: tf.Tensor, dy:
       inputs: ['x', 'stats', 'gamma', 'dy'],
       outputShape: [rows, cols],
       rows,
+      cols,
       uniforms: 'cols : i32,',
       body: `
   let base = row * uniforms.cols;

@@ -28,12 +28,13 @@ export function webgpuBackend(): WebgpuBackend {
 }
 
 /**
- * Threads per workgroup for kernels that reduce a row in one workgroup: 256 where the device
- * allows (fewer passes over a 50257-wide row), else its limit (128 in compatibility mode).
+ * Threads per workgroup for a kernel that reduces rows of `cols` in one workgroup: enough to
+ * cover the row (idle threads still wait at every barrier), at most 256 (fewer passes over a
+ * 50257-wide row), within the device's limit (128 in compatibility mode); a power of two.
  */
-function rowWorkgroup(): number {
+function rowWorkgroup(cols: number): number {
   const limits = webgpuBackend().device.limits;
-  const cap = Math.min(256, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
+  const cap = Math.min(256, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX, 2 ** Math.ceil(Math.log2(Math.max(32, cols))));
   return 2 ** Math.floor(Math.log2(cap));
 }
 
@@ -75,7 +76,7 @@ export function runKernel(spec: KernelSpec, inputs: tf.Tensor[], uniforms: Unifo
 }
 
 /** What a row kernel is given: one workgroup per row, `rows` of them. */
-export type RowKernelSpec = Omit<KernelSpec, 'workgroup' | 'workgroups'> & { rows: number };
+export type RowKernelSpec = Omit<KernelSpec, 'workgroup' | 'workgroups'> & { rows: number; /** Row length, which sizes the workgroup. */ cols: number };
 
 /**
  * A kernel that reduces each of `rows` rows in one workgroup through `buf`. Its body starts
@@ -83,8 +84,8 @@ export type RowKernelSpec = Omit<KernelSpec, 'workgroup' | 'workgroups'> & { row
  * tfjs launches when it folds a long dispatch into two dimensions: every thread still has to
  * reach each barrier); `uniforms.rows` comes first.
  */
-export function runRowKernel(spec: RowKernelSpec, inputs: tf.Tensor[], uniforms: Uniform[] = []): tf.Tensor {
-  const wg = rowWorkgroup();
+export function runRowKernel({ cols, ...spec }: RowKernelSpec, inputs: tf.Tensor[], uniforms: Uniform[] = []): tf.Tensor {
+  const wg = rowWorkgroup(cols);
   return runKernel(
     {
       ...spec,
@@ -104,8 +105,6 @@ ${spec.body}`,
   );
 }
 
-/** Tree reduction in a row kernel: `buf` holds each thread's value; afterwards buf[0] holds the total. */
-export const reduceRow = (op: (a: string, b: string) => string) => workgroupReduce(rowWorkgroup(), op);
 
 /** u32 uniform helpers: counts are i32 in WGSL as in tfjs's own kernels. */
 export const f32u = (...data: number[]): Uniform => ({ type: 'float32', data });
@@ -113,13 +112,13 @@ export const i32u = (...data: number[]): Uniform => ({ type: 'int32', data });
 export const u32u = (...data: number[]): Uniform => ({ type: 'uint32', data });
 
 /**
- * A tree reduction over a workgroup's `buf` (power-of-two size `n`), `op` combining two
- * values; every thread sees the result in `buf[0]` afterwards.
+ * Tree reduction in a row kernel's body: each thread has put its value in `buf[tid]`; every
+ * thread then sees the result in `buf[0]`. `op` combines two values.
  */
-function workgroupReduce(n: number, op: (a: string, b: string) => string): string {
+export function reduceRow(op: (a: string, b: string) => string): string {
   return `
   workgroupBarrier();
-  for (var half = ${n / 2}; half > 0; half = half >> 1) {
+  for (var half = WG / 2; half > 0; half = half >> 1) {
     if (tid < half) { buf[tid] = ${op('buf[tid]', 'buf[tid + half]')}; }
     workgroupBarrier();
   }`;
