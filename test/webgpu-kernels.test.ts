@@ -12,7 +12,7 @@ import { dropoutWebgpu } from '../core/engine/wgsl/dropout';
 import { layerNormWebgpu } from '../core/engine/wgsl/layer-norm';
 import { selfAttentionReference, selfAttentionWebgpu, type AttentionOptions } from '../core/ops/attention';
 import { causalLmLossSumReference, causalLmLossSumWebgpu } from '../core/ops/cross-entropy';
-import { dropoutBits, dropoutKey, dropoutReference } from '../core/ops/dropout';
+import { dropout, dropoutBits, dropoutKey, dropoutReference } from '../core/ops/dropout';
 import { layerNormReference } from '../core/ops/layer-norm';
 import { adamwUpdateReference } from '../core/train/adamw';
 import { maxAbsDiff } from './helpers';
@@ -79,6 +79,18 @@ describe('WGSL kernels match their tfjs twins on webgpu', { skip }, () => {
       close(ours.grad, twin.grad, 1e-5, 'dqkv');
     });
   }
+
+  test('attention dropout on webgpu: the twin\'s mask, so output and d qkv match the twin with its JS-made mask', () => {
+    const [b, heads, t, d] = [2, 2, 6, 4];
+    const qkv = wave([b, t, 3 * heads * d], 2) as tf.Tensor3D;
+    const base = { nHead: heads, layout: 'gpt2' as const, scale: 1 / Math.sqrt(d) };
+    const ours: AttentionOptions = { ...base, dropout: (p) => dropout(p, 0.25, 99, 3) };
+    const twin: AttentionOptions = { ...base, dropout: (p) => dropoutReference(p, 0.25, 99, 3) };
+    const weights = wave([b, t, heads * d], 1, 0.2);
+    const loss = (f: typeof selfAttentionReference, o: AttentionOptions) => (x: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor3D, o).y, weights)) as tf.Scalar;
+    close(selfAttentionWebgpu(qkv, ours).y, selfAttentionReference(qkv, twin).y, 1e-5, 'y');
+    close(tf.grad(loss(selfAttentionWebgpu, ours))(qkv), tf.grad(loss(selfAttentionReference, twin))(qkv), 1e-5, 'dqkv');
+  });
 
   test('masked softmax with earlier positions (generation): queries see the past and themselves only', () => {
     const raw = wave([1, 2, 3, 8], 3) as tf.Tensor4D;
