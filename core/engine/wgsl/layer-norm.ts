@@ -103,33 +103,48 @@ function inputGradient(x: tf.Tensor2D, stats: tf.Tensor2D, gamma: tf.Tensor, dy:
   ) as tf.Tensor2D;
 }
 
-/** [2, cols]: Σ_rows dy · x̂ (dgamma) and Σ_rows dy (dbeta), a thread per column. */
+/** Rows each thread of the dgamma/dbeta kernel sums. */
+const ROW_CHUNK = 256;
+
+/**
+ * [2, cols]: Σ_rows dy · x̂ (dgamma) and Σ_rows dy (dbeta). A thread sums one column over a
+ * chunk of rows, and tfjs sums the chunks: a thread per column alone would leave most of a GPU
+ * idle, and on Mesa's llvmpipe a loop stops after 65535 iterations.
+ */
 function affineGradients(x: tf.Tensor2D, stats: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
   const [rows, cols] = x.shape;
-  return runKernel(
+  const chunks = Math.ceil(rows / ROW_CHUNK);
+  const partial = runKernel(
     {
       key: 'tunesmith_layernorm_dgamma_dbeta',
       inputs: ['x', 'stats', 'dy'],
-      outputShape: [2, cols],
+      outputShape: [chunks, 2, cols],
       workgroup: 64,
-      workgroups: Math.ceil(cols / 64),
-      uniforms: 'rows : i32, cols : i32,',
+      workgroups: Math.ceil((chunks * cols) / 64),
+      uniforms: 'rows : i32, cols : i32, chunks : i32,',
       body: `
-  if (index >= uniforms.cols) { return; }
+  if (index >= uniforms.chunks * uniforms.cols) { return; }
+  let chunk = index / uniforms.cols;
+  let c = index - chunk * uniforms.cols;
   var dg = 0.0;
   var db = 0.0;
-  for (var r = 0; r < uniforms.rows; r++) {
-    let at = r * uniforms.cols + index;
+  for (var r = chunk * ${ROW_CHUNK}; r < min(uniforms.rows, (chunk + 1) * ${ROW_CHUNK}); r++) {
+    let at = r * uniforms.cols + c;
     let g = dy[at];
     dg += g * (x[at] - stats[r * 2]) * stats[r * 2 + 1];
     db += g;
   }
-  result[index] = dg;
-  result[uniforms.cols + index] = db;`,
+  result[(chunk * 2) * uniforms.cols + c] = dg;
+  result[(chunk * 2 + 1) * uniforms.cols + c] = db;`,
     },
     [x, stats, dy],
-    [i32u(rows), i32u(cols)],
-  ) as tf.Tensor2D;
+    [i32u(rows), i32u(cols), i32u(chunks)],
+  );
+  return tf.tidy(() => {
+    const total = tf.sum(partial, 0) as tf.Tensor2D;
+    partial.dispose();
+    return total;
+  });
 }
 
 /** LayerNorm over the last axis of x with weight (gamma) and bias (beta), each [E]. */
