@@ -9,10 +9,11 @@ import { describeBackend, initBackend, tf } from '../core/engine/backend';
 import { trackTensorBytes } from './tensor-bytes';
 import { adamwUpdateWebgpu } from '../core/engine/wgsl/adamw';
 import { layerNormWebgpu } from '../core/engine/wgsl/layer-norm';
+import { gradSumSquaresWebgpu } from '../core/engine/wgsl/sum-squares';
 import { selfAttentionReference, selfAttentionWebgpu, type AttentionOptions } from '../core/ops/attention';
 import { causalLmLossSumReference, causalLmLossSumWebgpu } from '../core/ops/cross-entropy';
 import { layerNormReference } from '../core/ops/layer-norm';
-import { adamwUpdateReference } from '../core/train/adamw';
+import { adamwUpdateReference, gradSumSquaresReference } from '../core/train/adamw';
 
 const { values } = parseArgs({
   options: { batch: { type: 'string', default: '2' }, seq: { type: 'string', default: '64' }, vocab: { type: 'string', default: '50257' }, repeat: { type: 'string', default: '3' } },
@@ -85,4 +86,9 @@ const adam = (f: typeof adamwUpdateReference) => () => {
   return [tf.slice(state[0], 0, 1)];
 };
 row(`AdamW on ${n} params`, adam(adamwUpdateReference), adam(adamwUpdateWebgpu));
+tf.dispose([...state, g]);
+
+// Clipping's global norm over a block's worth of MLP gradients.
+const grads = [0, 1, 2, 3].map(() => wave([E, 4 * E], 0.01));
+row('sum of squares, 4 grads', () => [tf.scalar(gradSumSquaresReference(grads))], () => [tf.scalar(gradSumSquaresWebgpu(grads))]);
 process.exit(0);

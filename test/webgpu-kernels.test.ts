@@ -10,11 +10,12 @@ import { maskedSoftmaxWebgpu } from '../core/engine/wgsl/attention';
 import { crossEntropySumWebgpu } from '../core/engine/wgsl/cross-entropy';
 import { dropoutWebgpu } from '../core/engine/wgsl/dropout';
 import { layerNormWebgpu } from '../core/engine/wgsl/layer-norm';
+import { gradSumSquaresWebgpu } from '../core/engine/wgsl/sum-squares';
 import { selfAttentionReference, selfAttentionWebgpu, type AttentionOptions } from '../core/ops/attention';
 import { causalLmLossSumReference, causalLmLossSumWebgpu } from '../core/ops/cross-entropy';
 import { dropout, dropoutBits, dropoutKey, dropoutReference } from '../core/ops/dropout';
 import { layerNormReference } from '../core/ops/layer-norm';
-import { adamwUpdateReference } from '../core/train/adamw';
+import { adamwUpdateReference, gradSumSquaresReference } from '../core/train/adamw';
 import { maxAbsDiff } from './helpers';
 
 const skip = await initBackend('webgpu').then(
@@ -142,6 +143,13 @@ describe('WGSL kernels match their tfjs twins on webgpu', { skip }, () => {
     close(v2, v1, 1e-7, 'v');
     close(p2, p1, 1e-6, 'param');
     tf.dispose([p1, m1, v1, p2, m2, v2, g]);
+  });
+
+  test('sum of squares over gradients (clipping\'s norm), as the twin, on sizes that end mid-run', () => {
+    const grads = [wave([1000], 2), wave([3, 257], 1, 0.3), wave([1], 5, 1), wave([70, 7], 0.01, 2)];
+    const ours = gradSumSquaresWebgpu(grads);
+    const twin = gradSumSquaresReference(grads);
+    assert.ok(Math.abs(ours / twin - 1) <= 1e-6, `${ours} vs ${twin}`);
   });
 
   test('dropout: the twin\'s counter-based mask bit for bit, forward and backward', () => {

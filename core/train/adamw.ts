@@ -3,6 +3,7 @@
 // skip the decay, as the Hugging Face Trainer groups them.
 import { activeKernels, tensorsOnGpu, tf } from '../engine/backend';
 import { adamwUpdateWebgpu } from '../engine/wgsl/adamw';
+import { gradSumSquaresWebgpu } from '../engine/wgsl/sum-squares';
 import type { AdamWScalars } from '../engine/native-kernels';
 import { f32 } from '../ops/native-tensors';
 
@@ -94,7 +95,7 @@ export function gradSumSquares(grads: Iterable<tf.Tensor>): number {
   const kernels = activeKernels();
   const all = [...grads];
   if (kernels) return all.reduce((sum, g) => sum + kernels.sumSquares(f32(g)), 0);
-  return gradSumSquaresReference(all);
+  return tensorsOnGpu() ? gradSumSquaresWebgpu(all) : gradSumSquaresReference(all);
 }
 
 export function gradSumSquaresReference(grads: tf.Tensor[]): number {

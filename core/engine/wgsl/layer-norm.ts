@@ -38,6 +38,7 @@ function rowStats(x: tf.Tensor2D, eps: number): tf.Tensor2D {
   ) as tf.Tensor2D;
 }
 
+/** y = x̂ · gamma + beta, element by element. */
 function normalise(x: tf.Tensor2D, stats: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor2D {
   const [rows, cols] = x.shape;
   return runKernel(

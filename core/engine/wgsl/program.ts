@@ -47,7 +47,7 @@ export interface KernelSpec {
   workgroup: number;
   /** Workgroups to launch; tfjs folds more than the device's per-dimension limit into y and z. */
   workgroups: number;
-  /** WGSL struct members, `name : f32, ...`, given in `run`'s uniforms in the same order. */
+  /** WGSL struct members, `name : f32, ...`, whose values runKernel is given in the same order. */
   uniforms?: string;
   /** The body of `fn main(index : i32)`: index is the global thread number. */
   body: string;
@@ -105,8 +105,7 @@ ${spec.body}`,
   );
 }
 
-
-/** u32 uniform helpers: counts are i32 in WGSL as in tfjs's own kernels. */
+/** Uniform values by WGSL type; counts and sizes are i32, as in tfjs's own kernels. */
 export const f32u = (...data: number[]): Uniform => ({ type: 'float32', data });
 export const i32u = (...data: number[]): Uniform => ({ type: 'int32', data });
 export const u32u = (...data: number[]): Uniform => ({ type: 'uint32', data });
