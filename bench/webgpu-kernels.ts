@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { describeBackend, initBackend, tf } from '../core/engine/backend';
 import { trackTensorBytes } from './tensor-bytes';
 import { adamwUpdateWebgpu } from '../core/engine/wgsl/adamw';
+import { flashAttentionWebgpu } from '../core/engine/wgsl/flash-attention';
 import { layerNormWebgpu } from '../core/engine/wgsl/layer-norm';
 import { gradSumSquaresWebgpu } from '../core/engine/wgsl/sum-squares';
 import { selfAttentionReference, selfAttentionWebgpu, type AttentionOptions } from '../core/ops/attention';
@@ -68,6 +69,12 @@ const attentionGrad = (f: typeof selfAttentionReference) => () => {
   return [value, grad];
 };
 row('attention fwd+bwd', attentionGrad(selfAttentionReference), attentionGrad(selfAttentionWebgpu));
+// Flash-style, which selfAttentionWebgpu takes only where [B, H, T, T] cannot be bound.
+const flashGrad = () => {
+  const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => tf.sum(flashAttentionWebgpu(x as tf.Tensor3D, { ...o, heads: H })) as tf.Scalar)(qkv);
+  return [value, grad];
+};
+row('attention, flash', attentionGrad(selfAttentionReference), flashGrad);
 qkv.dispose();
 
 const x = wave([B, T, E], 3);

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { initBackend, tf } from '../core/engine/backend';
 import { adamwUpdateWebgpu } from '../core/engine/wgsl/adamw';
 import { maskedSoftmaxWebgpu } from '../core/engine/wgsl/attention';
+import { flashAttentionWebgpu } from '../core/engine/wgsl/flash-attention';
 import { crossEntropySumWebgpu } from '../core/engine/wgsl/cross-entropy';
 import { dropoutWebgpu } from '../core/engine/wgsl/dropout';
 import { layerNormWebgpu } from '../core/engine/wgsl/layer-norm';
@@ -64,8 +65,11 @@ describe('WGSL kernels match their tfjs twins on webgpu', { skip }, () => {
     { name: 'GPT-2 style, causal only', b: 2, heads: 3, t: 7, d: 5, layout: 'gpt2' as const },
     { name: 'BLOOM style, ALiBi per batch and padding', b: 2, heads: 2, t: 9, d: 3, layout: 'bloom' as const, alibi: 'batch', pad: true },
     { name: 'one ALiBi row for all, padding', b: 3, heads: 2, t: 5, d: 4, layout: 'bloom' as const, alibi: 'shared', pad: true },
+    // A head wider than the 32-thread workgroup a short row gets; keys in several tiles.
+    { name: 'GPT-2 head width 64, 20 positions', b: 1, heads: 2, t: 20, d: 64, layout: 'gpt2' as const },
+    { name: 'keys in several workgroup tiles', b: 1, heads: 1, t: 300, d: 8, layout: 'bloom' as const, alibi: 'shared', pad: true },
   ]) {
-    test(`masked softmax attention (${c.name}): output and d qkv as the twin's`, () => {
+    test(`attention (${c.name}): masked-softmax and flash kernels, output and d qkv as the twin's`, () => {
       const e = c.heads * c.d;
       const qkv = wave([c.b, c.t, 3 * e], 2) as tf.Tensor3D;
       const alibi = c.alibi ? wave([c.alibi === 'batch' ? c.b : 1, c.heads, 1, c.t], 0.5, 0.3) : undefined;
@@ -78,6 +82,11 @@ describe('WGSL kernels match their tfjs twins on webgpu', { skip }, () => {
       const ours = tf.valueAndGrad(loss(selfAttentionWebgpu))(qkv);
       close(selfAttentionWebgpu(qkv, o).y, selfAttentionReference(qkv, o).y, 1e-5, 'y');
       close(ours.grad, twin.grad, 1e-5, 'dqkv');
+      // Flash-style, which runs where the scores are too large to bind.
+      const flash = { ...o, heads: c.heads };
+      const viaFlash = tf.valueAndGrad((x: tf.Tensor) => tf.sum(tf.mul(flashAttentionWebgpu(x as tf.Tensor3D, flash), weights)) as tf.Scalar)(qkv);
+      close(flashAttentionWebgpu(qkv, flash), selfAttentionReference(qkv, o).y, 1e-5, 'y, flash');
+      close(viaFlash.grad, twin.grad, 1e-5, 'dqkv, flash');
     });
   }
 

@@ -1,5 +1,6 @@
 import { activeKernels, tensorsOnGpu, tf } from '../engine/backend';
 import { maskedSoftmaxWebgpu } from '../engine/wgsl/attention';
+import { flashAttentionWebgpu, flashNeeded } from '../engine/wgsl/flash-attention';
 import { QKV_LAYOUT, type AttentionShape } from '../engine/native-kernels';
 import { f32, fused, tensorOf } from './native-tensors';
 
@@ -67,8 +68,14 @@ export function selfAttentionReference(qkv: tf.Tensor3D, o: AttentionOptions): A
   return { y, cache: o.keepCache ? (kv as LayerCache) : undefined };
 }
 
-/** The twin with its mask, scale, ALiBi and softmax in one WGSL kernel; dropout keeps the twin's mask. */
+/**
+ * The twin with its mask, scale, ALiBi and softmax in one WGSL kernel, dropout applying the
+ * trainer's own mask to the probabilities; flash-style (no [B, H, T, T] tensor at all) for
+ * whole sequences without dropout whose scores are too large to bind.
+ */
 export function selfAttentionWebgpu(qkv: tf.Tensor3D, o: AttentionOptions): AttentionResult {
+  const [batch, t] = qkv.shape;
+  if (!o.past && !o.keepCache && !o.dropout && flashNeeded(batch, o.nHead, t)) return { y: flashAttentionWebgpu(qkv, { ...o, heads: o.nHead }) };
   const [q, k, v] = splitQkv(qkv, o.nHead, o.layout);
   const kv = o.past ? { k: tf.concat([o.past.k, k], 2), v: tf.concat([o.past.v, v], 2) } : { k, v };
   const y = tf.tidy(() => {
