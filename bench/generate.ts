@@ -5,7 +5,7 @@
 //   npm run bench:generate -- [--random-init gpt2|gpt2-medium|gpt2-large|gpt2-xl|bloom-560m|bloom-1b1|bloom-1b7] [--prompt-tokens 32] [--new-tokens 64] [--backend webgpu|native|...]
 import { parseArgs } from 'node:util';
 import os from 'node:os';
-import { activeKernels, describeBackend, initBackend } from '../core/engine/backend';
+import { activeKernels, describeBackend, initBackend, tf } from '../core/engine/backend';
 import { generate } from '../core/generate/generate';
 import { randomModel } from '../core/models/load';
 import { pytorchUnavailable, runPytorch } from './pytorch';
@@ -57,7 +57,11 @@ for (const noCache of [false, true]) {
   console.log(`${label.padEnd(14)} ${results[label].toFixed(2)} tokens/s  (${seconds.toFixed(2)} s for ${out.length} tokens)`);
 }
 console.log(`KV cache speed-up: ${(results['with KV cache'] / results['without cache']).toFixed(2)}x`);
-console.log(JSON.stringify({ bench: 'generate', model: values['random-init'], backend, prompt_tokens: promptTokens, new_tokens: newTokens, tokens_per_s_cache: results['with KV cache'], tokens_per_s_no_cache: results['without cache'] }));
+// On webgpu, every GPU buffer tfjs's buffer manager made (its pool of freed ones included).
+const gpuBytes = (tf.memory() as { numBytesAllocatedInGPU?: number }).numBytesAllocatedInGPU;
+const memory = { peak_rss_mib: process.resourceUsage().maxRSS / 1024, ...(gpuBytes ? { gpu_buffers_mib: gpuBytes / 2 ** 20 } : {}) };
+console.log(`memory: peak RSS ${memory.peak_rss_mib.toFixed(0)} MiB${gpuBytes ? `, GPU buffers ${(gpuBytes / 2 ** 20).toFixed(0)} MiB (tfjs numBytesAllocatedInGPU)` : ''}`);
+console.log(JSON.stringify({ bench: 'generate', model: values['random-init'], backend, prompt_tokens: promptTokens, new_tokens: newTokens, tokens_per_s_cache: results['with KV cache'], tokens_per_s_no_cache: results['without cache'], ...memory }));
 
 const why = pytorchUnavailable();
 if (why) console.log(`PyTorch comparison skipped: ${why}`);

@@ -1,6 +1,6 @@
 // Training speed and memory on random weights in a public model's shape (same compute as
 // real weights; nothing is downloaded): tokens/s, the step split into forward+backward and
-// optimizer, and peak RSS; then the same shapes in PyTorch when a python here has torch
+// optimizer, and peak RSS (and on webgpu the GPU buffers tfjs allocated); then the same shapes in PyTorch when a python here has torch
 // (bench/pytorch.ts). Batch defaults to 8 for LoRA (r 8, c_attn) and 4 for full fine-tuning.
 // Each method trains with the model's own dropout (GPT-2: 0.1, as real runs do) and with none.
 // --bf16: bf16 autocast on both sides (our bf16 GEMM; PyTorch's torch.autocast).
@@ -104,7 +104,9 @@ const precision = values.bf16 ? `bf16 (${activeKernels()?.info().bf16 ?? 'emulat
       optimizer.apply(grads, 1e-4, clipGradNorm(grads, 1).scale);
       tf.dispose([...grads.values()]);
       finishQueuedWork(params);
-      gpuPeak = Math.max(gpuPeak, (tf.memory() as { numBytesInGPU?: number }).numBytesInGPU ?? 0);
+      // tfjs's buffer manager: every GPU buffer it made, the pool of freed ones included, is the
+      // device memory the run holds (tensor bytes alone miss the pool).
+      gpuPeak = Math.max(gpuPeak, (tf.memory() as { numBytesAllocatedInGPU?: number }).numBytesAllocatedInGPU ?? 0);
       const t2 = performance.now();
       if (i > 0) times.push({ fwdBwd: (t1 - t0) / 1000, opt: (t2 - t1) / 1000 });
       process.stderr.write(`\r\x1b[2K  ${method}: step ${i}/${steps}`);
@@ -115,7 +117,7 @@ const precision = values.bf16 ? `bf16 (${activeKernels()?.info().bf16 ?? 'emulat
     const peakMiB = process.resourceUsage().maxRSS / 1024;
     const tokensPerS = (batchSize * seq) / (fwdBwd + opt);
     const gpuMiB = gpuPeak / 2 ** 20;
-    console.log(`${`${method} dropout ${dropout}`.padEnd(17)} ${tokensPerS.toFixed(1)} tokens/s  step ${(fwdBwd + opt).toFixed(2)} s = forward+backward ${fwdBwd.toFixed(2)} s + optimizer ${opt.toFixed(2)} s  peak RSS ${peakMiB.toFixed(0)} MiB${gpuPeak ? `  GPU buffers ${gpuMiB.toFixed(0)} MiB` : ''}`);
+    console.log(`${`${method} dropout ${dropout}`.padEnd(17)} ${tokensPerS.toFixed(1)} tokens/s  step ${(fwdBwd + opt).toFixed(2)} s = forward+backward ${fwdBwd.toFixed(2)} s + optimizer ${opt.toFixed(2)} s  peak RSS ${peakMiB.toFixed(0)} MiB${gpuPeak ? `  GPU buffers ${gpuMiB.toFixed(0)} MiB (tfjs numBytesAllocatedInGPU)` : ''}`);
     console.log(JSON.stringify({ bench: 'train', method, backend, bf16: values.bf16, model: values['random-init'], seq, batch: batchSize, dropout, tokens_per_s: tokensPerS, forward_backward_s: fwdBwd, optimizer_s: opt, peak_rss_mib: peakMiB, ...(gpuPeak ? { peak_gpu_mib: gpuMiB } : {}) }));
   } finally {
     optimizer.dispose();

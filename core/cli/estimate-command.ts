@@ -1,5 +1,6 @@
 // `tunesmith estimate`: peak training memory from config.json alone, before anything is
 // downloaded or loaded, with what to change when it does not fit.
+import { initBackend } from '../engine/backend';
 import { formatBytes } from '../units';
 import { defaultBackend } from '../memory/coefficients';
 import type { MemoryComponents } from '../memory/estimate';
@@ -40,7 +41,21 @@ function required(flags: Flags, name: string, what: string): number {
   return v;
 }
 
+/** The webgpu backend's band: against the GPU's memory where known, else its binding limit only. */
+function deviceText(e: TrainingEstimate): string | null {
+  const d = e.device;
+  if (!d) return null;
+  const { what, bytes } = d.largestBinding;
+  if (d.bindingLimitBytes !== null && bytes > d.bindingLimitBytes) return `exceeds: ${what} is ${formatBytes(bytes)}, more than the ${formatBytes(d.bindingLimitBytes)} this GPU binds at once`;
+  if (d.memory?.source === 'adapter heaps') return `${e.band} (${Math.round((100 * d.bytes) / d.memory.bytes)}% of the GPU's ${formatBytes(d.memory.bytes)}; fits means ≤ ${FITS_SHARE * 100}%)`;
+  if (d.memory) return null;
+  const limit = d.bindingLimitBytes === null ? 'no GPU adapter was asked, so its binding limit is unknown too' : `the largest tensor bound whole (${what}, ${formatBytes(bytes)}) fits the ${formatBytes(d.bindingLimitBytes)} binding limit`;
+  return `${e.band} as far as can be checked: the GPU's memory is unknown (WebGPU does not report it); ${limit}`;
+}
+
 function bandText(e: TrainingEstimate): string {
+  const device = deviceText(e);
+  if (device) return device;
   if (e.heap.limitBytes !== null && e.heap.bytes > e.heap.limitBytes) {
     return `exceeds the ${e.backend} backend's ${formatBytes(e.heap.limitBytes)} heap (needs ${formatBytes(e.heap.bytes)})`;
   }
@@ -56,6 +71,7 @@ function printTable(e: TrainingEstimate, print: Print): void {
   const width = Math.max(...rows.map(([label]) => label.length));
   for (const [label, value] of rows) print(`${label.padEnd(width)}  ${value.padStart(10)}`);
   print(`peak ${PHASES[e.phase]}, ${e.backend} backend, ${e.trainableParameters.toLocaleString('en-US')} trainable parameters`);
+  if (e.device) print(`in GPU buffers at the peak: ${formatBytes(e.device.bytes)} (tfjs's tensors and its buffer pool); compared with ${e.device.memory?.source === 'ram' ? 'RAM (a software adapter keeps its buffers there)' : e.device.memory ? "the GPU's memory" : 'nothing: GPU memory unknown'}`);
   print(`band: ${bandText(e)}`);
   if (e.suggestions.length) print('to fit:');
   for (const s of e.suggestions) print(`  ${s.change}: ${formatBytes(s.estimate.totalBytes)}, ${s.estimate.band}`);
@@ -72,6 +88,9 @@ export async function estimateCommand(flags: Flags, print: Print): Promise<void>
   const seq = required(flags, 'seq', 'S');
   const targets = str(flags, 'lora-targets')?.split(',').map((t) => t.trim()).filter(Boolean);
   const model = dir ? modelConfigForEstimate(dir) : randomConfig(name!);
+  const backend = defaultBackend();
+  // The GPU's memory and binding limit are the adapter's: ask it (TUNESMITH_BACKEND=webgpu).
+  const gpu = backend === 'webgpu' ? (await initBackend()).adapter : undefined;
   const e = estimateTrainingMemory({
     model,
     method,
@@ -79,7 +98,8 @@ export async function estimateCommand(flags: Flags, print: Print): Promise<void>
     batch,
     seq,
     gradientAccumulation: parseNumber('--grad-accum', str(flags, 'grad-accum'), 1, true),
-    backend: defaultBackend(),
+    backend,
+    gpu,
     ramBytes: flags.ram === undefined ? undefined : required(flags, 'ram', 'BYTES'),
   });
   if (!flags.json) {
@@ -97,6 +117,15 @@ export async function estimateCommand(flags: Flags, print: Print): Promise<void>
       heap_bytes: e.heap.bytes,
       heap_limit_bytes: e.heap.limitBytes,
       tensor_peak_bytes: e.tensorPeakBytes,
+      ...(e.device
+        ? {
+            gpu_bytes: e.device.bytes,
+            gpu_memory_bytes: e.device.memory?.bytes ?? null,
+            gpu_memory_source: e.device.memory?.source ?? 'unknown',
+            gpu_largest_binding: e.device.largestBinding,
+            gpu_binding_limit_bytes: e.device.bindingLimitBytes,
+          }
+        : {}),
       trainable_parameters: e.trainableParameters,
       suggestions: e.suggestions.map((s) => ({
         change: s.change,

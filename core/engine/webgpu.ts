@@ -17,6 +17,11 @@ export interface GpuAdapter {
   /** The device's limits, raised to the adapter's own (WebGPU's defaults are 256 MiB and 128 MiB). */
   maxBufferSize: number;
   maxStorageBufferBindingSize: number;
+  /**
+   * Device-local memory from Dawn's memory heaps, where the binding reports them; null where
+   * not: WebGPU itself has no such field, and dawn.node 0.6 has the feature but no JS field.
+   */
+  memoryBytes: number | null;
 }
 
 /** Names of CPU rasterisers; some (Mesa's) do not set isFallbackAdapter. */
@@ -172,7 +177,19 @@ function summarise(adapter: GPUAdapter, api: GpuAdapter['api']): GpuAdapter {
     software: isSoftwareAdapter(info),
     maxBufferSize: adapter.limits.maxBufferSize,
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+    memoryBytes: deviceLocalBytes(adapter),
   };
+}
+
+/** WGPUHeapProperty_DeviceLocal in Dawn's webgpu.h. */
+const DEVICE_LOCAL = 0x1;
+
+/** The sum of the adapter's device-local heaps, where Dawn's 'adapter-properties-memory-heaps' reaches JS. */
+function deviceLocalBytes(adapter: GPUAdapter): number | null {
+  const heaps = (adapter.info as { memoryHeaps?: { size: number | bigint; properties: number }[] }).memoryHeaps;
+  if (!adapter.features.has('adapter-properties-memory-heaps') || !Array.isArray(heaps)) return null;
+  const local = heaps.filter((h) => h.properties & DEVICE_LOCAL);
+  return local.length ? local.reduce((sum, h) => sum + Number(h.size), 0) : null;
 }
 
 /** One line: what the adapter is and the limits that decide what fits. */
@@ -180,7 +197,8 @@ export function describeAdapter(a: GpuAdapter): string {
   const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
   const who = [a.vendor, a.architecture].filter(Boolean).join(' ');
   const api = a.api === 'opengles' ? 'OpenGL ES' : 'native API';
-  return `${a.description || who || 'unknown adapter'}${who && a.description ? ` (${who})` : ''}, ${api}${a.software ? ', software' : ''}; buffers up to ${mib(a.maxBufferSize)}, bindings up to ${mib(a.maxStorageBufferBindingSize)}`;
+  const memory = a.memoryBytes ? `${mib(a.memoryBytes)} memory` : a.software ? 'memory: RAM' : 'memory unknown';
+  return `${a.description || who || 'unknown adapter'}${who && a.description ? ` (${who})` : ''}, ${api}${a.software ? ', software' : ''}; ${memory}, buffers up to ${mib(a.maxBufferSize)}, bindings up to ${mib(a.maxStorageBufferBindingSize)}`;
 }
 
 /** Throws the error Dawn reported since the last read, once. */

@@ -215,15 +215,49 @@ const NATIVE: EngineCoefficients = {
   lateCollected: 0,
 };
 
+/**
+ * The webgpu backend: every tensor is a GPU buffer, so these counts are device memory. Probed
+ * (`TUNESMITH_BACKEND=webgpu npm run bench:memory -- --probe`) on Mesa's llvmpipe, from
+ * tfjs's own tensor bytes, not RSS: the WGSL kernels (core/engine/wgsl) save one [B,H,T,T]
+ * probability tensor per block and no mask, one [B,T,V]-sized loss gradient, and update
+ * AdamW in place (no workspace). The fixed costs (Node, tokenizer) stay in host RAM.
+ */
+const WEBGPU: EngineCoefficients = {
+  ...CPU,
+  architectures: {
+    gpt2: {
+      saved: { block: { hidden: 15, qkv: 2, mlp: 9, scores: 1, mask: 0 }, outer: { hidden: 3, logits: 1 } },
+      backward: { block: { hidden: 29, qkv: 3, mlp: 17, scores: 3, mask: 0 }, outer: { hidden: 5, logits: 2 } },
+      attentionDropout: { saved: 4, backward: 5 },
+      residualDropout: { saved: 8, backward: 10 },
+      embeddingDropout: { saved: 4, backward: 5 },
+    },
+    bloom: {
+      saved: { block: { hidden: 15, qkv: 2, mlp: 10, scores: 1, mask: 0 }, outer: { hidden: 3, logits: 1 } },
+      backward: { block: { hidden: 29, qkv: 3, mlp: 20, scores: 3, mask: 0 }, outer: { hidden: 6, logits: 2 } },
+      attentionDropout: { saved: 4, backward: 5 },
+      residualDropout: { saved: 8, backward: 10 },
+      embeddingDropout: { saved: 0, backward: 0 },
+    },
+  },
+  lossWorkspace: 1,
+  optimizerWorkspace: 0,
+  weightDecayWorkspace: 0,
+  // GPU buffers are freed (returned to tfjs's pool) at dispose, not by V8's collector.
+  lateCollected: 0,
+  // tfjs's buffer pool keeps every freed buffer for reuse by exact size, so the GPU holds more
+  // than the live peak: numBytesAllocatedInGPU after 3 steps on the fixtures (llvmpipe) was
+  // 1–8.6% of the step's bytes beyond the weights above the tensor peak.
+  heapSlack: 0.09,
+};
+
 export const ENGINE_COEFFICIENTS: Record<BackendName, EngineCoefficients> = {
   native: NATIVE,
   wasm: WASM,
   cpu: CPU,
   // Not measured: tfjs-node keeps tensors in native buffers that clones share, as cpu does.
   tensorflow: CPU,
-  // Not measured on a GPU: the same plain-tfjs twins run there and keep the tensors they keep
-  // on cpu, in GPU buffers (WebGPU does not say how much memory the adapter has).
-  webgpu: CPU,
+  webgpu: WEBGPU,
 };
 
 /**

@@ -11,6 +11,7 @@ import { DEFAULT_LORA } from '../train/config';
 import { aliveActivations, FLOAT32_BYTES, shapeBytes, type DropoutRates } from './activations';
 import { memoryBand, type Band } from './band';
 import { defaultBackend, ENGINE_COEFFICIENTS, type EngineCoefficients } from './coefficients';
+import { deviceBand, deviceMemory, type DeviceMemory, type GpuLimits } from './device';
 import {
   countParameters,
   headParameters,
@@ -46,6 +47,8 @@ export interface TrainingShape {
   backend?: BackendName;
   /** Total RAM to compare with; os.totalmem() where absent. */
   ramBytes?: number;
+  /** The adapter the webgpu backend runs on (its memory and binding limit), where one was asked. */
+  gpu?: GpuLimits;
   /** Count a training process's tokenizer, store and data in the fixed overhead (benchmarks on random weights have none). */
   tokenizer?: boolean;
 }
@@ -91,6 +94,8 @@ export interface MemoryEstimate {
   perBlockBytes: number;
   trainableParameters: number;
   ramBytes: number;
+  /** The webgpu backend: the bytes in GPU buffers and what they are compared with; null elsewhere. */
+  device: DeviceMemory | null;
   band: Band;
 }
 
@@ -245,6 +250,9 @@ export function estimatePeak(s: TrainingShape): MemoryEstimate {
   }
   const ramBytes = s.ramBytes ?? os.totalmem();
   const heap = { bytes: heapBytes, limitBytes: k.heapLimitBytes };
+  const ramBand = memoryBand(peak!.total, ramBytes, heap);
+  // On webgpu the tensors (the heap here) are GPU buffers.
+  const device = r.backend === 'webgpu' ? deviceMemory(heapBytes, ramBytes, c, { batch: r.batch, seq: r.seq }, r.method, s.gpu) : null;
   return {
     backend: r.backend,
     phase: peak!.phase,
@@ -255,6 +263,7 @@ export function estimatePeak(s: TrainingShape): MemoryEstimate {
     perBlockBytes: perBlock,
     trainableParameters: trainable,
     ramBytes,
-    band: memoryBand(peak!.total, ramBytes, heap),
+    device,
+    band: device ? deviceBand(device, ramBand, (total, of) => memoryBand(total, of, heap)) : ramBand,
   };
 }

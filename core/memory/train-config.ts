@@ -1,5 +1,6 @@
 // The estimate for a training config, read the way the trainer reads it.
 import type { BackendName } from '../engine/backend';
+import type { GpuLimits } from './device';
 import type { ModelConfig } from '../models/config';
 import type { TrainConfig } from '../train/config';
 import { estimateTrainingMemory, type TrainingEstimate } from './suggestions';
@@ -9,7 +10,7 @@ import { estimateTrainingMemory, type TrainingEstimate } from './suggestions';
  * model's positions) is the worst case. An init_adapter brings its own rank and targets;
  * the config's lora settings stand in for them here.
  */
-export function estimateForTrainConfig(config: TrainConfig, model: ModelConfig, options: { backend?: BackendName; ramBytes?: number } = {}): TrainingEstimate {
+export function estimateForTrainConfig(config: TrainConfig, model: ModelConfig, options: { backend?: BackendName; ramBytes?: number; gpu?: GpuLimits } = {}): TrainingEstimate {
   const rate = (own: number) => config.dropout ?? own;
   return estimateTrainingMemory({
     model,

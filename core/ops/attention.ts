@@ -1,7 +1,9 @@
-import { activeKernels, tf } from '../engine/backend';
+import { activeKernels, tensorsOnGpu, tf } from '../engine/backend';
+import { maskedSoftmaxWebgpu } from '../engine/wgsl/attention';
+import { flashAttentionWebgpu, flashNeeded } from '../engine/wgsl/flash-attention';
 import { QKV_LAYOUT, type AttentionShape } from '../engine/native-kernels';
 import { bf16Autocast, matMulAutocast } from './bf16';
-import { dropoutParams, dropoutReference, type DropoutCall } from './dropout';
+import { dropout, dropoutParams, dropoutReference, type DropoutCall } from './dropout';
 import { f32, fused, tensorOf } from './native-tensors';
 
 /** One layer's cached keys and values, [B, H, T_past, D] each. */
@@ -51,7 +53,8 @@ export function selfAttention(qkv: tf.Tensor3D, o: AttentionOptions): AttentionR
   const kernels = activeKernels();
   const bf16 = bf16Autocast();
   // Under bf16 autocast without a bf16 kernel (other backends) the twin emulates it.
-  if (!kernels || (bf16 && !kernels.info().bf16)) return selfAttentionReference(qkv, o);
+  if (!kernels) return tensorsOnGpu() && !bf16 ? selfAttentionWebgpu(qkv, o) : selfAttentionReference(qkv, o);
+  if (bf16 && !kernels.info().bf16) return selfAttentionReference(qkv, o);
   return o.past || o.keepCache ? attentionDecodeNative(qkv, o, bf16) : { y: attentionTrainNative(qkv, o, bf16) };
 }
 
@@ -75,6 +78,24 @@ export function selfAttentionReference(qkv: tf.Tensor3D, o: AttentionOptions): A
     let probs = tf.softmax(scores, -1);
     if (o.dropout) probs = dropoutReference(probs, o.dropout.rate, o.dropout.seed, o.dropout.call);
     return mergeHeads(matMulAutocast(probs, kv.v, false, false, bf16) as tf.Tensor4D);
+  });
+  return { y, cache: o.keepCache ? (kv as LayerCache) : undefined };
+}
+
+/**
+ * The twin with its mask, scale, ALiBi and softmax in one WGSL kernel, dropout applying the
+ * trainer's own mask to the probabilities; flash-style (no [B, H, T, T] tensor at all) for
+ * whole sequences without dropout whose scores are too large to bind.
+ */
+export function selfAttentionWebgpu(qkv: tf.Tensor3D, o: AttentionOptions): AttentionResult {
+  const [batch, t] = qkv.shape;
+  if (!o.past && !o.keepCache && !o.dropout && flashNeeded(batch, o.nHead, t)) return { y: flashAttentionWebgpu(qkv, { ...o, heads: o.nHead }) };
+  const [q, k, v] = splitQkv(qkv, o.nHead, o.layout);
+  const kv = o.past ? { k: tf.concat([o.past.k, k], 2), v: tf.concat([o.past.v, v], 2) } : { k, v };
+  const y = tf.tidy(() => {
+    let probs: tf.Tensor = maskedSoftmaxWebgpu(tf.matMul(q, kv.k, false, true), o);
+    if (o.dropout) probs = dropout(probs, o.dropout.rate, o.dropout.seed, o.dropout.call);
+    return mergeHeads(tf.matMul(probs, kv.v) as tf.Tensor4D);
   });
   return { y, cache: o.keepCache ? (kv as LayerCache) : undefined };
 }

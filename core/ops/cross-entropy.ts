@@ -1,4 +1,5 @@
-import { activeKernels, tf } from '../engine/backend';
+import { activeKernels, tensorsOnGpu, tf } from '../engine/backend';
+import { crossEntropySumWebgpu } from '../engine/wgsl/cross-entropy';
 import { f32, fused, tensorOf } from './native-tensors';
 
 export const IGNORE_INDEX = -100;
@@ -15,7 +16,8 @@ export interface LmLoss {
  * labels of −100 are skipped.
  */
 export function causalLmLossSum(logits: tf.Tensor3D, labels: ArrayLike<number>[]): LmLoss {
-  return activeKernels() ? causalLmLossSumNative(logits, labels) : causalLmLossSumReference(logits, labels);
+  if (activeKernels()) return causalLmLossSumNative(logits, labels);
+  return tensorsOnGpu() ? causalLmLossSumWebgpu(logits, labels) : causalLmLossSumReference(logits, labels);
 }
 
 /** Which positions count and what each predicts: weight 1 and the next label, or weight 0. */
@@ -96,4 +98,9 @@ export function causalLmLossSumNative(logits: tf.Tensor3D, labels: ArrayLike<num
     };
   });
   return { sum, tokens };
+}
+
+export function causalLmLossSumWebgpu(logits: tf.Tensor3D, labels: ArrayLike<number>[]): LmLoss {
+  const { weights, targets, tokens } = labelTargets(logits, labels);
+  return { sum: tokens === 0 ? tf.scalar(0) : crossEntropySumWebgpu(logits, targets, weights), tokens };
 }

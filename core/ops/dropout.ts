@@ -4,7 +4,8 @@
 // regenerates the mask instead of keeping it, and a resumed run (which restores c) repeats
 // the stream exactly. This file holds the reference generator; core/native/src/kernels.h
 // has the same function, and test/native-ops.test.ts compares the two bit for bit.
-import { activeKernels, tf } from '../engine/backend';
+import { activeKernels, tensorsOnGpu, tf } from '../engine/backend';
+import { dropoutWebgpu } from '../engine/wgsl/dropout';
 import { f32, fused, tensorOf } from './native-tensors';
 
 /** murmur3's 32-bit finaliser. */
@@ -58,7 +59,10 @@ export function dropoutParams(rate: number, seed: number, call: number): Dropout
 
 /** x with each element kept and scaled by 1/(1 − rate), or zeroed, by call `call` of a run seeded `seed`. */
 export function dropout(x: tf.Tensor, rate: number, seed: number, call: number): tf.Tensor {
-  return activeKernels() ? dropoutNative(x, rate, seed, call) : dropoutReference(x, rate, seed, call);
+  if (activeKernels()) return dropoutNative(x, rate, seed, call);
+  if (!tensorsOnGpu()) return dropoutReference(x, rate, seed, call);
+  const { key, threshold, scale } = dropoutParams(rate, seed, call);
+  return dropoutWebgpu(x, key, threshold, scale);
 }
 
 /** The plain-tfjs twin: the mask made element by element in JavaScript, then a multiply. */

@@ -1,9 +1,11 @@
-import { activeKernels, tf } from '../engine/backend';
+import { activeKernels, tensorsOnGpu, tf } from '../engine/backend';
+import { layerNormWebgpu } from '../engine/wgsl/layer-norm';
 import { f32, fused, isTrained, tensorOf } from './native-tensors';
 
 /** LayerNorm over the last axis with the biased variance, as torch.nn.LayerNorm. */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
-  return activeKernels() ? layerNormNative(x, weight, bias, eps) : layerNormReference(x, weight, bias, eps);
+  if (activeKernels()) return layerNormNative(x, weight, bias, eps);
+  return tensorsOnGpu() ? layerNormWebgpu(x, weight, bias, eps) : layerNormReference(x, weight, bias, eps);
 }
 
 /** The plain-tfjs twin: runs on every backend and is the native kernel's test oracle. */

@@ -1,7 +1,9 @@
 // AdamW as torch.optim.AdamW: decoupled weight decay applied to the weight first, then the
 // bias-corrected Adam step. Parameters in the no-decay group (biases, LayerNorm weights)
 // skip the decay, as the Hugging Face Trainer groups them.
-import { activeKernels, tf } from '../engine/backend';
+import { activeKernels, tensorsOnGpu, tf } from '../engine/backend';
+import { adamwUpdateWebgpu } from '../engine/wgsl/adamw';
+import { gradSumSquaresWebgpu } from '../engine/wgsl/sum-squares';
 import type { AdamWScalars } from '../engine/native-kernels';
 import { f32 } from '../ops/native-tensors';
 
@@ -53,7 +55,7 @@ export class AdamW {
         sqrtBias2: Math.sqrt(1 - beta2 ** this.step),
         gradScale,
       };
-      const update = kernels ? adamwUpdateNative : adamwUpdateReference;
+      const update = kernels ? adamwUpdateNative : tensorsOnGpu() ? adamwUpdateWebgpu : adamwUpdateReference;
       update(p.variable, g, this.m.get(p.name)!, this.v.get(p.name)!, scalars);
     }
   }
@@ -93,7 +95,7 @@ export function gradSumSquares(grads: Iterable<tf.Tensor>): number {
   const kernels = activeKernels();
   const all = [...grads];
   if (kernels) return all.reduce((sum, g) => sum + kernels.sumSquares(f32(g)), 0);
-  return gradSumSquaresReference(all);
+  return tensorsOnGpu() ? gradSumSquaresWebgpu(all) : gradSumSquaresReference(all);
 }
 
 export function gradSumSquaresReference(grads: tf.Tensor[]): number {

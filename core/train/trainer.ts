@@ -159,7 +159,7 @@ async function trainInLockedFolder(config: TrainConfig, emit: EventSink, options
   // Batches are padded to their longest row, so the longest example bounds the sequence;
   // and a batch holds at most the training examples there are.
   const held = { per_device_train_batch_size: Math.max(1, Math.min(config.per_device_train_batch_size, data.train.length)), data: { ...config.data, max_length: Math.min(config.data.max_length, longest) } };
-  const estimate = estimateForTrainConfig({ ...config, ...held }, model.config, { backend });
+  const estimate = estimateForTrainConfig({ ...config, ...held }, model.config, { backend, gpu: choice.adapter });
   if (positions !== null && longest > positions) {
     throw new ConfigFieldError(`"data.max_length" is ${config.data.max_length}, and examples up to ${longest} tokens result, but this model has only ${positions} positions; use ${positions} or less`);
   }
