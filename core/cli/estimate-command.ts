@@ -11,7 +11,7 @@ import { parseNumber, UsageError } from './args';
 import type { Flags, Print } from './commands';
 
 export const ESTIMATE_USAGE =
-  'usage: tunesmith estimate --model DIR | --random-init NAME --method full|lora [--lora-r R] [--lora-targets a,b] --batch B --seq S [--grad-accum N] [--ram BYTES] [--json]';
+  'usage: tunesmith estimate --model DIR | --random-init NAME --method full|lora [--lora-r R] [--lora-targets a,b] --batch B --seq S [--grad-accum N] [--bf16] [--ram BYTES] [--json]';
 
 const LABELS: Record<keyof MemoryComponents, string> = {
   runtime: 'runtime (Node, tfjs, tokenizer)',
@@ -55,7 +55,7 @@ function printTable(e: TrainingEstimate, print: Print): void {
   rows.push(['total peak', formatBytes(e.totalBytes)]);
   const width = Math.max(...rows.map(([label]) => label.length));
   for (const [label, value] of rows) print(`${label.padEnd(width)}  ${value.padStart(10)}`);
-  print(`peak ${PHASES[e.phase]}, ${e.backend} backend, ${e.trainableParameters.toLocaleString('en-US')} trainable parameters`);
+  print(`peak ${PHASES[e.phase]}, ${e.backend} backend${e.bf16 ? ', bf16' : ''}, ${e.trainableParameters.toLocaleString('en-US')} trainable parameters`);
   print(`band: ${bandText(e)}`);
   if (e.suggestions.length) print('to fit:');
   for (const s of e.suggestions) print(`  ${s.change}: ${formatBytes(s.estimate.totalBytes)}, ${s.estimate.band}`);
@@ -80,6 +80,7 @@ export async function estimateCommand(flags: Flags, print: Print): Promise<void>
     seq,
     gradientAccumulation: parseNumber('--grad-accum', str(flags, 'grad-accum'), 1, true),
     backend: defaultBackend(),
+    bf16: flags.bf16 === true,
     ramBytes: flags.ram === undefined ? undefined : required(flags, 'ram', 'BYTES'),
   });
   if (!flags.json) {
@@ -94,6 +95,7 @@ export async function estimateCommand(flags: Flags, print: Print): Promise<void>
       ram_bytes: e.ramBytes,
       phase: e.phase,
       backend: e.backend,
+      bf16: e.bf16,
       heap_bytes: e.heap.bytes,
       heap_limit_bytes: e.heap.limitBytes,
       tensor_peak_bytes: e.tensorPeakBytes,

@@ -77,6 +77,13 @@ export interface EngineCoefficients {
   weightCopies: number;
   /** [V, E] buffers beside a trained tied embedding's gradient when backward ends: the lookup's dense gradient and the sum. */
   tiedEmbeddingGradients: number;
+  /**
+   * Inputs of frozen projections without LoRA (the head's too) that are not kept for backward,
+   * as a share of one per projection: 1 where the kernel drops what only a weight gradient
+   * would read (the probe's counts are a full run's, where every input is kept), 0 where
+   * tfjs's matMul gradient keeps both operands.
+   */
+  frozenInputsReleased: number;
 
   // Not seen by the probe: memory outside tfjs's tensors, calibrated against peak RSS.
   /**
@@ -109,9 +116,27 @@ export interface EngineCoefficients {
    * the estimate without it at batch 1, 2, 4 and 8; with it every row is within 12%.
    */
   trainingProcessBytes: number;
+  /** What changes under `"bf16": true`. */
+  bf16: Bf16Coefficients;
+}
+
+/** The counts the probe sees. */
+export type ProbedCounts = Pick<EngineCoefficients, 'architectures' | 'lora' | 'lossWorkspace' | 'optimizerWorkspace' | 'weightDecayWorkspace' | 'weightCopies' | 'tiedEmbeddingGradients'>;
+
+export interface Bf16Coefficients {
+  /**
+   * Bytes per parameter of a LoRA run's frozen projections (and an untied head): 2 where the
+   * bf16 kernel reads them as stored, 4 where the emulation multiplies the fp32 weights.
+   */
+  frozenProjectionBytes: number;
+  /** The probe's counts under bf16 (`bench:memory -- --probe --bf16`) where they differ from fp32's. */
+  counts: Partial<ProbedCounts>;
 }
 
 const MiB = 2 ** 20;
+
+/** Where bf16 is emulated (plain tfjs): the fp32 weights stay, and each product's rounded inputs are new tensors. */
+const EMULATED_BF16: Bf16Coefficients = { frozenProjectionBytes: 4, counts: {} };
 
 const WASM: EngineCoefficients = {
   architectures: {
@@ -136,6 +161,7 @@ const WASM: EngineCoefficients = {
   weightDecayWorkspace: 1,
   weightCopies: 1,
   tiedEmbeddingGradients: 2,
+  frozenInputsReleased: 0,
   packedWeights: 1,
   embeddingGradientJsCopies: 1,
   heapLimitBytes: 4294901760,
@@ -144,6 +170,7 @@ const WASM: EngineCoefficients = {
   runtimeBytes: 150 * MiB,
   tokenizerBytesPerToken: 500,
   trainingProcessBytes: 140 * MiB,
+  bf16: EMULATED_BF16,
 };
 
 const CPU: EngineCoefficients = {
@@ -169,6 +196,7 @@ const CPU: EngineCoefficients = {
   weightDecayWorkspace: 1,
   weightCopies: 0,
   tiedEmbeddingGradients: 2,
+  frozenInputsReleased: 0,
   packedWeights: 0,
   embeddingGradientJsCopies: 0,
   heapLimitBytes: null,
@@ -177,6 +205,7 @@ const CPU: EngineCoefficients = {
   runtimeBytes: 155 * MiB,
   tokenizerBytesPerToken: 500,
   trainingProcessBytes: 140 * MiB,
+  bf16: EMULATED_BF16,
 };
 
 /**
@@ -209,8 +238,14 @@ const NATIVE: EngineCoefficients = {
   lossWorkspace: 1,
   optimizerWorkspace: 0,
   weightDecayWorkspace: 0,
+  // core/ops/linear.ts keeps x only for dW or a LoRA pair; a LayerNorm's, attention's or GELU's
+  // output feeding a frozen projection then has no other holder.
+  frozenInputsReleased: 1,
   // Clipping scales inside the AdamW kernel, so no scaled gradient copies are left to collect.
   lateCollected: 0,
+  // The bf16 GEMM rounds while it packs, into panels of a few MiB reused by every call, so the
+  // probe sees the same tensors as in fp32 (`--probe --bf16` printed fp32's counts).
+  bf16: { frozenProjectionBytes: 2, counts: {} },
 };
 
 export const ENGINE_COEFFICIENTS: Record<BackendName, EngineCoefficients> = {

@@ -93,6 +93,9 @@ export function linearNative(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Te
       down = new Float32Array(n * r);
       if (mask) save([dropped]);
     }
+    // Backward reads x only for the weight's or the adapter's gradient. A frozen projection
+    // without LoRA lets it go (often nothing else holds it: a LayerNorm's or GELU's output).
+    const savedX = trained.w || lora ? xs : null;
     const y = new Float32Array(n * outDim);
     k.linearForward(xs, ws, bias ? f32(bias) : null, wInOut, n, inDim, outDim, loraBuffers, down, y, bf16 || bits !== null);
     return {
@@ -104,7 +107,7 @@ export function linearNative(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Te
         const db = trained.b ? new Float32Array(outDim) : null;
         const da = trained.a ? new Float32Array(r * inDim) : null;
         const dbLora = trained.loraB ? new Float32Array(outDim * r) : null;
-        k.linearBackward(xs, ws, wInOut, n, inDim, outDim, f32(dy), loraBuffers, down, dx, dw, db, da, dbLora, bf16 || bits !== null);
+        k.linearBackward(savedX, ws, wInOut, n, inDim, outDim, f32(dy), loraBuffers, down, dx, dw, db, da, dbLora, bf16 || bits !== null);
         const grads = [tensorOf(dx, x.shape)];
         if (dw) grads.push(tensorOf(dw, weight.shape));
         if (db) grads.push(tensorOf(db, [outDim]));

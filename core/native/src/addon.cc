@@ -136,7 +136,7 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   Args a(info);
   // (x, w, wInOut, n, in, out, dy, lora, down, dx, dw, db, da, dbLora)
   int n = a.integer(3, "n"), in = a.integer(4, "in"), out = a.integer(5, "out");
-  const float* x = a.f32(0, sz(n, in), "x");
+  const float* x = a.f32(0, sz(n, in), "x", true);
   ts::Weight w = weight_arg(a, info, 1, sz(in, out));
   bool wInOut = a.boolean(2);
   const float* dy = a.f32(6, sz(n, out), "dy");
@@ -145,6 +145,7 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   float* dx = a.f32(9, sz(n, in), "dx", true);
   float* dw = a.f32(10, sz(in, out), "dw", true);
   if (dw && w.bf16) a.fail<int>("w is a frozen weight stored in bf16: it has no gradient (dw must be null)");
+  if (!x && (dw || lora.a)) a.fail<int>("x is needed for dw and for a LoRA pair's gradients");
   float* db = a.f32(11, out, "db", true);
   float* da = a.f32(12, sz(lora.r, in), "da", true);
   float* dbLora = a.f32(13, sz(out, lora.r), "dbLora", true);
