@@ -2,6 +2,7 @@
 // downloaded or loaded, with what to change when it does not fit.
 import { formatBytes } from '../units';
 import { defaultBackend } from '../memory/coefficients';
+import { loadNativeKernels } from '../engine/native-kernels';
 import type { MemoryComponents } from '../memory/estimate';
 import { modelConfigForEstimate } from '../memory/model-config';
 import { estimateTrainingMemory, type TrainingEstimate } from '../memory/suggestions';
@@ -40,6 +41,15 @@ function required(flags: Flags, name: string, what: string): number {
   return v;
 }
 
+/** Whether the native kernels this estimate assumes have a bf16 GEMM for this CPU (only then is bf16 suggested). */
+function nativeBf16Kernel(): boolean {
+  try {
+    return loadNativeKernels().info().bf16 !== null;
+  } catch {
+    return false;
+  }
+}
+
 function bandText(e: TrainingEstimate): string {
   if (e.heap.limitBytes !== null && e.heap.bytes > e.heap.limitBytes) {
     return `exceeds the ${e.backend} backend's ${formatBytes(e.heap.limitBytes)} heap (needs ${formatBytes(e.heap.bytes)})`;
@@ -72,6 +82,7 @@ export async function estimateCommand(flags: Flags, print: Print): Promise<void>
   const seq = required(flags, 'seq', 'S');
   const targets = str(flags, 'lora-targets')?.split(',').map((t) => t.trim()).filter(Boolean);
   const model = dir ? modelConfigForEstimate(dir) : randomConfig(name!);
+  const backend = defaultBackend();
   const e = estimateTrainingMemory({
     model,
     method,
@@ -79,8 +90,9 @@ export async function estimateCommand(flags: Flags, print: Print): Promise<void>
     batch,
     seq,
     gradientAccumulation: parseNumber('--grad-accum', str(flags, 'grad-accum'), 1, true),
-    backend: defaultBackend(),
+    backend,
     bf16: flags.bf16 === true,
+    bf16Kernel: backend === 'native' && nativeBf16Kernel(),
     ramBytes: flags.ram === undefined ? undefined : required(flags, 'ram', 'BYTES'),
   });
   if (!flags.json) {
@@ -105,6 +117,7 @@ export async function estimateCommand(flags: Flags, print: Print): Promise<void>
         method: s.shape.method,
         batch: s.shape.batch,
         seq: s.shape.seq,
+        bf16: s.shape.bf16 ?? false,
         gradient_accumulation: s.shape.gradientAccumulation ?? 1,
         total_bytes: s.estimate.totalBytes,
         band: s.estimate.band,

@@ -135,9 +135,6 @@ export interface Bf16Coefficients {
 
 const MiB = 2 ** 20;
 
-/** Where bf16 is emulated (plain tfjs): the fp32 weights stay, and each product's rounded inputs are new tensors. */
-const EMULATED_BF16: Bf16Coefficients = { frozenProjectionBytes: 4, counts: {} };
-
 const WASM: EngineCoefficients = {
   architectures: {
     gpt2: {
@@ -170,7 +167,30 @@ const WASM: EngineCoefficients = {
   runtimeBytes: 150 * MiB,
   tokenizerBytesPerToken: 500,
   trainingProcessBytes: 140 * MiB,
-  bf16: EMULATED_BF16,
+  // The emulation keeps the fp32 weights and makes each product's rounded inputs as new tensors
+  // (`TUNESMITH_BACKEND=wasm npm run bench:memory -- --probe --bf16`).
+  bf16: {
+    frozenProjectionBytes: 4,
+    counts: {
+      architectures: {
+        gpt2: {
+          saved: { block: { hidden: 37, qkv: 2, mlp: 15, scores: 4, mask: 2 }, outer: { hidden: 11, logits: 2 } },
+          backward: { block: { hidden: 63, qkv: 4, mlp: 24, scores: 8, mask: 2 }, outer: { hidden: 19, logits: 4 } },
+          attentionDropout: { saved: 4, backward: 5 },
+          residualDropout: { saved: 8, backward: 10 },
+          embeddingDropout: { saved: 4, backward: 5 },
+        },
+        bloom: {
+          saved: { block: { hidden: 37, qkv: 3, mlp: 15, scores: 5, mask: 2 }, outer: { hidden: 18, logits: 2 } },
+          backward: { block: { hidden: 63, qkv: 5, mlp: 26, scores: 9, mask: 2 }, outer: { hidden: 33, logits: 4 } },
+          attentionDropout: { saved: 4, backward: 5 },
+          residualDropout: { saved: 8, backward: 10 },
+          embeddingDropout: { saved: 0, backward: 0 },
+        },
+      },
+      lora: { saved: { input: 1, output: 3, rank: 1 }, backward: { input: 2, output: 5, rank: 3 }, dropout: { saved: 4, backward: 5 } },
+    },
+  },
 };
 
 const CPU: EngineCoefficients = {
@@ -205,7 +225,31 @@ const CPU: EngineCoefficients = {
   runtimeBytes: 155 * MiB,
   tokenizerBytesPerToken: 500,
   trainingProcessBytes: 140 * MiB,
-  bf16: EMULATED_BF16,
+  // The emulation keeps the fp32 weights and makes each product's rounded inputs as new tensors
+  // (`TUNESMITH_BACKEND=cpu npm run bench:memory -- --probe --bf16`).
+  bf16: {
+    frozenProjectionBytes: 4,
+    counts: {
+      architectures: {
+        gpt2: {
+          saved: { block: { hidden: 28, qkv: 2, mlp: 10, scores: 3, mask: 2 }, outer: { hidden: 9, logits: 1 } },
+          backward: { block: { hidden: 52, qkv: 4, mlp: 19, scores: 7, mask: 2 }, outer: { hidden: 16, logits: 3 } },
+          attentionDropout: { saved: 4, backward: 5 },
+          residualDropout: { saved: 8, backward: 10 },
+          embeddingDropout: { saved: 4, backward: 5 },
+        },
+        bloom: {
+          saved: { block: { hidden: 28, qkv: 2, mlp: 11, scores: 4, mask: 2 }, outer: { hidden: 14, logits: 1 } },
+          backward: { block: { hidden: 52, qkv: 4, mlp: 22, scores: 8, mask: 2 }, outer: { hidden: 27, logits: 3 } },
+          attentionDropout: { saved: 4, backward: 5 },
+          residualDropout: { saved: 8, backward: 10 },
+          embeddingDropout: { saved: 0, backward: 0 },
+        },
+      },
+      lora: { saved: { input: 1, output: 3, rank: 1 }, backward: { input: 2, output: 5, rank: 3 }, dropout: { saved: 3, backward: 4 } },
+      weightCopies: 1,
+    },
+  },
 };
 
 /**

@@ -51,6 +51,8 @@ export interface TrainingShape {
   tokenizer?: boolean;
   /** `"bf16": true`: a LoRA run's frozen projections in bf16 where the kernel reads them, and the backend's bf16 counts. */
   bf16?: boolean;
+  /** This CPU trains bf16 on a kernel (appInfo.bf16Kernel), so a suggestion may turn bf16 on. */
+  bf16Kernel?: boolean;
 }
 
 export type Phase = 'loss' | 'backward' | 'optimizer';

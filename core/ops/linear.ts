@@ -75,6 +75,7 @@ export function linearNative(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Te
   const n = x.size / inDim;
   const wInOut = layout === 'in_out';
   const bits = weight instanceof Bf16Weight ? weight.bits : null;
+  const inBf16 = bf16 || bits !== null;
   const trained = { w: !bits && isTrained(weight as tf.Tensor), b: isTrained(bias), a: isTrained(lora?.a), loraB: isTrained(lora?.b) };
   const inputs = [x, ...(trained.w ? [weight as tf.Tensor] : []), ...(trained.b ? [bias!] : []), ...(trained.a ? [lora!.a] : []), ...(trained.loraB ? [lora!.b] : [])];
   const outShape = [...x.shape.slice(0, -1), outDim];
@@ -97,7 +98,7 @@ export function linearNative(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Te
     // without LoRA lets it go (often nothing else holds it: a LayerNorm's or GELU's output).
     const savedX = trained.w || lora ? xs : null;
     const y = new Float32Array(n * outDim);
-    k.linearForward(xs, ws, bias ? f32(bias) : null, wInOut, n, inDim, outDim, loraBuffers, down, y, bf16 || bits !== null);
+    k.linearForward(xs, ws, bias ? f32(bias) : null, wInOut, n, inDim, outDim, loraBuffers, down, y, inBf16);
     return {
       value: tensorOf(y, outShape),
       gradFunc: (dy) => {
@@ -107,7 +108,7 @@ export function linearNative(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Te
         const db = trained.b ? new Float32Array(outDim) : null;
         const da = trained.a ? new Float32Array(r * inDim) : null;
         const dbLora = trained.loraB ? new Float32Array(outDim * r) : null;
-        k.linearBackward(savedX, ws, wInOut, n, inDim, outDim, f32(dy), loraBuffers, down, dx, dw, db, da, dbLora, bf16 || bits !== null);
+        k.linearBackward(savedX, ws, wInOut, n, inDim, outDim, f32(dy), loraBuffers, down, dx, dw, db, da, dbLora, inBf16);
         const grads = [tensorOf(dx, x.shape)];
         if (dw) grads.push(tensorOf(dw, weight.shape));
         if (db) grads.push(tensorOf(db, [outDim]));
