@@ -12,6 +12,9 @@ import { Bf16Weight, roundToBf16 } from '../core/ops/bf16';
 import { linearNative, linearReference, type LoraPair, type WeightLayout } from '../core/ops/linear';
 import { SafetensorsFile } from '../core/checkpoint/safetensors';
 import { loadModel } from '../core/models/load';
+import { loadAdapter } from '../core/models/lora';
+import { generate } from '../core/generate/generate';
+import { keepFrozenBaseInBf16 } from '../core/train/trainables';
 import { resolveTrainConfig } from '../core/train/config';
 import { stepGradients, type StepResult } from './bf16-step';
 import { fixture, REFERENCE, tempDir, trainEvents, writeTokenized } from './helpers';
@@ -194,6 +197,26 @@ describe('a frozen weight stored in bf16', () => {
       // And the same numbers as the fp32 base under autocast, which rounds those weights to these bits.
       const fp32Base = stepGradients(model, 'lora', true);
       assert.ok(Math.abs(got.loss / fp32Base.loss - 1) < 1e-6, `${model}: loss ${got.loss} vs ${fp32Base.loss} with the fp32 base`);
+    }
+  });
+
+  kernelTest("a run's sample prompts generate from the bf16 base (KV cache, one-row products) as autocast does from the fp32 one", () => {
+    for (const name of ['gpt2-tiny', 'bloom-tiny']) {
+      const sample = (keepBase: boolean) => {
+        const { model } = loadModel(fixture(name));
+        const { layers: lora } = loadAdapter(fixture(`${name}-lora-trained`), model);
+        if (keepBase) assert.ok(keepFrozenBaseInBf16(model) > 0);
+        const forward = { lora, bf16: true };
+        const prompt = REFERENCE[name as keyof typeof REFERENCE].instruction_batch.batch.input_ids[0].slice(0, 8);
+        const ids = generate(model, prompt, { maxNewTokens: 12, greedy: true, forward });
+        const logits = tf.tidy(() => Array.from(model.forward(tf.tensor2d([prompt], undefined, 'int32'), forward).logits.dataSync()));
+        model.dispose();
+        return { ids, logits };
+      };
+      const stored = sample(true);
+      const fp32 = sample(false);
+      assert.deepEqual(stored.ids, fp32.ids, `${name}: the same greedy tokens`);
+      assert.ok(relativeError(stored.logits, fp32.logits) < 1e-6, `${name}: the same logits`);
     }
   });
 });
