@@ -14,6 +14,7 @@ import { modelConfigForEstimate } from '../core/memory/model-config';
 import { countParameters, loraParameterCount, loraProjections, projectionParameters } from '../core/memory/parameters';
 import { estimateTrainingMemory } from '../core/memory/suggestions';
 import { estimateForTrainConfig } from '../core/memory/train-config';
+import { suggestionPatch } from '../core/app/memory-estimate';
 import { parseModelConfig } from '../core/models/config';
 import { createLoraLayers } from '../core/models/lora';
 import { loadModel, randomConfig } from '../core/models/load';
@@ -197,6 +198,8 @@ describe('bf16', () => {
     assert.equal(bf16.estimate.band, 'fits');
     assert.ok(estimateTrainingMemory({ ...run, ramBytes, bf16Kernel: false }).suggestions.every((x) => !x.shape.bf16), 'no kernel, no bf16');
     assert.ok(estimateTrainingMemory({ ...run, method: 'full', ramBytes, bf16Kernel: true }).suggestions.every((x) => !x.shape.bf16), 'a full run keeps fp32 master weights: bf16 saves it nothing');
+    // The wizard's Apply button merges this patch into the draft.
+    assert.deepEqual(suggestionPatch(run, bf16.shape), { bf16: true });
   });
 });
 
