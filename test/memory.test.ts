@@ -193,7 +193,7 @@ describe('bf16', () => {
     assert.notEqual(offered.band, 'fits');
     const bf16 = offered.suggestions.find((x) => x.shape.bf16)!;
     assert.ok(bf16, 'bf16 is among the suggestions');
-    assert.match(bf16.change, /bf16 mixed precision.*\d\.\d× fp32's speed/);
+    assert.match(bf16.change, /bf16 mixed precision.*\d\.\d\d× fp32's speed/);
     assert.deepEqual(bf16.estimate, estimatePeak({ ...run, ramBytes, bf16Kernel: true, bf16: true }));
     assert.equal(bf16.estimate.band, 'fits');
     assert.ok(estimateTrainingMemory({ ...run, ramBytes, bf16Kernel: false }).suggestions.every((x) => !x.shape.bf16), 'no kernel, no bf16');
