@@ -11,7 +11,7 @@ import { createLoraLayers } from '../core/models/lora';
 import { isLayerNormWeight, type ForwardOptions, type Weights } from '../core/models/weights';
 import { causalLmLossSum } from '../core/ops/cross-entropy';
 import { AdamW } from '../core/train/adamw';
-import { makeFullTrainable, makeLoraTrainable } from '../core/train/trainables';
+import { keepFrozenBaseInBf16, makeFullTrainable, makeLoraTrainable } from '../core/train/trainables';
 import { SeededDropout } from '../core/train/trainer';
 import { trackTensorBytes } from './tensor-bytes';
 
@@ -26,6 +26,8 @@ interface Probe {
   vocab?: number;
   dropout?: { attention?: number; residual?: number; embedding?: number; lora?: number };
   weightDecay?: number;
+  /** bf16 autocast, and a LoRA run's frozen base in bf16 where the kernel reads it, as the trainer runs it. */
+  bf16?: boolean;
 }
 
 type Counts = Record<string, number>;
@@ -81,9 +83,10 @@ function observe(p: Probe): Observed {
   const weights: Weights = new Map();
   for (const [name, shape] of parameterShapes(config)) weights.set(name, isLayerNormWeight(name) ? tf.ones(shape) : tf.randomNormal(shape, 0, 0.02, 'float32', weights.size));
   const model = new CausalLM(config, weights);
-  const forward: ForwardOptions = { dropout: new SeededDropout(0, 0), loraDropout: d.lora ?? 0 };
+  const forward: ForwardOptions = { dropout: new SeededDropout(0, 0), loraDropout: d.lora ?? 0, bf16: p.bf16 };
   if (p.method === 'lora') forward.lora = createLoraLayers(model, [model.arch.loraTargets[0]], R, 2 * R, 0);
   const params = forward.lora ? makeLoraTrainable(forward.lora) : makeFullTrainable(model);
+  if (forward.lora && p.bf16) keepFrozenBaseInBf16(model);
   const optimizer = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: p.weightDecay ?? 0 });
   const names = classes(vocab);
   const ids = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (b * 7 + t * 13) % vocab));
@@ -135,8 +138,8 @@ function perBlock(p: Probe, phase: 'saved' | 'backward'): Counts {
   return Object.fromEntries([...new Set([...Object.keys(one), ...Object.keys(two)])].map((k) => [k, n(two, k) - n(one, k)]));
 }
 
-function architectureCounts(type: ModelType): ArchitectureCounts {
-  const base: Probe = { type, layers: 1, method: 'full' };
+function architectureCounts(type: ModelType, bf16: boolean): ArchitectureCounts {
+  const base: Probe = { type, layers: 1, method: 'full', bf16 };
   const one = observe(base);
   const alive = (phase: 'saved' | 'backward') => {
     const block = perBlock(base, phase);
@@ -158,10 +161,10 @@ function architectureCounts(type: ModelType): ArchitectureCounts {
 
 type Probed = Pick<EngineCoefficients, 'architectures' | 'lora' | 'lossWorkspace' | 'optimizerWorkspace' | 'weightDecayWorkspace' | 'weightCopies' | 'tiedEmbeddingGradients'>;
 
-/** Every count the probe can see, for the backend in use. Takes a few seconds. */
-export function probeCoefficients(): Probed {
+/** Every count the probe can see, for the backend in use, in fp32 or under bf16. Takes a few seconds. */
+export function probeCoefficients(bf16 = false): Probed {
   // LoRA on GPT-2's fused q/k/v projection: its input is [B, T, E] and its output [B, T, 3E].
-  const full: Probe = { type: 'gpt2', layers: 1, method: 'full' };
+  const full: Probe = { type: 'gpt2', layers: 1, method: 'full', bf16 };
   const lora: Probe = { ...full, method: 'lora' };
   const loraPhase = (phase: 'saved' | 'backward') => {
     const adapted = perBlock(lora, phase);
@@ -181,7 +184,7 @@ export function probeCoefficients(): Probed {
   const adam = (weightDecay: number) => Math.round(observe({ ...full, vocab: 3000, weightDecay }).optimizerBytes / (4 * 3000 * E));
   const fullBackward = observe(full).backward;
   return {
-    architectures: { gpt2: architectureCounts('gpt2'), bloom: architectureCounts('bloom') },
+    architectures: { gpt2: architectureCounts('gpt2', bf16), bloom: architectureCounts('bloom', bf16) },
     lora: { saved: loraPhase('saved'), backward: loraPhase('backward'), dropout: { saved: loraDropout('saved'), backward: loraDropout('backward') } },
     lossWorkspace,
     optimizerWorkspace: adam(0),

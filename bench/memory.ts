@@ -3,7 +3,8 @@
 // a child process of their own and report peak RSS and the peak of tfjs's tensor bytes.
 // Rows the estimate says this machine or backend cannot hold are skipped with the reason.
 //   npm run bench:memory -- [--quick] [--rows gpt2/lora,b1/s128] [--steps 2] [--force]
-//   npm run bench:memory -- --probe     # the tensor counts for core/memory/coefficients.ts
+//   npm run bench:memory -- --probe [--bf16]   # the tensor counts for core/memory/coefficients.ts
+// A row labelled /bf16 runs with "bf16": true, as the trainer runs it (LoRA: the frozen base in bf16).
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,8 @@ import { DEFAULT_LORA } from '../core/train/config';
 import { AdamW, clipGradNorm } from '../core/train/adamw';
 import { accumulateGradients } from '../core/train/step';
 import { SeededDropout } from '../core/train/trainer';
-import { makeFullTrainable, makeLoraTrainable } from '../core/train/trainables';
+import { keepFrozenBaseInBf16, makeFullTrainable, makeLoraTrainable } from '../core/train/trainables';
+import { bf16KernelPresent } from '../core/ops/bf16';
 import { probeCoefficients } from './memory-probe';
 import { trackTensorBytes } from './tensor-bytes';
 
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '2' },
     force: { type: 'boolean' },
     probe: { type: 'boolean' },
+    bf16: { type: 'boolean' },
     child: { type: 'string' },
   },
 });
@@ -39,13 +42,14 @@ interface Row {
   method: 'full' | 'lora';
   batch: number;
   seq: number;
+  bf16?: boolean;
 }
 
-const label = (r: Row) => `${r.model}/${r.method}/b${r.batch}/s${r.seq}`;
+const label = (r: Row) => `${r.model}/${r.method}/b${r.batch}/s${r.seq}${r.bf16 ? '/bf16' : ''}`;
 
 function parseLabel(text: string): Row {
-  const [model, method, b, s] = text.split('/');
-  return { model, method: method as Row['method'], batch: Number(b.slice(1)), seq: Number(s.slice(1)) };
+  const [model, method, b, s, precision] = text.split('/');
+  return { model, method: method as Row['method'], batch: Number(b.slice(1)), seq: Number(s.slice(1)), bf16: precision === 'bf16' };
 }
 
 function matrix(): Row[] {
@@ -55,6 +59,8 @@ function matrix(): Row[] {
       for (const batch of [1, 4, 8]) for (const seq of [128, 256]) rows.push({ model, method, batch, seq });
     }
   }
+  // bf16 where this CPU has the kernel: GPT-2 XL's LoRA, the run bf16 makes fit 16 GB computers.
+  if (bf16KernelPresent()) rows.push({ model: 'gpt2', method: 'lora', batch: 8, seq: 128, bf16: true }, { model: 'gpt2-xl', method: 'lora', batch: 1, seq: 256, bf16: true });
   return rows;
 }
 
@@ -62,7 +68,7 @@ const QUICK = ['gpt2/lora/b1/s128', 'gpt2/full/b1/s128', 'bloom-560m/lora/b1/s12
 
 /** What the trainer would run: the model's own dropout, LoRA at its defaults, no tokenizer (random weights). */
 function estimateRow(r: Row, backend: BackendName): MemoryEstimate {
-  return estimatePeak({ model: randomConfig(r.model), method: r.method, batch: r.batch, seq: r.seq, backend, tokenizer: false });
+  return estimatePeak({ model: randomConfig(r.model), method: r.method, batch: r.batch, seq: r.seq, backend, tokenizer: false, bf16: r.bf16 });
 }
 
 interface Measured {
@@ -77,9 +83,10 @@ async function measure(r: Row, steps: number): Promise<void> {
   const startRss = process.memoryUsage().rss;
   const tensors = trackTensorBytes();
   const model = randomModel(r.model);
-  const forward: ForwardOptions = { dropout: new SeededDropout(0, 0) };
+  const forward: ForwardOptions = { dropout: new SeededDropout(0, 0), bf16: r.bf16 };
   if (r.method === 'lora') forward.lora = createLoraLayers(model, [model.arch.loraTargets[0]], DEFAULT_LORA.r, DEFAULT_LORA.alpha, 0);
   const params = forward.lora ? makeLoraTrainable(forward.lora) : makeFullTrainable(model);
+  if (forward.lora && r.bf16) keepFrozenBaseInBf16(model);
   const optimizer = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   const vocab = model.config.vocabSize;
   const ids = Array.from({ length: r.batch }, (_, b) => Array.from({ length: r.seq }, (_, t) => (b * 7919 + t * 104729) % vocab));
@@ -116,13 +123,13 @@ async function main(): Promise<void> {
   }
   const { name: backend } = await initBackend();
   if (values.probe) {
-    console.log(`// ${backend}: tensor counts for core/memory/coefficients.ts`);
-    console.log(JSON.stringify(probeCoefficients(), null, 2));
+    console.log(`// ${backend}${values.bf16 ? ', bf16' : ''}: tensor counts for core/memory/coefficients.ts`);
+    console.log(JSON.stringify(probeCoefficients(values.bf16), null, 2));
     return;
   }
   const filters = values.rows?.split(',').map((f) => f.trim()).filter(Boolean);
   const rows = matrix().filter((r) => (values.quick ? QUICK.includes(label(r)) : true) && (!filters || filters.some((f) => label(r).includes(f))));
-  console.log(`backend ${backend}, ${formatBytes(os.totalmem())} RAM, ${steps} steps per row, peak RSS and tfjs tensor peak per row`);
+  console.log(`backend ${backend}, ${formatBytes(os.totalmem())} RAM, ${steps} steps per row, peak RSS and tfjs tensor peak per row; load average ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}`);
   const out = [['row', 'phase', 'estimate', 'measured', 'error', 'tensors est', 'tensors', 'error', 'status']];
   let worst: { row: string; error: number } | undefined;
   for (const r of rows) {

@@ -18,7 +18,7 @@ import { bf16Refusal } from '../core/ops/bf16';
 import { AdamW, clipGradNorm, type TrainableParam } from '../core/train/adamw';
 import { accumulateGradients } from '../core/train/step';
 import { SeededDropout } from '../core/train/trainer';
-import { makeFullTrainable, makeLoraTrainable } from '../core/train/trainables';
+import { keepFrozenBaseInBf16, makeFullTrainable, makeLoraTrainable } from '../core/train/trainables';
 import { pytorchUnavailable, ratioLine, runPytorch } from './pytorch';
 
 const { values } = parseArgs({
@@ -92,6 +92,7 @@ const precision = values.bf16 ? `bf16 (${activeKernels()?.info().bf16 ?? 'emulat
   else {
     forward.lora = createLoraLayers(model, [model.arch.loraTargets[0]], 8, 16, 0);
     params = makeLoraTrainable(forward.lora);
+    if (values.bf16) keepFrozenBaseInBf16(model);
   }
   const optimizer = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   const times: { fwdBwd: number; opt: number }[] = [];

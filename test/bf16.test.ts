@@ -8,10 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { activeKernels, initBackend, tf } from '../core/engine/backend';
-import { roundToBf16 } from '../core/ops/bf16';
+import { Bf16Weight, roundToBf16 } from '../core/ops/bf16';
 import { linearNative, linearReference, type LoraPair, type WeightLayout } from '../core/ops/linear';
 import { SafetensorsFile } from '../core/checkpoint/safetensors';
 import { loadModel } from '../core/models/load';
+import { loadAdapter } from '../core/models/lora';
+import { generate } from '../core/generate/generate';
+import { keepFrozenBaseInBf16 } from '../core/train/trainables';
 import { resolveTrainConfig } from '../core/train/config';
 import { stepGradients, type StepResult } from './bf16-step';
 import { fixture, REFERENCE, relativeError, tempDir, trainEvents, writeTokenized } from './helpers';
@@ -130,6 +133,79 @@ describe('bf16 projections', () => {
         const gap = relativeError(bf16.dataSync(), fp32.dataSync());
         assert.ok(gap > 1e-4 && gap < 2e-2, `case ${i}: bf16 is ${gap} from fp32`);
       });
+    }
+  });
+});
+
+describe('a frozen weight stored in bf16', () => {
+  kernelTest('gives the projection the same output and gradients as its fp32 weight under autocast, on the kernel and in the twin', () => {
+    // Odd depths both ways: the bf16 packing's pair rows and pair runs each end on half a pair.
+    const cases: { layout: WeightLayout; rows: number; inDim: number; outDim: number; lora: boolean }[] = [
+      { layout: 'in_out', rows: 19, inDim: 37, outDim: 70, lora: true },
+      { layout: 'out_in', rows: 29, inDim: 63, outDim: 33, lora: true },
+      { layout: 'out_in', rows: 3, inDim: 40, outDim: 17, lora: false },
+    ];
+    for (const [i, c] of cases.entries()) {
+      tf.tidy(() => {
+        const x = tf.tensor(seeded(c.rows * c.inDim, 120 + i), [c.rows, c.inDim]);
+        const w = tf.tensor(seeded(c.inDim * c.outDim, 130 + i, 0.2), c.layout === 'in_out' ? [c.inDim, c.outDim] : [c.outDim, c.inDim]);
+        const stored = Bf16Weight.from(w);
+        assert.deepEqual(stored.toTensor().dataSync(), roundToBf16(w.dataSync() as Float32Array), 'the bits are the rounded weight');
+        const bias = tf.variable(tf.tensor(seeded(c.outDim, 140 + i), [c.outDim]));
+        const inputs: tf.Tensor[] = [x, bias];
+        if (c.lora) inputs.push(tf.variable(tf.tensor(seeded(4 * c.inDim, 150 + i, 0.3), [4, c.inDim])), tf.variable(tf.tensor(seeded(c.outDim * 4, 160 + i, 0.3), [c.outDim, 4])));
+        const pair = (a: tf.Tensor[]): LoraPair | undefined => (c.lora ? { a: a[2], b: a[3], scale: 2 } : undefined);
+        const probe = tf.tensor(seeded(c.rows * c.outDim, 197), [c.rows, c.outDim]);
+        const run = (project: typeof linearNative, weight: tf.Tensor | Bf16Weight) =>
+          tf.valueAndGrads((...a: tf.Tensor[]) => tf.sum(tf.mul(project(a[0], weight, a[1], c.layout, pair(a), undefined, true), probe)) as tf.Scalar)(inputs);
+        const want = run(linearReference, w);
+        for (const [label, got] of [['kernel', run(linearNative, stored)], ['twin', run(linearReference, stored)]] as const) {
+          assert.ok(relativeError(got.value.dataSync(), want.value.dataSync()) < 1e-5, `case ${i} ${label}: forward`);
+          want.grads.forEach((g, j) => {
+            const err = relativeError(got.grads[j].dataSync(), g.dataSync());
+            assert.ok(err < 1e-5, `case ${i} ${label}: gradient of input ${j}: relative error ${err}`);
+          });
+        }
+        // The kernel reads the same bits it would have rounded the fp32 weight to: identical results.
+        const fromFp32 = run(linearNative, w);
+        assert.deepEqual(run(linearNative, stored).value.dataSync(), fromFp32.value.dataSync(), `case ${i}: same forward as the fp32 weight`);
+      });
+    }
+  });
+
+  kernelTest('gpt2-tiny and bloom-tiny LoRA steps: the same loss and gradients as the emulation, at half the base projections\' memory', () => {
+    for (const model of ['gpt2-tiny', 'bloom-tiny']) {
+      const got = stepGradients(model, 'lora', true, true);
+      assert.equal(got.freedBytes, 2 * got.projectionParameters, `${model}: every projection is kept in bf16`);
+      const want = emulatedStep(model, 'lora');
+      assert.ok(Math.abs(got.loss / want.loss - 1) < 1e-3, `${model}: loss ${got.loss} vs ${want.loss}`);
+      for (const [name, g] of Object.entries(want.grads)) {
+        const err = relativeError(got.grads[name], g);
+        assert.ok(err < 1e-3, `${model} ${name}: relative error ${err}`);
+      }
+      // And the same numbers as the fp32 base under autocast, which rounds those weights to these bits.
+      const fp32Base = stepGradients(model, 'lora', true);
+      assert.ok(Math.abs(got.loss / fp32Base.loss - 1) < 1e-6, `${model}: loss ${got.loss} vs ${fp32Base.loss} with the fp32 base`);
+    }
+  });
+
+  kernelTest("a run's sample prompts generate from the bf16 base (KV cache, one-row products) as autocast does from the fp32 one", () => {
+    for (const name of ['gpt2-tiny', 'bloom-tiny']) {
+      const sample = (keepBase: boolean) => {
+        const { model } = loadModel(fixture(name));
+        const { layers: lora } = loadAdapter(fixture(`${name}-lora-trained`), model);
+        if (keepBase) assert.ok(keepFrozenBaseInBf16(model) > 0);
+        const forward = { lora, bf16: true };
+        const prompt = REFERENCE[name as keyof typeof REFERENCE].instruction_batch.batch.input_ids[0].slice(0, 8);
+        const ids = generate(model, prompt, { maxNewTokens: 12, greedy: true, forward });
+        const logits = tf.tidy(() => Array.from(model.forward(tf.tensor2d([prompt], undefined, 'int32'), forward).logits.dataSync()));
+        model.dispose();
+        return { ids, logits };
+      };
+      const stored = sample(true);
+      const fp32 = sample(false);
+      assert.deepEqual(stored.ids, fp32.ids, `${name}: the same greedy tokens`);
+      assert.ok(relativeError(stored.logits, fp32.logits) < 1e-6, `${name}: the same logits`);
     }
   });
 });

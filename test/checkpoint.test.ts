@@ -6,6 +6,7 @@ import { initBackend } from '../core/engine/backend';
 import { SafetensorsFile, writeSafetensors } from '../core/checkpoint/safetensors';
 import { loadAdapter } from '../core/models/lora';
 import { loadModel } from '../core/models/load';
+import { getWeight } from '../core/models/weights';
 import { parseModelConfig } from '../core/models/config';
 import { copyFixture, fixture, tempDir } from './helpers';
 
@@ -33,7 +34,7 @@ test('safetensors writer: header rules of the reference implementation, round tr
 
 test('float16 shards convert to the same float32 values the model was saved from', () => {
   const sharded = loadModel(fixture('bloom-tiny')).model;
-  const w = sharded.weights.get('transformer.h.0.self_attention.query_key_value.weight')!.dataSync();
+  const w = getWeight(sharded.weights, 'transformer.h.0.self_attention.query_key_value.weight').dataSync();
   // float16 has 10 mantissa bits: every value must be exactly representable.
   for (const v of w) assert.equal(Math.fround(v), v);
   sharded.dispose();

@@ -18,7 +18,7 @@ import { ARCHITECTURES, CausalLM } from '../core/models/causal-lm';
 import { parseModelConfig } from '../core/models/config';
 import { loadAdapter, mergeAdapter } from '../core/models/lora';
 import { loadModel } from '../core/models/load';
-import { isLayerNormWeight, type Weights } from '../core/models/weights';
+import { fp32Weight, isLayerNormWeight, type Weights } from '../core/models/weights';
 import { loadTokenizer, type TextTokenizer } from '../core/tokenizer/tokenizer';
 import type { Sample } from '../core/data/records';
 import { resolveTrainConfig } from '../core/train/config';
@@ -314,7 +314,7 @@ test('q4_K and q6_K blocks: llama.cpp reads what our decoder reads (a 256-wide r
   for (const [name, w] of model.weights) {
     const type = byGguf.get(hfToGguf(name));
     if (!type || type === 'F32') continue;
-    held.set(name, tf.tensor(roundTrip(w.dataSync() as Float32Array, type), w.shape));
+    held.set(name, tf.tensor(roundTrip(fp32Weight(name, w).dataSync() as Float32Array, type), w.shape));
   }
   const dequantized = new CausalLM(model.config, held);
   const ids = loadTokenizer(dir).encode(asText(conversation(HELD_OUT_ORDER, 0), loadTokenizer(dir), '</s>'));

@@ -6,14 +6,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { initBackend, tf } from '../core/engine/backend';
-import { shapeBytes } from '../core/memory/activations';
+import { aliveActivations, shapeBytes } from '../core/memory/activations';
 import { memoryBand } from '../core/memory/band';
 import { ENGINE_COEFFICIENTS } from '../core/memory/coefficients';
 import { estimatePeak, type TrainingShape } from '../core/memory/estimate';
 import { modelConfigForEstimate } from '../core/memory/model-config';
-import { countParameters, loraParameterCount, loraProjections } from '../core/memory/parameters';
+import { countParameters, loraParameterCount, loraProjections, projectionParameters } from '../core/memory/parameters';
 import { estimateTrainingMemory } from '../core/memory/suggestions';
 import { estimateForTrainConfig } from '../core/memory/train-config';
+import { suggestionPatch } from '../core/app/memory-estimate';
 import { parseModelConfig } from '../core/models/config';
 import { createLoraLayers } from '../core/models/lora';
 import { loadModel, randomConfig } from '../core/models/load';
@@ -146,6 +147,63 @@ describe('bands and suggestions', () => {
   });
 });
 
+describe('bf16', () => {
+  test("a LoRA run's frozen projections take the backend's bf16 bytes per parameter; a full run's weights stay fp32", () => {
+    const untied = parseModelConfig({ model_type: 'gpt2', n_layer: 2, n_embd: 64, n_head: 2, n_positions: 64, vocab_size: 500, tie_word_embeddings: false }, 'untied');
+    for (const model of [gpt2, untied]) {
+      for (const b of ['native', 'cpu', 'wasm'] as const) {
+        const fp32 = estimatePeak(shape({ model, backend: b, batch: 1, seq: 32 }));
+        const bf16 = estimatePeak(shape({ model, backend: b, batch: 1, seq: 32, bf16: true }));
+        const frozen = projectionParameters(model) + (model.tieWordEmbeddings ? 0 : model.vocabSize * model.nEmbd);
+        const perParameter = ENGINE_COEFFICIENTS[b].bf16.frozenProjectionBytes;
+        assert.equal(fp32.components.weights - bf16.components.weights, (4 - perParameter) * frozen, `${b}, tied ${model.tieWordEmbeddings}`);
+        assert.equal(bf16.bf16, true);
+        const full = estimatePeak(shape({ model, backend: b, batch: 1, seq: 32, method: 'full', bf16: true }));
+        assert.equal(full.components.weights, 4 * countParameters(model), `${b}: full fine-tuning trains fp32 master weights`);
+      }
+    }
+    assert.equal(ENGINE_COEFFICIENTS.native.bf16.frozenProjectionBytes, 2, 'the kernel reads bf16 weights as stored');
+  });
+
+  test("activations come from the backend's bf16 counts: the emulation's rounded copies, none on the kernel", () => {
+    for (const b of ['native', 'cpu', 'wasm'] as const) {
+      const k = ENGINE_COEFFICIENTS[b];
+      const inputs = { model: gpt2, microBatch: { batch: 4, seq: 128 }, dropout: { embedding: 0.1, residual: 0.1, attention: 0.1, lora: 0 }, adapted: [], frozen: [], loraR: 8 };
+      const saved = (c: typeof k) => aliveActivations(c, inputs, 'saved').total;
+      const atBackwardEnd = (c: typeof k) => aliveActivations(c, inputs, 'backward').total;
+      const e = estimatePeak(shape({ backend: b, method: 'full', bf16: true }));
+      assert.equal(e.components.activations, saved({ ...k, ...k.bf16.counts }), b);
+      if (b === 'native') assert.deepEqual(k.bf16.counts, {}, 'the kernel packs into its own panels: nothing more is kept');
+      else assert.ok(atBackwardEnd({ ...k, ...k.bf16.counts }) > atBackwardEnd(k), `${b}: the emulation keeps rounded copies`);
+    }
+  });
+
+  test('the coefficient table matches what the engine keeps under bf16 (else rerun bench:memory --probe --bf16)', { skip: backend === 'native' && 'native buffers are not tfjs tensors' }, () => {
+    const probed = probeCoefficients(true);
+    const k = ENGINE_COEFFICIENTS[backend];
+    const table = { ...k, ...k.bf16.counts };
+    for (const [key, value] of Object.entries(probed)) assert.deepEqual(table[key as keyof typeof table], value, key);
+  });
+
+  test('bf16 is suggested for a LoRA run it makes fit, only where the CPU has a bf16 kernel', () => {
+    const run = shape({ backend: 'native', batch: 8 });
+    const withBf16 = estimatePeak({ ...run, bf16: true }).totalBytes;
+    // RAM in which bf16 fits and fp32 does not.
+    const ramBytes = Math.ceil(withBf16 / 0.74);
+    const offered = estimateTrainingMemory({ ...run, ramBytes, bf16Kernel: true });
+    assert.notEqual(offered.band, 'fits');
+    const bf16 = offered.suggestions.find((x) => x.shape.bf16)!;
+    assert.ok(bf16, 'bf16 is among the suggestions');
+    assert.match(bf16.change, /bf16 mixed precision.*\d\.\d\d× fp32's speed/);
+    assert.deepEqual(bf16.estimate, estimatePeak({ ...run, ramBytes, bf16Kernel: true, bf16: true }));
+    assert.equal(bf16.estimate.band, 'fits');
+    assert.ok(estimateTrainingMemory({ ...run, ramBytes, bf16Kernel: false }).suggestions.every((x) => !x.shape.bf16), 'no kernel, no bf16');
+    assert.ok(estimateTrainingMemory({ ...run, method: 'full', ramBytes, bf16Kernel: true }).suggestions.every((x) => !x.shape.bf16), 'a full run keeps fp32 master weights: bf16 saves it nothing');
+    // The wizard's Apply button merges this patch into the draft.
+    assert.deepEqual(suggestionPatch(run, bf16.shape), { bf16: true });
+  });
+});
+
 describe('inputs', () => {
   test('a model folder is read from config.json alone; errors name the file and the field or model_type', (t) => {
     const dir = tempDir(t);
@@ -239,7 +297,20 @@ describe('tunesmith estimate', () => {
     const tight = JSON.parse(tunesmith('estimate', '--random-init', 'gpt2', '--method', 'full', '--batch', '8', '--seq', '256', '--ram', String(2 * GiB), '--json').stdout);
     assert.equal(tight.band, 'exceeds');
     assert.ok(tight.suggestions.length >= 3);
-    for (const s of tight.suggestions) assert.deepEqual(Object.keys(s).sort(), ['band', 'batch', 'change', 'gradient_accumulation', 'method', 'seq', 'total_bytes']);
+    for (const s of tight.suggestions) assert.deepEqual(Object.keys(s).sort(), ['band', 'batch', 'bf16', 'change', 'gradient_accumulation', 'method', 'seq', 'total_bytes']);
+  });
+
+  test('--bf16: the frozen base at the backend\'s bf16 bytes per parameter, said in the JSON and the table', () => {
+    const args = ['estimate', '--random-init', 'gpt2', '--method', 'lora', '--batch', '4', '--seq', '128', '--ram', String(64 * GiB)];
+    const fp32 = JSON.parse(tunesmith(...args, '--json').stdout);
+    const r = tunesmith(...args, '--bf16', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const bf16 = JSON.parse(r.stdout);
+    assert.equal(bf16.bf16, true);
+    assert.equal(fp32.bf16, false);
+    const perParameter = ENGINE_COEFFICIENTS[bf16.backend as keyof typeof ENGINE_COEFFICIENTS].bf16.frozenProjectionBytes;
+    assert.equal(fp32.components.weights - bf16.components.weights, (4 - perParameter) * projectionParameters(gpt2));
+    assert.match(tunesmith(...args, '--bf16').stdout, /backend, bf16, [\d,]+ trainable parameters/);
   });
 
   test('the table names components, total, band and suggestions', () => {

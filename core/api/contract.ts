@@ -161,7 +161,7 @@ export type TrainConfigDraft = Omit<Partial<TrainConfig>, 'output_dir' | 'lora' 
 export interface EstimateSuggestion {
   change: string;
   /** Fields to merge into the draft to apply it (dotted keys, e.g. `data.max_length`). */
-  patch: Record<string, string | number>;
+  patch: Record<string, string | number | boolean>;
   totalBytes: number;
   band: Band;
 }

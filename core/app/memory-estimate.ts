@@ -11,6 +11,7 @@ import { loadTokenizer } from '../tokenizer/tokenizer';
 import type { TrainConfig } from '../train/config';
 import { loadTrainingData } from '../train/trainer';
 import { withField } from './request-checks';
+import { bf16KernelPresent } from '../ops/bf16';
 
 /** Up to this much data is tokenized to find its longest example; beyond, it would keep the wizard waiting. */
 export const QUICK_DATA_BYTES = 4 * 2 ** 20;
@@ -25,11 +26,12 @@ export function quickDataFacts(config: TrainConfig): DataFacts | null {
   return longestTokens > 0 ? { trainExamples: data.train.length, longestTokens } : null;
 }
 
-type ShapeKnobs = Pick<TrainingShape, 'method' | 'batch' | 'seq' | 'gradientAccumulation'>;
+type ShapeKnobs = Pick<TrainingShape, 'method' | 'batch' | 'seq' | 'gradientAccumulation' | 'bf16'>;
 
 /** The config fields (dotted) that turn `from` into `to`. */
-export function suggestionPatch(from: ShapeKnobs, to: ShapeKnobs): Record<string, string | number> {
-  const patch: Record<string, string | number> = {};
+export function suggestionPatch(from: ShapeKnobs, to: ShapeKnobs): EstimateSuggestion['patch'] {
+  const patch: EstimateSuggestion['patch'] = {};
+  if ((to.bf16 ?? false) !== (from.bf16 ?? false)) patch.bf16 = to.bf16 ?? false;
   if (to.method !== from.method) patch.method = to.method;
   if (to.batch !== from.batch) patch.per_device_train_batch_size = to.batch;
   if ((to.gradientAccumulation ?? 1) !== (from.gradientAccumulation ?? 1)) patch.gradient_accumulation_steps = to.gradientAccumulation ?? 1;
@@ -47,8 +49,8 @@ export function estimateConfigMemory(config: TrainConfig, facts = quickDataFacts
   const seq = Math.min(config.data.max_length, facts?.longestTokens ?? Infinity, model.maxPositions ?? Infinity);
   const batch = Math.min(config.per_device_train_batch_size, facts?.trainExamples ?? Infinity);
   const held = { ...config, per_device_train_batch_size: batch, data: { ...config.data, max_length: seq } };
-  const e = estimateForTrainConfig(held, model, { backend: defaultBackend() });
-  const asked: ShapeKnobs = { method: config.method, batch, seq, gradientAccumulation: config.gradient_accumulation_steps };
+  const e = estimateForTrainConfig(held, model, { backend: defaultBackend(), bf16Kernel: bf16KernelPresent() });
+  const asked: ShapeKnobs = { method: config.method, batch, seq, gradientAccumulation: config.gradient_accumulation_steps, bf16: config.bf16 };
   const suggestions: EstimateSuggestion[] = e.suggestions.map((s) => ({
     change: s.change,
     patch: suggestionPatch(asked, s.shape),

@@ -3,6 +3,7 @@
 import { initBackend } from '../engine/backend';
 import { formatBytes } from '../units';
 import { defaultBackend } from '../memory/coefficients';
+import { loadNativeKernels } from '../engine/native-kernels';
 import type { MemoryComponents } from '../memory/estimate';
 import { modelConfigForEstimate } from '../memory/model-config';
 import { estimateTrainingMemory, type TrainingEstimate } from '../memory/suggestions';
@@ -12,7 +13,7 @@ import { parseNumber, UsageError } from './args';
 import type { Flags, Print } from './commands';
 
 export const ESTIMATE_USAGE =
-  'usage: tunesmith estimate --model DIR | --random-init NAME --method full|lora [--lora-r R] [--lora-targets a,b] --batch B --seq S [--grad-accum N] [--ram BYTES] [--json]';
+  'usage: tunesmith estimate --model DIR | --random-init NAME --method full|lora [--lora-r R] [--lora-targets a,b] --batch B --seq S [--grad-accum N] [--bf16] [--ram BYTES] [--json]';
 
 const LABELS: Record<keyof MemoryComponents, string> = {
   runtime: 'runtime (Node, tfjs, tokenizer)',
@@ -53,6 +54,15 @@ function deviceText(e: TrainingEstimate): string | null {
   return `${e.band} as far as can be checked: the GPU's memory is unknown (WebGPU does not report it); ${limit}`;
 }
 
+/** Whether the native kernels this estimate assumes have a bf16 GEMM for this CPU (only then is bf16 suggested). */
+function nativeBf16Kernel(): boolean {
+  try {
+    return loadNativeKernels().info().bf16 !== null;
+  } catch {
+    return false;
+  }
+}
+
 function bandText(e: TrainingEstimate): string {
   const device = deviceText(e);
   if (device) return device;
@@ -70,7 +80,7 @@ function printTable(e: TrainingEstimate, print: Print): void {
   rows.push(['total peak', formatBytes(e.totalBytes)]);
   const width = Math.max(...rows.map(([label]) => label.length));
   for (const [label, value] of rows) print(`${label.padEnd(width)}  ${value.padStart(10)}`);
-  print(`peak ${PHASES[e.phase]}, ${e.backend} backend, ${e.trainableParameters.toLocaleString('en-US')} trainable parameters`);
+  print(`peak ${PHASES[e.phase]}, ${e.backend} backend${e.bf16 ? ', bf16' : ''}, ${e.trainableParameters.toLocaleString('en-US')} trainable parameters`);
   if (e.device) print(`in GPU buffers at the peak: ${formatBytes(e.device.bytes)} (tfjs's tensors and its buffer pool); compared with ${e.device.memory?.source === 'ram' ? 'RAM (a software adapter keeps its buffers there)' : e.device.memory ? "the GPU's memory" : 'nothing: GPU memory unknown'}`);
   print(`band: ${bandText(e)}`);
   if (e.suggestions.length) print('to fit:');
@@ -100,6 +110,8 @@ export async function estimateCommand(flags: Flags, print: Print): Promise<void>
     gradientAccumulation: parseNumber('--grad-accum', str(flags, 'grad-accum'), 1, true),
     backend,
     gpu,
+    bf16: flags.bf16 === true,
+    bf16Kernel: backend === 'native' && nativeBf16Kernel(),
     ramBytes: flags.ram === undefined ? undefined : required(flags, 'ram', 'BYTES'),
   });
   if (!flags.json) {
@@ -114,6 +126,7 @@ export async function estimateCommand(flags: Flags, print: Print): Promise<void>
       ram_bytes: e.ramBytes,
       phase: e.phase,
       backend: e.backend,
+      bf16: e.bf16,
       heap_bytes: e.heap.bytes,
       heap_limit_bytes: e.heap.limitBytes,
       tensor_peak_bytes: e.tensorPeakBytes,
@@ -132,6 +145,7 @@ export async function estimateCommand(flags: Flags, print: Print): Promise<void>
         method: s.shape.method,
         batch: s.shape.batch,
         seq: s.shape.seq,
+        bf16: s.shape.bf16 ?? false,
         gradient_accumulation: s.shape.gradientAccumulation ?? 1,
         total_bytes: s.estimate.totalBytes,
         band: s.estimate.band,

@@ -26,7 +26,7 @@ commands:
   handoff   --config FILE --out DIR [--json]     a job folder for Hugging Face Trainer on GPUs
   import    OUTPUT_DIR [--store FILE] [--json]   a Trainer run's output, recorded as a run
   estimate  --model DIR | --random-init NAME --method full|lora [--lora-r R] [--lora-targets a,b]
-            --batch B --seq S [--grad-accum N] [--ram BYTES] [--json]
+            --batch B --seq S [--grad-accum N] [--bf16] [--ram BYTES] [--json]
   runs      list|show ID|compare ID ID [...]|delete ID [--yes]|tag ID TAG [--json] [--store FILE]
   pull      MODEL_ID [--revision R]
   models    [--json]
@@ -74,6 +74,7 @@ const OPTIONS = {
   batch: { type: 'string' },
   seq: { type: 'string' },
   'grad-accum': { type: 'string' },
+  bf16: { type: 'boolean' },
   ram: { type: 'string' },
   out: { type: 'string' },
   quant: { type: 'string' },

@@ -52,9 +52,13 @@ export interface AdamWScalars {
 }
 
 export interface NativeKernels {
-  /** `bf16`: products on bf16-rounded inputs with fp32 accumulation (throws where info().bf16 is null). */
-  linearForward(x: F32, w: F32, bias: F32 | null, wInOut: boolean, n: number, inDim: number, outDim: number, lora: LoraBuffers | null, down: F32 | null, y: F32, bf16?: boolean): void;
-  linearBackward(x: F32, w: F32, wInOut: boolean, n: number, inDim: number, outDim: number, dy: F32, lora: LoraBuffers | null, down: F32 | null, dx: F32 | null, dw: F32 | null, db: F32 | null, da: F32 | null, dbLora: F32 | null, bf16?: boolean): void;
+  /**
+   * `bf16`: products on bf16-rounded inputs with fp32 accumulation (throws where info().bf16 is
+   * null). w as a Uint16Array is a frozen weight stored as bf16 bits: its products are bf16 ones.
+   */
+  linearForward(x: F32, w: F32 | Uint16Array, bias: F32 | null, wInOut: boolean, n: number, inDim: number, outDim: number, lora: LoraBuffers | null, down: F32 | null, y: F32, bf16?: boolean): void;
+  /** x may be null when neither dw nor the LoRA pair's gradients are asked for. */
+  linearBackward(x: F32 | null, w: F32 | Uint16Array, wInOut: boolean, n: number, inDim: number, outDim: number, dy: F32, lora: LoraBuffers | null, down: F32 | null, dx: F32 | null, dw: F32 | null, db: F32 | null, da: F32 | null, dbLora: F32 | null, bf16?: boolean): void;
   layerNormForward(x: F32, gamma: F32, beta: F32, rows: number, cols: number, eps: number, y: F32, mean: F32, rstd: F32): void;
   layerNormBackward(x: F32, gamma: F32, mean: F32, rstd: F32, dy: F32, rows: number, cols: number, dx: F32 | null, dgamma: F32 | null, dbeta: F32 | null): void;
   activationForward(kind: number, x: F32, y: F32): void;

@@ -50,6 +50,8 @@ export interface ActivationInputs {
   dropout: DropoutRates;
   /** Projections with a LoRA pair (none for full fine-tuning). */
   adapted: Projection[];
+  /** Frozen projections without one, the head included (none for full fine-tuning): their backward needs no input. */
+  frozen: Projection[];
   loraR: number;
 }
 
@@ -74,10 +76,12 @@ export function aliveActivations(k: EngineCoefficients, x: ActivationInputs, pha
     adapters += perToken * ((lora.input + loraDropout) * p.inFeatures + lora.output * p.outFeatures + lora.rank * x.loraR);
   }
 
+  // Engines that let a frozen projection's input go hold one [B, T, in] less per such projection.
+  const released = k.frozenInputsReleased * perToken * x.frozen.reduce((n, p) => n + p.inFeatures, 0);
   const outer = (counts.outer.hidden + on(x.dropout.embedding, arch.embeddingDropout[phase])) * size.hidden;
   return {
-    perBlock: block + adapters / c.nLayer,
-    total: c.nLayer * block + adapters + outer,
+    perBlock: block + (adapters - released) / c.nLayer,
+    total: c.nLayer * block + adapters - released + outer,
     logits: counts.outer.logits * size.logits,
   };
 }

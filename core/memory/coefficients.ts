@@ -77,6 +77,13 @@ export interface EngineCoefficients {
   weightCopies: number;
   /** [V, E] buffers beside a trained tied embedding's gradient when backward ends: the lookup's dense gradient and the sum. */
   tiedEmbeddingGradients: number;
+  /**
+   * Inputs of frozen projections without LoRA (the head's too) that are not kept for backward,
+   * as a share of one per projection: 1 where the kernel drops what only a weight gradient
+   * would read (the probe's counts are a full run's, where every input is kept), 0 where
+   * tfjs's matMul gradient keeps both operands.
+   */
+  frozenInputsReleased: number;
 
   // Not seen by the probe: memory outside tfjs's tensors, calibrated against peak RSS.
   /**
@@ -109,6 +116,21 @@ export interface EngineCoefficients {
    * the estimate without it at batch 1, 2, 4 and 8; with it every row is within 12%.
    */
   trainingProcessBytes: number;
+  /** What changes under `"bf16": true`. */
+  bf16: Bf16Coefficients;
+}
+
+/** The counts the probe sees. */
+export type ProbedCounts = Pick<EngineCoefficients, 'architectures' | 'lora' | 'lossWorkspace' | 'optimizerWorkspace' | 'weightDecayWorkspace' | 'weightCopies' | 'tiedEmbeddingGradients'>;
+
+export interface Bf16Coefficients {
+  /**
+   * Bytes per parameter of a LoRA run's frozen projections (and an untied head): 2 where the
+   * bf16 kernel reads them as stored, 4 where the emulation multiplies the fp32 weights.
+   */
+  frozenProjectionBytes: number;
+  /** The probe's counts under bf16 (`bench:memory -- --probe --bf16`) where they differ from fp32's. */
+  counts: Partial<ProbedCounts>;
 }
 
 const MiB = 2 ** 20;
@@ -136,6 +158,7 @@ const WASM: EngineCoefficients = {
   weightDecayWorkspace: 1,
   weightCopies: 1,
   tiedEmbeddingGradients: 2,
+  frozenInputsReleased: 0,
   packedWeights: 1,
   embeddingGradientJsCopies: 1,
   heapLimitBytes: 4294901760,
@@ -144,6 +167,30 @@ const WASM: EngineCoefficients = {
   runtimeBytes: 150 * MiB,
   tokenizerBytesPerToken: 500,
   trainingProcessBytes: 140 * MiB,
+  // The emulation keeps the fp32 weights and makes each product's rounded inputs as new tensors
+  // (`TUNESMITH_BACKEND=wasm npm run bench:memory -- --probe --bf16`).
+  bf16: {
+    frozenProjectionBytes: 4,
+    counts: {
+      architectures: {
+        gpt2: {
+          saved: { block: { hidden: 37, qkv: 2, mlp: 15, scores: 4, mask: 2 }, outer: { hidden: 11, logits: 2 } },
+          backward: { block: { hidden: 63, qkv: 4, mlp: 24, scores: 8, mask: 2 }, outer: { hidden: 19, logits: 4 } },
+          attentionDropout: { saved: 4, backward: 5 },
+          residualDropout: { saved: 8, backward: 10 },
+          embeddingDropout: { saved: 4, backward: 5 },
+        },
+        bloom: {
+          saved: { block: { hidden: 37, qkv: 3, mlp: 15, scores: 5, mask: 2 }, outer: { hidden: 18, logits: 2 } },
+          backward: { block: { hidden: 63, qkv: 5, mlp: 26, scores: 9, mask: 2 }, outer: { hidden: 33, logits: 4 } },
+          attentionDropout: { saved: 4, backward: 5 },
+          residualDropout: { saved: 8, backward: 10 },
+          embeddingDropout: { saved: 0, backward: 0 },
+        },
+      },
+      lora: { saved: { input: 1, output: 3, rank: 1 }, backward: { input: 2, output: 5, rank: 3 }, dropout: { saved: 4, backward: 5 } },
+    },
+  },
 };
 
 const CPU: EngineCoefficients = {
@@ -169,6 +216,7 @@ const CPU: EngineCoefficients = {
   weightDecayWorkspace: 1,
   weightCopies: 0,
   tiedEmbeddingGradients: 2,
+  frozenInputsReleased: 0,
   packedWeights: 0,
   embeddingGradientJsCopies: 0,
   heapLimitBytes: null,
@@ -177,6 +225,31 @@ const CPU: EngineCoefficients = {
   runtimeBytes: 155 * MiB,
   tokenizerBytesPerToken: 500,
   trainingProcessBytes: 140 * MiB,
+  // The emulation keeps the fp32 weights and makes each product's rounded inputs as new tensors
+  // (`TUNESMITH_BACKEND=cpu npm run bench:memory -- --probe --bf16`).
+  bf16: {
+    frozenProjectionBytes: 4,
+    counts: {
+      architectures: {
+        gpt2: {
+          saved: { block: { hidden: 28, qkv: 2, mlp: 10, scores: 3, mask: 2 }, outer: { hidden: 9, logits: 1 } },
+          backward: { block: { hidden: 52, qkv: 4, mlp: 19, scores: 7, mask: 2 }, outer: { hidden: 16, logits: 3 } },
+          attentionDropout: { saved: 4, backward: 5 },
+          residualDropout: { saved: 8, backward: 10 },
+          embeddingDropout: { saved: 4, backward: 5 },
+        },
+        bloom: {
+          saved: { block: { hidden: 28, qkv: 2, mlp: 11, scores: 4, mask: 2 }, outer: { hidden: 14, logits: 1 } },
+          backward: { block: { hidden: 52, qkv: 4, mlp: 22, scores: 8, mask: 2 }, outer: { hidden: 27, logits: 3 } },
+          attentionDropout: { saved: 4, backward: 5 },
+          residualDropout: { saved: 8, backward: 10 },
+          embeddingDropout: { saved: 0, backward: 0 },
+        },
+      },
+      lora: { saved: { input: 1, output: 3, rank: 1 }, backward: { input: 2, output: 5, rank: 3 }, dropout: { saved: 3, backward: 4 } },
+      weightCopies: 1,
+    },
+  },
 };
 
 /**
@@ -211,8 +284,14 @@ const NATIVE: EngineCoefficients = {
   lossWorkspace: 1,
   optimizerWorkspace: 0,
   weightDecayWorkspace: 0,
+  // core/ops/linear.ts keeps x only for dW or a LoRA pair; a LayerNorm's, attention's or GELU's
+  // output feeding a frozen projection then has no other holder.
+  frozenInputsReleased: 1,
   // Clipping scales inside the AdamW kernel, so no scaled gradient copies are left to collect.
   lateCollected: 0,
+  // The bf16 GEMM rounds while it packs, into panels of a few MiB reused by every call, so the
+  // probe sees the same tensors as in fp32 (`--probe --bf16` printed fp32's counts).
+  bf16: { frozenProjectionBytes: 2, counts: {} },
 };
 
 /**

@@ -20,6 +20,7 @@ import {
   parameterShapes,
   positionParameters,
   projectionParameters,
+  projections,
   type Projection,
 } from './parameters';
 
@@ -51,6 +52,10 @@ export interface TrainingShape {
   gpu?: GpuLimits;
   /** Count a training process's tokenizer, store and data in the fixed overhead (benchmarks on random weights have none). */
   tokenizer?: boolean;
+  /** `"bf16": true`: a LoRA run's frozen projections in bf16 where the kernel reads them, and the backend's bf16 counts. */
+  bf16?: boolean;
+  /** This CPU trains bf16 on a kernel (appInfo.bf16Kernel), so a suggestion may turn bf16 on. */
+  bf16Kernel?: boolean;
 }
 
 export type Phase = 'loss' | 'backward' | 'optimizer';
@@ -82,6 +87,8 @@ export interface MemoryComponents {
 
 export interface MemoryEstimate {
   backend: BackendName;
+  /** Estimated for `"bf16": true`. */
+  bf16: boolean;
   /** Which high point of the step is the peak. */
   phase: Phase;
   components: MemoryComponents;
@@ -116,6 +123,7 @@ interface Run {
   dropout: DropoutRates;
   weightDecay: boolean;
   backend: BackendName;
+  bf16: boolean;
   k: EngineCoefficients;
 }
 
@@ -126,6 +134,7 @@ function resolve(s: TrainingShape): Run {
   const lora = { r: DEFAULT_LORA.r, targetModules: DEFAULT_LORA.target_modules, dropout: DEFAULT_LORA.dropout, ...s.lora };
   const rates = s.dropout ?? { embedding: c.embdDropout, residual: c.residDropout, attention: c.attnDropout };
   const backend = s.backend ?? defaultBackend();
+  const k = ENGINE_COEFFICIENTS[backend];
   return {
     model: c,
     method: s.method,
@@ -137,7 +146,8 @@ function resolve(s: TrainingShape): Run {
     dropout: { ...rates, lora: lora.dropout ?? 0 },
     weightDecay: (s.weightDecay ?? 0) > 0,
     backend,
-    k: ENGINE_COEFFICIENTS[backend],
+    bf16: s.bf16 ?? false,
+    k: s.bf16 ? { ...k, ...k.bf16.counts } : k,
   };
 }
 
@@ -171,10 +181,26 @@ interface StepParts {
   perBlock: number;
 }
 
+/** Bytes a LoRA run in bf16 saves by keeping its frozen projections (and an untied head) in bf16. */
+function bf16BaseSaving(r: Run): number {
+  if (!r.bf16 || r.method !== 'lora') return 0;
+  const c = r.model;
+  const frozen = projectionParameters(c) + (c.tieWordEmbeddings ? 0 : headParameters(c));
+  return (FLOAT32_BYTES - r.k.bf16.frozenProjectionBytes) * frozen;
+}
+
+/** A LoRA run's frozen projections without a pair, and the head (frozen in every LoRA run). */
+function frozenUnadapted(r: Run): Projection[] {
+  if (r.method !== 'lora') return [];
+  const adapted = new Set(r.adapted.map((p) => p.module));
+  const c = r.model;
+  return [...projections(c).filter((p) => !adapted.has(p.module)), { module: 'lm_head', inFeatures: c.nEmbd, outFeatures: c.vocabSize }];
+}
+
 function stepParts(r: Run): StepParts {
   const { model: c, k } = r;
   const { trainable, largest } = trainableShapes(r);
-  const weights = bytes(countParameters(c));
+  const weights = bytes(countParameters(c)) - bf16BaseSaving(r);
   const gradient = bytes(trainable);
   // From the second micro-batch on, the sum of the earlier ones' gradients waits beside the new ones.
   const pendingGradients = r.accumulation > 1 ? gradient : 0;
@@ -186,7 +212,7 @@ function stepParts(r: Run): StepParts {
   // Conv1D weights ([in, out], GPT-2) are multiplied untransposed from the first forward on.
   const packedAlways = ARCHITECTURES[c.modelType].fanInFanOut ? k.packedWeights * bytes(projectionParameters(c)) : 0;
   const packedInBackward = k.packedWeights * (bytes(projectionParameters(c)) + head);
-  const inputs = { model: c, microBatch: { batch: r.batch, seq: r.seq }, dropout: r.dropout, adapted: r.adapted, loraR: r.loraR };
+  const inputs = { model: c, microBatch: { batch: r.batch, seq: r.seq }, dropout: r.dropout, adapted: r.adapted, frozen: frozenUnadapted(r), loraR: r.loraR };
   const saved = aliveActivations(k, inputs, 'saved');
   const atEnd = aliveActivations(k, inputs, 'backward');
   const full = r.method === 'full';
@@ -255,6 +281,7 @@ export function estimatePeak(s: TrainingShape): MemoryEstimate {
   const device = r.backend === 'webgpu' ? deviceMemory(heapBytes, ramBytes, c, { batch: r.batch, seq: r.seq }, r.method, s.gpu) : null;
   return {
     backend: r.backend,
+    bf16: r.bf16,
     phase: peak!.phase,
     components: peak!.components,
     totalBytes: peak!.total,

@@ -10,7 +10,7 @@ import { estimateTrainingMemory, type TrainingEstimate } from './suggestions';
  * model's positions) is the worst case. An init_adapter brings its own rank and targets;
  * the config's lora settings stand in for them here.
  */
-export function estimateForTrainConfig(config: TrainConfig, model: ModelConfig, options: { backend?: BackendName; ramBytes?: number; gpu?: GpuLimits } = {}): TrainingEstimate {
+export function estimateForTrainConfig(config: TrainConfig, model: ModelConfig, options: { backend?: BackendName; ramBytes?: number; gpu?: GpuLimits; bf16Kernel?: boolean } = {}): TrainingEstimate {
   const rate = (own: number) => config.dropout ?? own;
   return estimateTrainingMemory({
     model,
@@ -21,6 +21,7 @@ export function estimateForTrainConfig(config: TrainConfig, model: ModelConfig, 
     gradientAccumulation: config.gradient_accumulation_steps,
     dropout: { embedding: rate(model.embdDropout), residual: rate(model.residDropout), attention: rate(model.attnDropout) },
     weightDecay: config.weight_decay,
+    bf16: config.bf16,
     ...options,
   });
 }

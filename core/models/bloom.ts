@@ -9,7 +9,7 @@ import { embeddingLookup } from '../ops/embedding';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
-import { activeDropout, attentionDropout, dropoutFn, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
+import { activeDropout, attentionDropout, dropoutFn, getProjectionWeight, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
 
 export function bloomWeightShapes(c: ModelConfig): Map<string, number[]> {
   const E = c.nEmbd;
@@ -68,7 +68,7 @@ export function bloomForward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts:
   const [batch, t] = ids.shape;
   const past = opts.cache?.[0]?.k.shape[2] ?? 0;
   const proj = (x: tf.Tensor, module: string) =>
-    linear(x, getWeight(w, `${module}.weight`), getWeight(w, `${module}.bias`), 'out_in', opts.lora?.get(module), loraDrop);
+    linear(x, getProjectionWeight(w, `${module}.weight`), getWeight(w, `${module}.bias`), 'out_in', opts.lora?.get(module), loraDrop);
   const norm = (x: tf.Tensor, name: string) =>
     layerNorm(x, getWeight(w, `${name}.weight`), getWeight(w, `${name}.bias`), c.layerNormEps);
 

@@ -8,7 +8,7 @@ import { embeddingLookup } from '../ops/embedding';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
-import { activeDropout, attentionDropout, dropoutFn, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
+import { activeDropout, attentionDropout, dropoutFn, getProjectionWeight, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
 
 /** Every weight a GPT-2 checkpoint must provide, with its shape. */
 export function gpt2WeightShapes(c: ModelConfig): Map<string, number[]> {
@@ -44,7 +44,7 @@ export function gpt2Forward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts: 
   }
   // Conv1D projection by module name, with its LoRA pair when one is attached.
   const proj = (x: tf.Tensor, module: string) =>
-    linear(x, getWeight(w, `${module}.weight`), getWeight(w, `${module}.bias`), 'in_out', opts.lora?.get(module), loraDrop);
+    linear(x, getProjectionWeight(w, `${module}.weight`), getWeight(w, `${module}.bias`), 'in_out', opts.lora?.get(module), loraDrop);
   const norm = (x: tf.Tensor, name: string) =>
     layerNorm(x, getWeight(w, `${name}.weight`), getWeight(w, `${name}.bias`), c.layerNormEps);
 

@@ -6,7 +6,7 @@ import { tf } from '../engine/backend';
 import { readJsonFile } from '../checkpoint/model-folder';
 import { SafetensorsFile } from '../checkpoint/safetensors';
 import { ARCHITECTURES, type CausalLM } from './causal-lm';
-import type { LoraLayers, Weights } from './weights';
+import { getWeight, type LoraLayers, type Weights } from './weights';
 
 export interface LoraAdapter {
   r: number;
@@ -99,7 +99,7 @@ export function mergeAdapter(weights: Weights, adapter: LoraAdapter): Weights {
   const merged: Weights = new Map(weights);
   for (const [module, pair] of adapter.layers) {
     const name = `${module}.weight`;
-    const base = weights.get(name)!;
+    const base = getWeight(weights, name);
     merged.set(name, tf.tidy(() => {
       const delta = tf.mul(tf.matMul(pair.b, pair.a), pair.scale);
       return tf.add(base, adapter.fanInFanOut ? tf.transpose(delta) : delta);

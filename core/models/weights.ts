@@ -1,12 +1,16 @@
 import { tf } from '../engine/backend';
 import type { LayerCache } from '../ops/attention';
+import { Bf16Weight } from '../ops/bf16';
 import type { DropoutCall, TrainingDropout } from '../ops/dropout';
-import { linear, type LoraPair } from '../ops/linear';
+import { linear, type LoraPair, type ProjectionWeight } from '../ops/linear';
 
 export type { LayerCache };
 
-/** Model weights by their Hugging Face state-dict name (with the `transformer.` prefix). */
-export type Weights = Map<string, tf.Tensor>;
+/**
+ * Model weights by their Hugging Face state-dict name (with the `transformer.` prefix). A LoRA
+ * run in bf16 keeps its frozen projections as Bf16Weight; everything else is an fp32 tensor.
+ */
+export type Weights = Map<string, ProjectionWeight>;
 
 /** LoRA pairs by the module they adapt, e.g. `transformer.h.0.attn.c_attn`. */
 export type LoraLayers = Map<string, LoraPair>;
@@ -49,9 +53,21 @@ export function isLayerNormWeight(name: string): boolean {
   return /(ln_\d+|ln_f|layernorm)\.weight$/.test(name);
 }
 
-export function getWeight(w: Weights, name: string): tf.Tensor {
+/** A projection's weight, in fp32 or bf16. */
+export function getProjectionWeight(w: Weights, name: string): ProjectionWeight {
   const t = w.get(name);
   if (!t) throw new Error(`model weight "${name}" is missing`);
+  return t;
+}
+
+/** Any weight in fp32: only projections are ever stored in bf16. */
+export function getWeight(w: Weights, name: string): tf.Tensor {
+  return fp32Weight(name, getProjectionWeight(w, name));
+}
+
+/** The tensor itself, or a clear error where a bf16-stored weight reaches code that needs fp32. */
+export function fp32Weight(name: string, t: ProjectionWeight): tf.Tensor {
+  if (t instanceof Bf16Weight) throw new Error(`model weight "${name}" is stored in bf16 (a LoRA run's frozen base); only its projection reads it`);
   return t;
 }
 
@@ -64,5 +80,5 @@ export function dropoutFn(opts: ForwardOptions): (x: tf.Tensor, rate: number) =>
 export function lmHead(w: Weights, x: tf.Tensor, embeddingName: string, logitsToKeep?: number): tf.Tensor3D {
   const t = x.shape[1]!;
   const kept = logitsToKeep && logitsToKeep < t ? tf.slice(x, [0, t - logitsToKeep, 0], [-1, logitsToKeep, -1]) : x;
-  return linear(kept, w.get('lm_head.weight') ?? getWeight(w, embeddingName), undefined, 'out_in') as tf.Tensor3D;
+  return linear(kept, w.get('lm_head.weight') ?? getProjectionWeight(w, embeddingName), undefined, 'out_in') as tf.Tensor3D;
 }

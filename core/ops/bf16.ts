@@ -28,6 +28,11 @@ export function bf16Refusal(): string | null {
   return info && !info.bf16 ? info.bf16Refusal : null;
 }
 
+/** Whether a compiled bf16 kernel runs here (the native backend on a CPU with one), so bf16-stored weights cost no widening. */
+export function bf16KernelPresent(): boolean {
+  return Boolean(activeKernels()?.info().bf16);
+}
+
 /** How `"bf16": true` would run here, for `tunesmith info`: the kernel, emulated, or why not. */
 export function bf16Status(): string {
   const info = activeKernels()?.info();
@@ -40,9 +45,41 @@ export function bf16Autocast(): boolean {
   return autocast;
 }
 
+/**
+ * A frozen weight kept as bf16 bits: a LoRA run's base under bf16, at half the memory of fp32
+ * and holding exactly the numbers autocast multiplies by. Only projections read it; the bf16
+ * kernel packs its bits directly, the plain-tfjs twin widens them back to fp32 (exactly).
+ */
+export class Bf16Weight {
+  readonly dtype = 'bfloat16';
+  constructor(
+    readonly bits: Uint16Array,
+    readonly shape: number[],
+  ) {}
+
+  static from(t: tf.Tensor): Bf16Weight {
+    return new Bf16Weight(toBf16Bits(t.dataSync() as Float32Array), t.shape);
+  }
+
+  get size(): number {
+    return this.bits.length;
+  }
+
+  /** The same values in fp32 (every bf16 is one), as a new tensor the caller disposes. */
+  toTensor(): tf.Tensor {
+    return tf.tensor(widen(this.bits), this.shape, 'float32');
+  }
+
+  /** Its bits are a plain array the garbage collector frees; present so model weights dispose alike. */
+  dispose(): void {}
+}
+
 /** fp32 values rounded to the nearest bf16 (ties to even, subnormals to zero), as fp32. */
 export function roundToBf16(values: Float32Array): Float32Array {
-  const bits = toBf16Bits(values);
+  return widen(toBf16Bits(values));
+}
+
+function widen(bits: Uint16Array): Float32Array {
   const out = new Uint32Array(bits.length);
   for (let i = 0; i < bits.length; i++) out[i] = bits[i] << 16;
   return new Float32Array(out.buffer);

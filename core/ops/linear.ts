@@ -1,5 +1,5 @@
 import { activeKernels, bindableRowBlocks, tf } from '../engine/backend';
-import { bf16Autocast, matMulAutocast } from './bf16';
+import { bf16Autocast, Bf16Weight, matMulAutocast } from './bf16';
 import type { LoraBuffers } from '../engine/native-kernels';
 import { f32, fused, isTrained, tensorOf } from './native-tensors';
 
@@ -9,6 +9,9 @@ import { f32, fused, isTrained, tensorOf } from './native-tensors';
  * export writes them back untouched.
  */
 export type WeightLayout = 'in_out' | 'out_in';
+
+/** A projection's weight: fp32, or a frozen base kept in bf16 (whose products are always bf16 ones). */
+export type ProjectionWeight = tf.Tensor | Bf16Weight;
 
 /** A LoRA pair on one projection, in PEFT's layout: A is [r, in], B is [out, r]. */
 export interface LoraPair {
@@ -24,8 +27,8 @@ const noDropout: Dropout = (t) => t;
  * y = x·W + b, plus the LoRA path (dropout(x)·Aᵀ)·Bᵀ·scale without ever forming A·B,
  * so a frozen base weight is read, never copied.
  */
-export function linear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout): tf.Tensor {
-  const bf16 = bf16Autocast();
+export function linear(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout): tf.Tensor {
+  const bf16 = bf16Autocast() || weight instanceof Bf16Weight;
   // Under bf16 autocast without a bf16 kernel (other backends) the twin emulates it.
   const kernels = activeKernels();
   return kernels && (!bf16 || kernels.info().bf16)
@@ -37,8 +40,11 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefi
  * The plain-tfjs twin: runs on every backend and is the native kernel's test oracle; with
  * `bf16` it emulates the bf16 kernels (every product's inputs rounded, fp32 accumulation).
  */
-export function linearReference(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout, bf16 = false): tf.Tensor {
+export function linearReference(x: tf.Tensor, stored: ProjectionWeight, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout, bf16 = false): tf.Tensor {
   return tf.tidy(() => {
+    // Widening bf16 bits is exact, so the emulation multiplies the same numbers.
+    const weight = stored instanceof Bf16Weight ? stored.toTensor() : stored;
+    bf16 ||= stored instanceof Bf16Weight;
     const inDim = x.shape[x.shape.length - 1]!;
     const lead = x.shape.slice(0, -1);
     const x2 = tf.reshape(x, [-1, inDim]);
@@ -62,18 +68,20 @@ function matMulWeight(x2: tf.Tensor, weight: tf.Tensor, layout: WeightLayout): t
   return tf.concat(blocks.map((block) => tf.matMul(x2, block, false, true)), 1);
 }
 
-export function linearNative(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout, bf16 = false): tf.Tensor {
+export function linearNative(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout, bf16 = false): tf.Tensor {
   const k = activeKernels()!;
   const inDim = x.shape[x.shape.length - 1]!;
   const outDim = layout === 'in_out' ? weight.shape[1]! : weight.shape[0]!;
   const n = x.size / inDim;
   const wInOut = layout === 'in_out';
-  const trained = { w: isTrained(weight), b: isTrained(bias), a: isTrained(lora?.a), loraB: isTrained(lora?.b) };
-  const inputs = [x, ...(trained.w ? [weight] : []), ...(trained.b ? [bias!] : []), ...(trained.a ? [lora!.a] : []), ...(trained.loraB ? [lora!.b] : [])];
+  const bits = weight instanceof Bf16Weight ? weight.bits : null;
+  const inBf16 = bf16 || bits !== null;
+  const trained = { w: !bits && isTrained(weight as tf.Tensor), b: isTrained(bias), a: isTrained(lora?.a), loraB: isTrained(lora?.b) };
+  const inputs = [x, ...(trained.w ? [weight as tf.Tensor] : []), ...(trained.b ? [bias!] : []), ...(trained.a ? [lora!.a] : []), ...(trained.loraB ? [lora!.b] : [])];
   const outShape = [...x.shape.slice(0, -1), outDim];
   return fused(inputs, (save) => {
     const xs = f32(x);
-    const ws = f32(weight);
+    const ws = bits ?? f32(weight as tf.Tensor);
     let loraBuffers: LoraBuffers | null = null;
     let down: Float32Array | null = null;
     if (lora) {
@@ -86,8 +94,11 @@ export function linearNative(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | 
       down = new Float32Array(n * r);
       if (mask) save([dropped]);
     }
+    // Backward reads x only for the weight's or the adapter's gradient. A frozen projection
+    // without LoRA lets it go (often nothing else holds it: a LayerNorm's or GELU's output).
+    const savedX = trained.w || lora ? xs : null;
     const y = new Float32Array(n * outDim);
-    k.linearForward(xs, ws, bias ? f32(bias) : null, wInOut, n, inDim, outDim, loraBuffers, down, y, bf16);
+    k.linearForward(xs, ws, bias ? f32(bias) : null, wInOut, n, inDim, outDim, loraBuffers, down, y, inBf16);
     return {
       value: tensorOf(y, outShape),
       gradFunc: (dy) => {
@@ -97,7 +108,7 @@ export function linearNative(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | 
         const db = trained.b ? new Float32Array(outDim) : null;
         const da = trained.a ? new Float32Array(r * inDim) : null;
         const dbLora = trained.loraB ? new Float32Array(outDim * r) : null;
-        k.linearBackward(xs, ws, wInOut, n, inDim, outDim, f32(dy), loraBuffers, down, dx, dw, db, da, dbLora, bf16);
+        k.linearBackward(savedX, ws, wInOut, n, inDim, outDim, f32(dy), loraBuffers, down, dx, dw, db, da, dbLora, inBf16);
         const grads = [tensorOf(dx, x.shape)];
         if (dw) grads.push(tensorOf(dw, weight.shape));
         if (db) grads.push(tensorOf(db, [outDim]));

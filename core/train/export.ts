@@ -7,7 +7,7 @@ import path from 'node:path';
 import { writeSafetensors, type TensorToWrite } from '../checkpoint/safetensors';
 import { writeFolderWhole, writeJsonWhole } from '../durable-write';
 import type { CausalLM } from '../models/causal-lm';
-import type { LoraLayers } from '../models/weights';
+import { fp32Weight, type LoraLayers } from '../models/weights';
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'chat_template.jinja'];
 
@@ -27,7 +27,7 @@ export function exportModelFolder(model: CausalLM, baseDir: string, outDir: stri
 
 function writeModelFolder(model: CausalLM, baseDir: string, outDir: string, dtype: 'fp32' | 'bf16'): void {
   const stored = dtype === 'bf16' ? 'BF16' : 'F32';
-  const tensors: TensorToWrite[] = [...model.weights].map(([name, t]) => ({ name, shape: t.shape, data: t.dataSync() as Float32Array, dtype: stored }));
+  const tensors: TensorToWrite[] = [...model.weights].map(([name, t]) => ({ name, shape: t.shape, data: fp32Weight(name, t).dataSync() as Float32Array, dtype: stored }));
   writeSafetensors(path.join(outDir, 'model.safetensors'), tensors, { format: 'pt' });
   writeJsonWhole(path.join(outDir, 'config.json'), { ...model.config.raw, dtype: dtype === 'bf16' ? 'bfloat16' : 'float32' });
   const generation = path.join(baseDir, 'generation_config.json');

@@ -4,7 +4,8 @@
 // autodiff never differentiates and the optimizer never copies.
 import { tf } from '../engine/backend';
 import type { CausalLM } from '../models/causal-lm';
-import { isLayerNormWeight, type LoraLayers } from '../models/weights';
+import { Bf16Weight, bf16KernelPresent } from '../ops/bf16';
+import { fp32Weight, isLayerNormWeight, type LoraLayers } from '../models/weights';
 import type { TrainableParam } from './adamw';
 
 /** The Hugging Face Trainer's grouping: no weight decay on biases and LayerNorm weights. */
@@ -15,7 +16,7 @@ export function takesWeightDecay(name: string): boolean {
 export function makeFullTrainable(model: CausalLM): TrainableParam[] {
   const params: TrainableParam[] = [];
   for (const [name, tensor] of model.weights) {
-    const variable = tf.variable(tensor, true);
+    const variable = tf.variable(fp32Weight(name, tensor), true);
     tensor.dispose();
     model.weights.set(name, variable);
     params.push({ name, variable, decay: takesWeightDecay(name) });
@@ -36,4 +37,25 @@ export function makeLoraTrainable(layers: LoraLayers): TrainableParam[] {
     params.push({ name: `${module}.lora_A.weight`, variable: a, decay: true }, { name: `${module}.lora_B.weight`, variable: b, decay: true });
   }
   return params;
+}
+
+/**
+ * A LoRA run in bf16 keeps its frozen projections as bf16 bits where a bf16 kernel reads them:
+ * half their memory, and the very numbers autocast would round them to (elsewhere the emulation
+ * multiplies the fp32 weights, and widening bf16 back every step would only cost time). The
+ * fp32 tensors are freed one by one, so no more than one weight is ever held twice. The token
+ * embedding stays fp32 even where it is the tied head: autocast looks embeddings up in fp32, and
+ * a second, bf16 copy for the head would cost more than it saves. Returns the bytes freed.
+ */
+export function keepFrozenBaseInBf16(model: CausalLM): number {
+  if (!bf16KernelPresent()) return 0;
+  const projections = model.arch.loraTargets.map((t) => `.${t}.weight`);
+  let freed = 0;
+  for (const [name, t] of model.weights) {
+    if (t instanceof Bf16Weight || !(name === 'lm_head.weight' || projections.some((p) => name.endsWith(p)))) continue;
+    model.weights.set(name, Bf16Weight.from(t));
+    t.dispose();
+    freed += t.size * 2;
+  }
+  return freed;
 }

@@ -27,7 +27,7 @@ import { partialName } from '../durable-write';
 import { refuseNonFiniteWeights } from '../models/finite-weights';
 import { prepareRunFolder, recordRunEntry } from './run-folder';
 import { lockRunFolder } from './run-lock';
-import { makeFullTrainable, makeLoraTrainable } from './trainables';
+import { makeFullTrainable, makeLoraTrainable, keepFrozenBaseInBf16 } from './trainables';
 
 export type EventSink = (event: TrainEvent) => void;
 
@@ -188,6 +188,7 @@ async function trainInLockedFolder(config: TrainConfig, emit: EventSink, options
       baseModel: config.model,
     };
     params = makeLoraTrainable(lora);
+    if (config.bf16) keepFrozenBaseInBf16(model);
     Object.assign(forward, { lora, loraDropout: config.lora.dropout });
   }
 

@@ -3,6 +3,7 @@
 // picks for Q4_K_M (llama-quant.cpp), so a file reads as if llama.cpp's tools made it.
 import type { tf } from '../../engine/backend';
 import type { CausalLM } from '../../models/causal-lm';
+import { getWeight } from '../../models/weights';
 import type { ModelConfig } from '../../models/config';
 import type { GgufQuant } from '../../api/contract';
 import { BLOCK, type GgmlType } from './blocks';
@@ -56,11 +57,7 @@ function deinterleavedQkv(t: tf.Tensor, nHead: number): () => Float32Array {
 /** Every tensor llama.cpp's gpt2 or bloom graph reads, in the converter's order. */
 export function llamaCppTensors(model: CausalLM): MappedTensor[] {
   const c = model.config;
-  const w = (name: string) => {
-    const t = model.weights.get(name);
-    if (!t) throw new Error(`weight "${name}" is missing from the model`);
-    return t;
-  };
+  const w = (name: string) => getWeight(model.weights, name);
   const out: MappedTensor[] = [];
   const add = (name: string, hf: string, relayout?: (t: tf.Tensor) => () => Float32Array, shape?: number[]) => {
     const t = w(hf);

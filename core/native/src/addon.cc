@@ -92,6 +92,22 @@ LoraArgs lora_args(Args& args, Napi::Value value, int n, int in, int out) {
   return l;
 }
 
+// A projection weight of `need` elements: a Float32Array, or a Uint16Array of bf16 bits (a
+// frozen base kept in bf16, which only the bf16 GEMM reads).
+ts::Weight weight_arg(Args& a, const Napi::CallbackInfo& info, size_t i, size_t need) {
+  ts::Weight w;
+  Napi::Value v = info[i];
+  if (a.failed() || !v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array) {
+    w.f32 = a.f32(i, need, "w");
+    return w;
+  }
+  auto bits = v.As<Napi::Uint16Array>();
+  if (bits.ElementLength() < need) a.fail<int>("w has " + std::to_string(bits.ElementLength()) + " bf16 elements, needs " + std::to_string(need));
+  else if (!ts::bf16_kernel_name()) a.fail<int>(std::string("a bf16 weight needs the bf16 kernel, which is not available: ") + ts::bf16_refusal());
+  else w.bf16 = bits.Data();
+  return w;
+}
+
 // An optional trailing `bf16` flag: run the projection's products in bf16 (refused where the
 // CPU has no bf16 kernel, with the reason).
 bool bf16_requested(Args& a, size_t i) {
@@ -105,7 +121,7 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   // (x, w, bias, wInOut, n, in, out, lora, down, y)
   int n = a.integer(4, "n"), in = a.integer(5, "in"), out = a.integer(6, "out");
   const float* x = a.f32(0, sz(n, in), "x");
-  const float* w = a.f32(1, sz(in, out), "w");
+  ts::Weight w = weight_arg(a, info, 1, sz(in, out));
   const float* bias = a.f32(2, out, "bias", true);
   bool wInOut = a.boolean(3);
   LoraArgs lora = lora_args(a, info[7], n, in, out);
@@ -120,14 +136,16 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   Args a(info);
   // (x, w, wInOut, n, in, out, dy, lora, down, dx, dw, db, da, dbLora)
   int n = a.integer(3, "n"), in = a.integer(4, "in"), out = a.integer(5, "out");
-  const float* x = a.f32(0, sz(n, in), "x");
-  const float* w = a.f32(1, sz(in, out), "w");
+  const float* x = a.f32(0, sz(n, in), "x", true);
+  ts::Weight w = weight_arg(a, info, 1, sz(in, out));
   bool wInOut = a.boolean(2);
   const float* dy = a.f32(6, sz(n, out), "dy");
   LoraArgs lora = lora_args(a, info[7], n, in, out);
   const float* down = a.f32(8, lora.a ? sz(n, lora.r) : 0, "down", true);
   float* dx = a.f32(9, sz(n, in), "dx", true);
   float* dw = a.f32(10, sz(in, out), "dw", true);
+  if (dw && w.bf16) a.fail<int>("w is a frozen weight stored in bf16: it has no gradient (dw must be null)");
+  if (!x && (dw || lora.a)) a.fail<int>("x is needed for dw and for a LoRA pair's gradients");
   float* db = a.f32(11, out, "db", true);
   float* da = a.f32(12, sz(lora.r, in), "da", true);
   float* dbLora = a.f32(13, sz(out, lora.r), "dbLora", true);

@@ -71,6 +71,7 @@ struct Choice {
   const char* name = nullptr;
   const char* refusal = nullptr;
   decltype(&gemm_bf16_avx512) kernel = nullptr;
+  decltype(&gemm_bf16_avx512_b16) kernel_b16 = nullptr;
 };
 
 Choice choose() {
@@ -80,6 +81,7 @@ Choice choose() {
   if (c.avx512bf16 && c.amd) {
     ch.name = "avx512-bf16";
     ch.kernel = gemm_bf16_avx512;
+    ch.kernel_b16 = gemm_bf16_avx512_b16;
   } else if (c.amx_bf16) {
     ch.refusal = "this CPU has AMX-BF16, but Tunesmith's AMX kernel is not written yet";
   } else if (c.avx512bf16 && c.intel) {
@@ -106,6 +108,11 @@ const char* bf16_refusal() { return choice().refusal; }
 void gemm_bf16(bool transA, bool transB, int m, int n, int k, float alpha, const float* A, int lda, const float* B,
                int ldb, float beta, float* C, int ldc) {
   choice().kernel(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm_bf16_b16(bool transA, bool transB, int m, int n, int k, float alpha, const float* A, int lda,
+                   const uint16_t* B, int ldb, float beta, float* C, int ldc) {
+  choice().kernel_b16(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 }  // namespace ts

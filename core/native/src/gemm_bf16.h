@@ -18,6 +18,10 @@ const char* bf16_refusal();
 void gemm_bf16(bool transA, bool transB, int m, int n, int k, float alpha, const float* A, int lda,
                const float* B, int ldb, float beta, float* C, int ldc);
 
+// The same with op(B) already in bf16 (a frozen weight stored so): the same products, B only rearranged.
+void gemm_bf16_b16(bool transA, bool transB, int m, int n, int k, float alpha, const float* A, int lda,
+                   const uint16_t* B, int ldb, float beta, float* C, int ldc);
+
 // fp32 → bf16 bits, round to nearest even (NaN stays NaN, subnormals become zero): the rounding every kernel packs with.
 inline uint16_t to_bf16(float f) {
   uint32_t u;
@@ -31,5 +35,7 @@ inline uint16_t to_bf16(float f) {
 // The per-ISA kernels behind gemm_bf16 (each in its own translation unit).
 void gemm_bf16_avx512(bool transA, bool transB, int m, int n, int k, float alpha, const float* A, int lda,
                       const float* B, int ldb, float beta, float* C, int ldc);
+void gemm_bf16_avx512_b16(bool transA, bool transB, int m, int n, int k, float alpha, const float* A, int lda,
+                          const uint16_t* B, int ldb, float beta, float* C, int ldc);
 
 }  // namespace ts

@@ -2,7 +2,8 @@
 // panels of bf16 pairs ("VNNI" layout: one 32-bit lane holds rows k and k+1 of one column), op(A)
 // per MC×KC block into MR-row panels of the same pairs, and a 12×32 register-blocked microkernel
 // accumulates in fp32. Packing reads fp32 and rounds to bf16 on the way, so nothing is converted
-// twice and no bf16 copy of a whole operand is kept. This file alone is compiled with
+// twice and no bf16 copy of a whole operand is kept; a B already stored in bf16 (a LoRA run's
+// frozen base) is only rearranged into pairs. This file alone is compiled with
 // -mavx512bf16; gemm_bf16.cc calls it only on CPUs that have the instructions.
 #include <immintrin.h>
 
@@ -25,6 +26,9 @@ inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
 inline __mmask16 low_mask(int count) {
   return count >= 16 ? static_cast<__mmask16>(0xffff) : count <= 0 ? 0 : static_cast<__mmask16>((1u << count) - 1);
 }
+inline __mmask32 low_mask32(int count) {
+  return count >= 32 ? static_cast<__mmask32>(0xffffffffu) : count <= 0 ? 0 : static_cast<__mmask32>((1u << count) - 1);
+}
 
 // Two fp32 rows of up to 16 columns → 16 lanes of (row0, row1) bf16 pairs.
 inline __m512i pair_rows(const float* r0, const float* r1, __mmask16 m) {
@@ -43,12 +47,21 @@ inline __m512i pair_run(const float* p, int count) {
   return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
 }
 
+// The same two from values already in bf16: the pairs only need interleaving, or nothing.
+inline __m512i pair_rows(const uint16_t* r0, const uint16_t* r1, __mmask16 m) {
+  __m512i a = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, r0));
+  __m512i b = r1 ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, r1)) : _mm512_setzero_si512();
+  return _mm512_or_si512(a, _mm512_slli_epi32(b, 16));
+}
+inline __m512i pair_run(const uint16_t* p, int count) { return _mm512_maskz_loadu_epi16(low_mask32(count), p); }
+
 // Pairs along a strided axis: `src(i)` is the start of the i-th contiguous run of k values; lane
 // i of the packed panel, for each pair row kp, gets the pair (k0+2kp, k0+2kp+1) of that run.
-void pack_runs(uint32_t* dst, int lanes, int width, const float* base, size_t stride, int kc) {
+template <typename T>
+void pack_runs(uint32_t* dst, int lanes, int width, const T* base, size_t stride, int kc) {
   const __m512i rows = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(width));
   for (int i = 0; i < lanes; i++) {
-    const float* run = base + i * stride;
+    const T* run = base + i * stride;
     for (int k0 = 0; k0 < kc; k0 += 32) {
       // The run's 16 pairs go down lane i of 16 consecutive pair rows.
       _mm512_mask_i32scatter_epi32(dst + (k0 / 2) * width + i, low_mask(ceil_div(kc - k0, 2)), rows, pair_run(run + k0, kc - k0), 4);
@@ -59,10 +72,11 @@ void pack_runs(uint32_t* dst, int lanes, int width, const float* base, size_t st
 }
 
 // Pairs across rows that are contiguous along the lanes: row k of op(X) starts at base + k·stride.
-void pack_rows(uint32_t* dst, int lanes, int width, const float* base, size_t stride, int kc) {
+template <typename T>
+void pack_rows(uint32_t* dst, int lanes, int width, const T* base, size_t stride, int kc) {
   for (int kp = 0; kp < ceil_div(kc, 2); kp++) {
-    const float* r0 = base + (2 * kp) * stride;
-    const float* r1 = 2 * kp + 1 < kc ? r0 + stride : nullptr;
+    const T* r0 = base + (2 * kp) * stride;
+    const T* r1 = 2 * kp + 1 < kc ? r0 + stride : nullptr;
     for (int j = 0; j < width; j += 16) {
       __mmask16 m = low_mask(lanes - j);
       // Lanes past the edge are zero, so padded rows and columns add nothing.
@@ -109,10 +123,10 @@ struct Panel {
   }
 };
 
-}  // namespace
-
-void gemm_bf16_avx512(bool transA, bool transB, int m, int n, int k, float alpha, const float* A, int lda,
-                      const float* B, int ldb, float beta, float* C, int ldc) {
+// B is fp32 (rounded while packed) or bf16 bits (rearranged only).
+template <typename TB>
+void gemm(bool transA, bool transB, int m, int n, int k, float alpha, const float* A, int lda, const TB* B, int ldb,
+          float beta, float* C, int ldc) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     for (int i = 0; i < m; i++)
@@ -168,6 +182,18 @@ void gemm_bf16_avx512(bool transA, bool transB, int m, int n, int k, float alpha
       });
     }
   }
+}
+
+}  // namespace
+
+void gemm_bf16_avx512(bool transA, bool transB, int m, int n, int k, float alpha, const float* A, int lda,
+                      const float* B, int ldb, float beta, float* C, int ldc) {
+  gemm(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm_bf16_avx512_b16(bool transA, bool transB, int m, int n, int k, float alpha, const float* A, int lda,
+                          const uint16_t* B, int ldb, float beta, float* C, int ldc) {
+  gemm(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 }  // namespace ts

@@ -21,11 +21,17 @@ struct LoraArgs {
   float scale = 0;
   int r = 0;
 };
-void linear_forward(const float* x, const float* w, const float* bias, bool wInOut, int n, int in, int out,
+// A projection weight in fp32, or a LoRA run's frozen base kept in bf16 bits (its products are
+// then bf16 ones, the numbers autocast makes from the fp32 weight).
+struct Weight {
+  const float* f32 = nullptr;
+  const uint16_t* bf16 = nullptr;
+};
+void linear_forward(const float* x, const Weight& w, const float* bias, bool wInOut, int n, int in, int out,
                     const LoraArgs& lora, float* down /* [n, r] kept for backward */, float* y, bool bf16 = false);
 // Gradients for the outputs that are not null. `bf16`: every product takes bf16-rounded inputs
 // and accumulates in fp32 (autocast), through gemm_bf16 (callers check that it exists).
-void linear_backward(const float* x, const float* w, bool wInOut, int n, int in, int out, const float* dy,
+void linear_backward(const float* x, const Weight& w, bool wInOut, int n, int in, int out, const float* dy,
                      const LoraArgs& lora, const float* down, float* dx, float* dw, float* db, float* da,
                      float* dbLora, bool bf16 = false);
 

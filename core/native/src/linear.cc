@@ -24,9 +24,16 @@ const float* lora_input(const float* x, const LoraArgs& lora, size_t size, std::
 using Gemm = void (*)(bool, bool, int, int, int, float, const float*, int, const float*, int, float, float*, int);
 Gemm gemm_for(bool bf16) { return bf16 ? gemm_bf16 : sgemm; }
 
+// C = A·op(W) + beta·C with the weight as B: a bf16-stored weight goes to the GEMM that reads bf16.
+void times_weight(Gemm gemm, bool transW, int m, int n, int k, const float* a, int lda, const Weight& w, int ldw,
+                  float beta, float* c, int ldc) {
+  if (w.bf16) gemm_bf16_b16(false, transW, m, n, k, 1, a, lda, w.bf16, ldw, beta, c, ldc);
+  else gemm(false, transW, m, n, k, 1, a, lda, w.f32, ldw, beta, c, ldc);
+}
+
 }  // namespace
 
-void linear_forward(const float* x, const float* w, const float* bias, bool wInOut, int n, int in, int out,
+void linear_forward(const float* x, const Weight& w, const float* bias, bool wInOut, int n, int in, int out,
                     const LoraArgs& lora, float* down, float* y, bool bf16) {
   const Gemm sgemm = gemm_for(bf16);
   if (bias) {
@@ -35,8 +42,7 @@ void linear_forward(const float* x, const float* w, const float* bias, bool wInO
     });
   }
   float beta = bias ? 1.0f : 0.0f;
-  if (wInOut) sgemm(false, false, n, out, in, 1, x, in, w, out, beta, y, out);
-  else sgemm(false, true, n, out, in, 1, x, in, w, in, beta, y, out);
+  times_weight(sgemm, !wInOut, n, out, in, x, in, w, wInOut ? out : in, beta, y, out);
   if (!lora.a) return;
   std::vector<float> dropped;
   const float* xin = lora_input(x, lora, static_cast<size_t>(n) * in, dropped);
@@ -44,14 +50,11 @@ void linear_forward(const float* x, const float* w, const float* bias, bool wInO
   sgemm(false, true, n, out, lora.r, lora.scale, down, lora.r, lora.b, lora.r, 1, y, out);
 }
 
-void linear_backward(const float* x, const float* w, bool wInOut, int n, int in, int out, const float* dy,
+void linear_backward(const float* x, const Weight& w, bool wInOut, int n, int in, int out, const float* dy,
                      const LoraArgs& lora, const float* down, float* dx, float* dw, float* db, float* da,
                      float* dbLora, bool bf16) {
   const Gemm sgemm = gemm_for(bf16);
-  if (dx) {
-    if (wInOut) sgemm(false, true, n, in, out, 1, dy, out, w, out, 0, dx, in);
-    else sgemm(false, false, n, in, out, 1, dy, out, w, in, 0, dx, in);
-  }
+  if (dx) times_weight(sgemm, wInOut, n, in, out, dy, out, w, wInOut ? out : in, 0, dx, in);
   if (dw) {
     if (wInOut) sgemm(true, false, in, out, n, 1, x, in, dy, out, 0, dw, out);
     else sgemm(true, false, out, in, n, 1, dy, out, x, in, 0, dw, in);
