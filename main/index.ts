@@ -8,6 +8,7 @@ import { createAppService } from '../core/app/service';
 import { defaultStorePath } from '../core/store/open';
 import { serveApiOverIpc } from './api-ipc';
 import { registerAppScheme, serveAppScheme } from './app-protocol';
+import { gpuWindowLauncher } from './gpu-window';
 import { utilityLauncher } from './utility-launcher';
 import { createMainWindow, denyPermissions, keepContentsInApp, RENDERER_DIR } from './window';
 
@@ -57,12 +58,16 @@ void app.whenReady().then(() => {
   serveAppScheme(RENDERER_DIR);
   denyPermissions(session.defaultSession);
   pointAtNativeAddon();
+  // Training on the GPU runs in a hidden window (Chromium's WebGPU); everything else, and
+  // training when the GPU is not chosen or not found, in utility processes.
+  const gpu = gpuWindowLauncher(utilityLauncher);
   const handle = createAppService({
     // The CLI's data folder too, so runs trained from either show up in both.
     home: path.dirname(defaultStorePath()),
     host: 'electron',
     versions: { node: process.versions.node, electron: process.versions.electron, chrome: process.versions.chrome },
-    launcher: utilityLauncher,
+    launcher: gpu.launcher,
+    findGpu: gpu.findGpu,
   });
   shutDownBeforeQuit(handle);
   serveApiOverIpc(handle);
