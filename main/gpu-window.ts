@@ -62,9 +62,17 @@ interface GpuWindow {
   port: MessagePortMain;
 }
 
+const gpuWindows = new WeakSet<BrowserWindow>();
+
+/** Whether a window is one of these, which no one sees (main/index.ts counts only the others). */
+export function isGpuWindow(window: BrowserWindow): boolean {
+  return gpuWindows.has(window);
+}
+
 /** A hidden window on the worker page; its end of the channel is handed over once the page has loaded. */
 function openGpuWindow(start: GpuWindowStart): GpuWindow {
   const window = new BrowserWindow({ show: false, title: 'Tunesmith GPU worker', webPreferences: GPU_WINDOW_PREFERENCES });
+  gpuWindows.add(window);
   lockGpuWindow(window.webContents);
   const { port1, port2 } = new MessageChannelMain();
   window.webContents.once('did-finish-load', () => window.webContents.postMessage(GPU_WINDOW_PORT_CHANNEL, start, [port2]));

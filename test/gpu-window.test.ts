@@ -18,7 +18,7 @@ const OUT = path.resolve(import.meta.dirname, '../out');
 const FAKE = pathToFileURL(path.join(import.meta.dirname, 'electron/fake-electron.ts')).href;
 register(pathToFileURL(path.join(import.meta.dirname, 'electron/register.mjs')), { data: { fakeUrl: FAKE } });
 const { BrowserWindow, fake } = (await import(FAKE)) as typeof import('./electron/fake-electron');
-const { gpuWindowLauncher, GPU_WINDOW_URL } = await import('../main/gpu-window');
+const { gpuWindowLauncher, GPU_WINDOW_URL, isGpuWindow } = await import('../main/gpu-window');
 const { serveAppScheme } = await import('../main/app-protocol');
 const { GPU_WINDOW_PORT_CHANNEL } = await import('../core/app/gpu-window-protocol');
 serveAppScheme(path.join(OUT, 'renderer'));
@@ -73,6 +73,8 @@ describe('the GPU window (main process side)', { skip: fs.existsSync(path.join(O
     const window = newestWindow();
     const side = await windowSide(window);
     assert.equal(window.options.show, false);
+    assert.ok(isGpuWindow(window as never), 'known as a GPU window, which closing the app window does not wait for');
+    assert.ok(!isGpuWindow(new BrowserWindow() as never));
     const prefs = window.options.webPreferences!;
     assert.equal(prefs.nodeIntegration, true);
     assert.equal(prefs.contextIsolation, false, 'the preload shares the page world, where navigator.gpu is');
