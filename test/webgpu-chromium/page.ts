@@ -2,7 +2,8 @@
 // no Dawn), bundled for a plain page by test/webgpu-chromium.test.ts: the fixture models'
 // weights are fetched from the test's server (a page has no file system), then the trainer's own
 // step (gradients, clipping, AdamW) runs the reference's full fine-tune and generation runs greedy.
-import { initWebgpuOnly, tf } from '../../core/engine/backend';
+import { describeGpu, initWebgpuOnly, tf } from '../../core/engine/backend';
+import { startWebgpu } from '../../core/engine/webgpu';
 import type { StoredTensor, TensorSource } from '../../core/checkpoint/tensor-source';
 import { generate } from '../../core/generate/generate';
 import { parseModelConfig } from '../../core/models/config';
@@ -21,6 +22,9 @@ export interface PageRequest {
 }
 
 export interface PageAnswer {
+  /** Why Automatic (hardware only) refuses this adapter, or null if it took it. */
+  automatic: string | null;
+  /** The adapter as Settings and run records show it. */
   adapter: string;
   software: boolean;
   losses: number[];
@@ -37,6 +41,11 @@ async function fetchedWeights(model: string): Promise<TensorSource> {
 }
 
 async function run(request: PageRequest): Promise<PageAnswer> {
+  // Fails before a device is opened, so the start below is still the first.
+  const automatic = await startWebgpu(false).then(
+    () => null,
+    (err: Error) => err.message,
+  );
   // Software allowed: SwiftShader is the only adapter a headless test machine has.
   const choice = await initWebgpuOnly(true);
   const config = parseModelConfig(await (await fetch(`/weights/${request.model}/config.json`)).json(), `${request.model}/config.json`);
@@ -58,7 +67,7 @@ async function run(request: PageRequest): Promise<PageAnswer> {
   }
   optimizer.dispose();
   model.dispose();
-  return { adapter: choice.adapter!.description, software: choice.adapter!.software, losses, gradNorms, greedyIds };
+  return { automatic, adapter: describeGpu(choice), software: choice.adapter!.software, losses, gradNorms, greedyIds };
 }
 
 // The engine's few reads of `process` (TUNESMITH_BACKEND, the Electron check, the listeners the
