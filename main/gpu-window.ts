@@ -1,7 +1,7 @@
-// Training on the GPU in the desktop app. Dawn's Node binding cannot run inside Electron (its
+// Training and chat on the GPU in the desktop app. Dawn's Node binding cannot run inside Electron (its
 // V8 sandbox forbids the external buffers dawn.node maps GPU memory into), so the GPU is
-// Chromium's own: a hidden window whose preload (preload/gpu-worker.ts) is the training worker
-// on the page's navigator.gpu, started through the same ProcessLauncher seam as the utility
+// Chromium's own: a hidden window whose preload (preload/gpu-worker.ts) is the training (or
+// inference) worker on the page's navigator.gpu, started through the same ProcessLauncher seam as the utility
 // processes and talking to this process over a MessageChannel (core/app/gpu-window-protocol.ts).
 //
 // That window has Node integration (and only it: the app's page stays sandboxed). The worker
@@ -146,10 +146,22 @@ function windowWorker(gpu: GpuWindow): WorkerProcess {
   };
 }
 
-/** A run that was to use the GPU the person chose, which cannot: it fails with the reason, as a forced engine does. */
-function refusedWorker(reason: string): WorkerProcess {
-  const ended: TrainingReport = { type: 'ended', status: 'failed', error: errorInfo(new Error(`the GPU chosen in Settings cannot be used: ${reason}`)) };
-  return { pid: undefined, send: () => {}, onMessage: (l) => l(ended), onStderrLine: () => {}, onExit: (l) => l(0), kill: () => {} };
+/**
+ * Work that was to use the GPU the person chose, which cannot: it fails with the reason, as a
+ * forced engine does. A run ends failed with it; chat's worker exits with it as its last words.
+ */
+function refusedWorker(worker: WorkerName, reason: string): WorkerProcess {
+  const message = `the GPU chosen in Settings cannot be used: ${reason}`;
+  const ended: TrainingReport = { type: 'ended', status: 'failed', error: errorInfo(new Error(message)) };
+  const training = worker === 'training';
+  return {
+    pid: undefined,
+    send: () => {},
+    onMessage: (l) => (training ? l(ended) : undefined),
+    onStderrLine: (l) => (training ? undefined : l(message)),
+    onExit: (l) => l(training ? 0 : 1),
+    kill: () => {},
+  };
 }
 
 /**
@@ -218,10 +230,10 @@ function gpuWanted(env: Record<string, string>): { allowSoftware: boolean } | nu
 }
 
 /**
- * Training goes to the GPU window when the person chose the GPU, or chose Automatic and the
- * window finds a hardware adapter; otherwise to `cpu` (the utility process), with the reason
- * as the first line of the run's log. Other workers (chat) always use `cpu`. What the window
- * found is remembered for this session, so Automatic on a computer without a GPU opens it once.
+ * Training and chat go to a GPU window when the person chose the GPU, or chose Automatic and
+ * the window finds a hardware adapter; otherwise to `cpu` (the utility process), with the
+ * reason as the first line of the run's log. What the window found is remembered for this
+ * session, so Automatic on a computer without a GPU opens it once.
  */
 export function gpuWindowLauncher(cpu: ProcessLauncher, open: (start: GpuWindowStart) => GpuWindow = openGpuWindow): GpuWindowLauncher {
   const found = new Map<boolean, GpuFinding>();
@@ -232,7 +244,7 @@ export function gpuWindowLauncher(cpu: ProcessLauncher, open: (start: GpuWindowS
     if (!wanted) return Promise.resolve({ notUsed: `the ${env.TUNESMITH_BACKEND} engine was chosen in Settings` });
     const known = found.get(wanted.allowSoftware);
     if (known) return Promise.resolve(known);
-    const gpu = open({ env, allowSoftware: wanted.allowSoftware, probeOnly: true });
+    const gpu = open({ worker: 'training', env, allowSoftware: wanted.allowSoftware, probeOnly: true });
     return new Promise((resolve) => {
       onAnswer(gpu, (report) => {
         const finding: GpuFinding = report.kind === 'gpu' ? { adapter: report.adapter } : { notUsed: report.reason };
@@ -244,27 +256,29 @@ export function gpuWindowLauncher(cpu: ProcessLauncher, open: (start: GpuWindowS
   }
 
   const launcher: ProcessLauncher = (worker: WorkerName, env = {}) => {
-    const wanted = worker === 'training' ? gpuWanted(env) : null;
+    const wanted = gpuWanted(env);
     if (!wanted) return cpu(worker, env);
     const pending = new PendingWorker();
+    const onGpu = worker === 'training' ? 'training on the GPU' : 'chat on the GPU';
+    const onCpu = worker === 'training' ? 'training on the CPU' : 'chat on the CPU';
     const known = found.get(wanted.allowSoftware);
     if (known && 'notUsed' in known && !wanted.allowSoftware) {
       pending.route(cpu(worker, env));
-      pending.note(`GPU not used: ${known.notUsed}; training on the CPU`);
+      pending.note(`GPU not used: ${known.notUsed}; ${onCpu}`);
       return pending;
     }
-    const gpu = open({ env, allowSoftware: wanted.allowSoftware, probeOnly: false });
+    const gpu = open({ worker, env, allowSoftware: wanted.allowSoftware, probeOnly: false });
     onAnswer(gpu, (report) => {
       if (report.kind === 'gpu') {
         remember(wanted.allowSoftware, { adapter: report.adapter });
         pending.route(windowWorker(gpu));
-        pending.note(`training on the GPU: ${report.adapter}`);
+        pending.note(`${onGpu}: ${report.adapter}`);
         return;
       }
       closeGpuWindow(gpu);
       remember(wanted.allowSoftware, { notUsed: report.reason });
-      if (wanted.allowSoftware) return pending.route(refusedWorker(report.reason));
-      pending.note(`GPU not used: ${report.reason}; training on the CPU`);
+      if (wanted.allowSoftware) return pending.route(refusedWorker(worker, report.reason));
+      pending.note(`GPU not used: ${report.reason}; ${onCpu}`);
       pending.route(cpu(worker, env));
     });
     return pending;

@@ -73,8 +73,8 @@ void app.whenReady().then(() => {
   serveAppScheme(RENDERER_DIR);
   denyPermissions(session.defaultSession);
   pointAtNativeAddon();
-  // Training on the GPU runs in a hidden window (Chromium's WebGPU); everything else, and
-  // training when the GPU is not chosen or not found, in utility processes.
+  // Training and chat on the GPU run in hidden windows (Chromium's WebGPU); on the CPU, in
+  // utility processes.
   const gpu = gpuWindowLauncher(utilityLauncher);
   const handle = createAppService({
     // The CLI's data folder too, so runs trained from either show up in both.

@@ -1,7 +1,7 @@
-// The GPU window's preload (main/gpu-window.ts): the training worker, on Chromium's WebGPU.
+// The GPU window's preload (main/gpu-window.ts): the training or inference worker, on Chromium's WebGPU.
 // It is the only code the window runs: the page itself (renderer/gpu-worker.html) has no script.
 // Built by the main build as an ES module (.mjs, which Electron loads through Node's loader),
-// since it is the training worker's code and shares its chunks; not by the preload build, whose
+// since it is the workers' code and shares their chunks; not by the preload build, whose
 // CommonJS output must stay one self-contained file for the sandboxed app page.
 import { ipcRenderer } from 'electron';
 import { GPU_WINDOW_PORT_CHANNEL, type GpuWindowReport, type GpuWindowStart } from '../core/app/gpu-window-protocol';

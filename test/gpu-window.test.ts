@@ -102,7 +102,7 @@ describe('the GPU window (main process side)', { skip: fs.existsSync(path.join(O
       assert.ok(event.defaultPrevented, `${name} refused`);
     }
     assert.deepEqual(fake.openedExternally, []);
-    assert.deepEqual(side.start, { env: {}, allowSoftware: false, probeOnly: false });
+    assert.deepEqual(side.start, { worker: 'training', env: {}, allowSoftware: false, probeOnly: false });
     worker.kill();
     side.port.close();
   });
@@ -116,7 +116,7 @@ describe('the GPU window (main process side)', { skip: fs.existsSync(path.join(O
     worker.send({ type: 'start', mode: 'warmup' });
     const window = newestWindow();
     const side = await windowSide(window);
-    assert.deepEqual(side.start, { env: { TUNESMITH_BACKEND: 'webgpu' }, allowSoftware: true, probeOnly: false });
+    assert.deepEqual(side.start, { worker: 'training', env: { TUNESMITH_BACKEND: 'webgpu' }, allowSoftware: true, probeOnly: false });
     await tick();
     assert.deepEqual(side.received, [], 'nothing before the GPU is known');
     side.report({ kind: 'gpu', adapter: 'Test GPU (test vendor), Chromium' });
@@ -178,14 +178,41 @@ describe('the GPU window (main process side)', { skip: fs.existsSync(path.join(O
     side.port.close();
   });
 
-  test('a CPU engine chosen, or chat: the utility process, and no window', () => {
+  test('a CPU engine chosen: the utility process, for training and chat, and no window', () => {
     const cpu = fakeCpu();
     const gpu = gpuWindowLauncher(cpu.launcher);
     const windows = BrowserWindow.getAllWindows().length;
     gpu.launcher('training', { TUNESMITH_BACKEND: 'native' });
-    gpu.launcher('inference', {});
-    assert.deepEqual(cpu.started.map((s) => [s.worker, s.env]), [['training', { TUNESMITH_BACKEND: 'native' }], ['inference', {}]]);
+    gpu.launcher('inference', { TUNESMITH_BACKEND: 'wasm' });
+    assert.deepEqual(cpu.started.map((s) => [s.worker, s.env]), [['training', { TUNESMITH_BACKEND: 'native' }], ['inference', { TUNESMITH_BACKEND: 'wasm' }]]);
     assert.equal(BrowserWindow.getAllWindows().length, windows);
+  });
+
+  test('chat on the GPU: a window of its own serves inference; refused, it exits with the reason', async () => {
+    const cpu = fakeCpu();
+    const gpu = gpuWindowLauncher(cpu.launcher);
+    const chat = gpu.launcher('inference', {});
+    const seen = watch(chat);
+    chat.send({ type: 'load' });
+    const side = await windowSide(newestWindow());
+    assert.deepEqual(side.start, { worker: 'inference', env: {}, allowSoftware: false, probeOnly: false });
+    side.report({ kind: 'gpu', adapter: 'Test GPU' });
+    await until('the request', () => side.received.length === 1);
+    side.report({ kind: 'message', message: { type: 'token' } });
+    await until('the reply', () => seen.messages.length === 1);
+    assert.deepEqual(seen.lines, ['chat on the GPU: Test GPU']);
+    chat.kill();
+    await until('the exit', () => seen.exits.length === 1);
+    side.port.close();
+
+    const refused = watch(gpuWindowLauncher(cpu.launcher).launcher('inference', { TUNESMITH_BACKEND: 'webgpu' }));
+    const other = await windowSide(newestWindow());
+    other.report({ kind: 'no-gpu', reason: 'Chromium found no WebGPU adapter' });
+    await until('the exit', () => refused.exits.length === 1);
+    assert.deepEqual(refused.exits, [1]);
+    assert.deepEqual(refused.lines, ['the GPU chosen in Settings cannot be used: Chromium found no WebGPU adapter']);
+    assert.deepEqual(cpu.started, []);
+    other.port.close();
   });
 
   test('Settings asks which GPU: a probe window says, is closed, and is asked only once', async () => {
@@ -193,7 +220,7 @@ describe('the GPU window (main process side)', { skip: fs.existsSync(path.join(O
     const asked = gpu.findGpu({ TUNESMITH_BACKEND: 'webgpu' });
     const window = newestWindow();
     const side = await windowSide(window);
-    assert.deepEqual(side.start, { env: { TUNESMITH_BACKEND: 'webgpu' }, allowSoftware: true, probeOnly: true });
+    assert.deepEqual(side.start, { worker: 'training', env: { TUNESMITH_BACKEND: 'webgpu' }, allowSoftware: true, probeOnly: true });
     side.report({ kind: 'gpu', adapter: 'Test GPU' });
     assert.deepEqual(await asked, { adapter: 'Test GPU' });
     assert.ok(window.isDestroyed());
@@ -212,7 +239,7 @@ test("the window's side, where no hardware GPU can be found, says why first and 
   const reports: GpuWindowReport[] = [];
   port1.on('message', (r) => reports.push(r as GpuWindowReport));
   // Node's MessagePort has the DOM's addEventListener, typed only for events in general.
-  await runGpuWindow(port2 as unknown as WindowPort, { env: {}, allowSoftware: false, probeOnly: false });
+  await runGpuWindow(port2 as unknown as WindowPort, { worker: 'training', env: {}, allowSoftware: false, probeOnly: false });
   await until('the report', () => reports.length > 0);
   // Under Node there is no page GPU: the engine takes the Dawn route, which finds no hardware here.
   assert.equal(reports[0].kind, 'no-gpu');

@@ -1,8 +1,11 @@
 // The GPU window's side (preload/gpu-worker.ts runs it): starts the engine on Chromium's
-// WebGPU, says which adapter it got or why none, then serves the training worker over the port.
+// WebGPU, says which adapter it got or why none, then serves the training or inference worker
+// over the port.
 // Written against the DOM MessagePort, which Node also has, so it is tested under Node.
 import { describeGpu, initWebgpuOnly } from '../engine/backend';
 import type { GpuWindowReport, GpuWindowStart } from './gpu-window-protocol';
+import type { InferenceRequest } from './inference-protocol';
+import { serveInference } from './inference-server';
 import { serveTraining } from './training-serve';
 import type { WorkerPort } from './worker-port';
 
@@ -47,12 +50,18 @@ export async function runGpuWindow(port: WindowPort, start: GpuWindowStart): Pro
     return;
   }
   if (start.probeOnly) return;
+  const onMessage = (listener: (message: unknown) => void) => {
+    deliver = listener;
+    for (const message of queued.splice(0)) listener(message);
+  };
+  const send = (message: unknown) => report({ kind: 'message', message });
+  if (start.worker === 'inference') {
+    serveInference({ send, onMessage: (listener) => onMessage((message) => listener(message as InferenceRequest)) });
+    return;
+  }
   const worker: WorkerPort = {
-    onMessage: (listener) => {
-      deliver = listener;
-      for (const message of queued.splice(0)) listener(message);
-    },
-    post: async (message) => report({ kind: 'message', message }),
+    onMessage,
+    post: async (message) => send(message),
     // The window lives and dies with the main process, as a utility process does.
     onParentGone: () => {},
   };
