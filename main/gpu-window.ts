@@ -32,8 +32,10 @@ export const GPU_WINDOW_PREFERENCES = {
   // The trainer's file, store and lock I/O (see the top of this file).
   nodeIntegration: true,
   sandbox: false,
-  // One world: tfjs and the engine read the page's own navigator.gpu.
-  contextIsolation: false,
+  // Node lives in the preload's own world, not the page's; and Electron resolves the engine's
+  // dynamic imports (tfjs's webgpu backend, the engine's chunks) in an ES module preload only
+  // when it is context-isolated. An isolated world has its own navigator.gpu, on the page's GPU.
+  contextIsolation: true,
   nodeIntegrationInSubFrames: false,
   nodeIntegrationInWorker: false,
   webviewTag: false,

@@ -1,5 +1,6 @@
-// The GPU window's preload (main/gpu-window.ts): the training or inference worker, on Chromium's WebGPU.
-// It is the only code the window runs: the page itself (renderer/gpu-worker.html) has no script.
+// The GPU window's preload (main/gpu-window.ts): the training or inference worker, on Chromium's WebGPU
+// (this isolated world's navigator.gpu). It is the only code the window runs: the page itself
+// (renderer/gpu-worker.html) has no script.
 // Built by the main build as an ES module (.mjs, which Electron loads through Node's loader),
 // since it is the workers' code and shares their chunks; not by the preload build, whose
 // CommonJS output must stay one self-contained file for the sandboxed app page.

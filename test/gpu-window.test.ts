@@ -66,7 +66,7 @@ async function until(what: string, check: () => boolean): Promise<void> {
 }
 
 describe('the GPU window (main process side)', { skip: fs.existsSync(path.join(OUT, 'renderer/gpu-worker.html')) ? false : 'run `npm run build` first (out/renderer/gpu-worker.html)' }, () => {
-  test('is hidden, has Node only for its preload, no DevTools when packaged, loads the bundled page and never leaves it', async () => {
+  test('is hidden, has Node only in its preload, no DevTools when packaged, loads the bundled page and never leaves it', async () => {
     const { launcher } = fakeCpu();
     const gpu = gpuWindowLauncher(launcher);
     const worker = gpu.launcher('training', {});
@@ -77,7 +77,7 @@ describe('the GPU window (main process side)', { skip: fs.existsSync(path.join(O
     assert.ok(!isGpuWindow(new BrowserWindow() as never));
     const prefs = window.options.webPreferences!;
     assert.equal(prefs.nodeIntegration, true);
-    assert.equal(prefs.contextIsolation, false, 'the preload shares the page world, where navigator.gpu is');
+    assert.equal(prefs.contextIsolation, true, 'Node in the preload only, and its dynamic imports allowed');
     assert.equal(prefs.sandbox, false);
     assert.equal(prefs.nodeIntegrationInSubFrames, false);
     assert.equal(prefs.webviewTag, false);
