@@ -107,7 +107,15 @@ async function findPageAdapter(gpu: GPU, allowSoftware: boolean): Promise<FoundA
 async function findDawnAdapter(allowSoftware: boolean): Promise<FoundAdapter> {
   // Electron's V8 sandbox forbids the external ArrayBuffers dawn.node maps GPU memory into: the
   // first read would abort the process. There the GPU is Chromium's own, in a renderer.
-  if (process.versions.electron) throw new GpuUnavailable('Dawn for Node cannot run inside Electron (its V8 sandbox forbids external buffers); the app trains on the GPU in a window of its own instead');
+  if (process.versions.electron) {
+    // In the app's GPU window, no navigator.gpu means Chromium does not offer WebGPU here (on
+    // Linux it does so for some GPUs and drivers only).
+    throw new GpuUnavailable(
+      'window' in globalThis
+        ? "Chromium offers no WebGPU on this computer (navigator.gpu is missing: it is not enabled for this GPU, driver or system)"
+        : 'Dawn for Node cannot run inside Electron (its V8 sandbox forbids external buffers); the app trains on the GPU in a window of its own instead',
+    );
+  }
   if (!allowSoftware && vulkanLoaderMissing()) throw new GpuUnavailable('no Vulkan loader (libvulkan.so.1) is installed, so no GPU can be reached');
   const dawn = await importDawn();
   Object.assign(globalThis, dawn.globals);
