@@ -16,6 +16,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { openWeights } from '../core/checkpoint/model-folder';
 import { findChromium } from './ui/browser';
 import { fixture, maxAbsDiff, REFERENCE, type ReferenceBatch, type ReferenceHyperparameters } from './helpers';
+import type { GpuWindowReport } from '../core/app/gpu-window-protocol';
 import type { PageAnswer, PageRequest } from './webgpu-chromium/page';
 
 const HERE = path.join(import.meta.dirname, 'webgpu-chromium');
@@ -118,6 +119,12 @@ describe("the engine on Chromium's WebGPU (the app's GPU window) matches transfo
     page = (opened as { page: Page }).page;
     // The 4 MB module is still loading when the adapter check above is answered.
     await page.waitForFunction(() => 'runOnGpu' in globalThis, undefined, { timeout: 60_000 });
+  });
+
+  test("the GPU window's start answers main with the adapter, as Settings' probe", async () => {
+    const report = await page.evaluate(() => (globalThis as unknown as { probeGpuWindow(): Promise<GpuWindowReport> }).probeGpuWindow());
+    assert.equal(report.kind, 'gpu', JSON.stringify(report));
+    assert.match((report as { adapter: string }).adapter, /, Chromium(, software)?; buffers up to \d+ MiB, bindings up to \d+ MiB$/);
   });
 
   // BLOOM's tiny fixture (vocabulary 2000): SwiftShader runs GPT-2's 50257-wide head several times slower.

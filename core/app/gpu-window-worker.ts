@@ -5,8 +5,6 @@
 import { describeGpu, initWebgpuOnly } from '../engine/backend';
 import type { GpuWindowReport, GpuWindowStart } from './gpu-window-protocol';
 import type { InferenceRequest } from './inference-protocol';
-import { serveInference } from './inference-server';
-import { serveTraining } from './training-serve';
 import type { WorkerPort } from './worker-port';
 
 /** The members of a DOM (or Node) MessagePort used here. */
@@ -55,7 +53,9 @@ export async function runGpuWindow(port: WindowPort, start: GpuWindowStart): Pro
     for (const message of queued.splice(0)) listener(message);
   };
   const send = (message: unknown) => report({ kind: 'message', message });
+  // Loaded only now: a probe needs none of the trainer (nor its store and file system).
   if (start.worker === 'inference') {
+    const { serveInference } = await import('./inference-server');
     serveInference({ send, onMessage: (listener) => onMessage((message) => listener(message as InferenceRequest)) });
     return;
   }
@@ -65,5 +65,6 @@ export async function runGpuWindow(port: WindowPort, start: GpuWindowStart): Pro
     // The window lives and dies with the main process, as a utility process does.
     onParentGone: () => {},
   };
+  const { serveTraining } = await import('./training-serve');
   serveTraining(worker, (code) => report({ kind: 'exit', code }));
 }

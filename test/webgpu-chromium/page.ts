@@ -1,7 +1,11 @@
 // The engine as the desktop app's GPU window runs it (core/engine on Chromium's navigator.gpu,
-// no Dawn), bundled for a plain page by test/webgpu-chromium.test.ts: the fixture models'
-// weights are fetched from the test's server (a page has no file system), then the trainer's own
-// step (gradients, clipping, AdamW) runs the reference's full fine-tune and generation runs greedy.
+// no Dawn), bundled for a plain page by test/webgpu-chromium.test.ts. First the window's own
+// start (core/app/gpu-window-worker.ts, as its preload runs it) over a MessageChannel; then, as a
+// page has no file system for the trainer, the fixture's weights are fetched from the test's
+// server and the trainer's own step (gradients, clipping, AdamW) runs the reference's full
+// fine-tune, and generation runs greedy.
+import type { GpuWindowReport } from '../../core/app/gpu-window-protocol';
+import { runGpuWindow } from '../../core/app/gpu-window-worker';
 import { describeGpu, initWebgpuOnly, tf } from '../../core/engine/backend';
 import { startWebgpu } from '../../core/engine/webgpu';
 import type { StoredTensor, TensorSource } from '../../core/checkpoint/tensor-source';
@@ -41,7 +45,7 @@ async function fetchedWeights(model: string): Promise<TensorSource> {
 }
 
 async function run(request: PageRequest): Promise<PageAnswer> {
-  // Fails before a device is opened, so the start below is still the first.
+  // Fails before a device is opened, so the window's start (probe) stays the only one.
   const automatic = await startWebgpu(false).then(
     () => null,
     (err: Error) => err.message,
@@ -70,7 +74,15 @@ async function run(request: PageRequest): Promise<PageAnswer> {
   return { automatic, adapter: describeGpu(choice), software: choice.adapter!.software, losses, gradNorms, greedyIds };
 }
 
+/** The GPU window's first report when started as Settings' probe (a GPU chosen, so a software adapter is taken). */
+async function probe(): Promise<GpuWindowReport> {
+  const { port1, port2 } = new MessageChannel();
+  const first = new Promise<GpuWindowReport>((resolve) => (port1.onmessage = (event) => resolve(event.data as GpuWindowReport)));
+  await runGpuWindow(port2, { worker: 'training', env: {}, allowSoftware: true, probeOnly: true });
+  return first;
+}
+
 // The engine's few reads of `process` (TUNESMITH_BACKEND, the Electron check, the listeners the
 // wasm runtime adds): a page has none. Without `versions.node`, tfjs still knows it is in a browser.
 (globalThis as { process?: object }).process ??= { env: {}, versions: {}, listeners: () => [], removeListener: () => undefined };
-(globalThis as { runOnGpu?: typeof run }).runOnGpu = run;
+Object.assign(globalThis, { runOnGpu: run, probeGpuWindow: probe });
