@@ -2,6 +2,7 @@
 // WebGPU, says which adapter it got or why none, then serves the training or inference worker
 // over the port.
 // Written against the DOM MessagePort, which Node also has, so it is tested under Node.
+import { errorInfo } from '../api/errors';
 import { describeGpu, initWebgpuOnly } from '../engine/backend';
 import type { GpuWindowReport, GpuWindowStart } from './gpu-window-protocol';
 import type { InferenceRequest } from './inference-protocol';
@@ -12,10 +13,6 @@ export interface WindowPort {
   postMessage(message: unknown): void;
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
   start(): void;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**
@@ -34,7 +31,7 @@ function forwardConsole(report: (r: GpuWindowReport) => void): void {
 
 export async function runGpuWindow(port: WindowPort, start: GpuWindowStart): Promise<void> {
   const report = (r: GpuWindowReport) => port.postMessage(r);
-  // Messages that arrive while the engine starts wait in the port until a listener is added.
+  // Commands that arrive while the engine starts are kept until the worker listens.
   const queued: unknown[] = [];
   let deliver: ((message: unknown) => void) | null = null;
   port.addEventListener('message', (event) => (deliver ? deliver(event.data) : queued.push(event.data)));
@@ -44,7 +41,7 @@ export async function runGpuWindow(port: WindowPort, start: GpuWindowStart): Pro
   try {
     report({ kind: 'gpu', adapter: describeGpu(await initWebgpuOnly(start.allowSoftware)) });
   } catch (err) {
-    report({ kind: 'no-gpu', reason: errorText(err) });
+    report({ kind: 'no-gpu', reason: errorInfo(err).message });
     return;
   }
   if (start.probeOnly) return;
