@@ -118,6 +118,8 @@ test('the main process starts, serves its page securely, answers its own page ov
   const trainEvents = () => events().flatMap((e) => (e.type === 'run-event' && e.runId === runId ? [e.event] : []));
   await until('step 2', () => trainEvents().some((e) => e.event === 'step' && e.step >= 2));
   assert.equal(fake.utilityProcesses[0].serviceName, 'Tunesmith training');
+  const logLines = events().flatMap((e) => (e.type === 'run-log' && e.runId === runId ? [e.line] : []));
+  assert.ok(logLines.includes('GPU not used: no GPU in this test; training on the CPU'), `the run's log says why it is on the CPU: ${logLines.slice(0, 5).join(' | ')}`);
   assert.equal(fake.utilityProcesses[0].modulePath, path.join(OUT, 'main/training-worker.js'));
 
   let quit = false;
