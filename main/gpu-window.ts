@@ -92,8 +92,11 @@ function onReport(gpu: GpuWindow, listener: (report: GpuWindowReport) => void): 
   gpu.window.webContents.on('render-process-gone', (_event, details) => listener({ kind: 'no-gpu', reason: `the GPU window's renderer ended (${details.reason})` }));
 }
 
-/** The window's first answer, whether it has a GPU; its page failing to load, or silence, count as none. */
-function onAnswer(gpu: GpuWindow, listener: (answer: Extract<GpuWindowReport, { kind: 'gpu' | 'no-gpu' }>) => void): void {
+/**
+ * The window's first answer, whether it has a GPU; its page failing to load, or silence, count
+ * as none. Returns a function that stops waiting (the worker was killed first).
+ */
+function onAnswer(gpu: GpuWindow, listener: (answer: Extract<GpuWindowReport, { kind: 'gpu' | 'no-gpu' }>) => void): () => void {
   let answered = false;
   const answer = (report: GpuWindowReport) => {
     if (answered || (report.kind !== 'gpu' && report.kind !== 'no-gpu')) return;
@@ -104,6 +107,10 @@ function onAnswer(gpu: GpuWindow, listener: (answer: Extract<GpuWindowReport, { 
   const timer = setTimeout(() => answer({ kind: 'no-gpu', reason: `the GPU window did not answer within ${ANSWER_MS / 1000} s` }), ANSWER_MS);
   onReport(gpu, answer);
   gpu.window.webContents.on('did-fail-load', (_event, code, description) => answer({ kind: 'no-gpu', reason: `the GPU window's page did not load (${description}, ${code})` }));
+  return () => {
+    answered = true;
+    clearTimeout(timer);
+  };
 }
 
 function closeGpuWindow({ window, port }: GpuWindow): void {
@@ -171,6 +178,9 @@ function refusedWorker(worker: WorkerName, reason: string): WorkerProcess {
  * GPU): commands wait, listeners are passed on, and a note can be added to its stderr.
  */
 class PendingWorker implements WorkerProcess {
+  /** `cancel`: what a kill before the process is decided must undo (the window still starting). */
+  constructor(private readonly cancel: () => void = () => {}) {}
+
   #target: WorkerProcess | null = null;
   #killed = false;
   readonly #queued: unknown[] = [];
@@ -200,8 +210,12 @@ class PendingWorker implements WorkerProcess {
     this.#target?.onExit(listener);
   }
   kill(): void {
+    if (this.#target) return this.#target.kill();
+    if (this.#killed) return;
     this.#killed = true;
-    this.#target?.kill();
+    this.cancel();
+    // As a process killed by a signal: no code.
+    for (const listener of this.#exits) listener(null);
   }
   /** A line in the run's log, as if the worker had written it; kept for listeners not yet added. */
   note(line: string): void {
@@ -214,7 +228,6 @@ class PendingWorker implements WorkerProcess {
     this.#lines.forEach((l) => target.onStderrLine(l));
     this.#exits.forEach((l) => target.onExit(l));
     for (const message of this.#queued.splice(0)) target.send(message);
-    if (this.#killed) target.kill();
   }
 }
 
@@ -260,17 +273,21 @@ export function gpuWindowLauncher(cpu: ProcessLauncher, open: (start: GpuWindowS
   const launcher: ProcessLauncher = (worker: WorkerName, env = {}) => {
     const wanted = gpuWanted(env);
     if (!wanted) return cpu(worker, env);
-    const pending = new PendingWorker();
     const onGpu = worker === 'training' ? 'training on the GPU' : 'chat on the GPU';
     const onCpu = worker === 'training' ? 'training on the CPU' : 'chat on the CPU';
     const known = found.get(wanted.allowSoftware);
     if (known && 'notUsed' in known && !wanted.allowSoftware) {
+      const pending = new PendingWorker();
       pending.route(cpu(worker, env));
       pending.note(`GPU not used: ${known.notUsed}; ${onCpu}`);
       return pending;
     }
     const gpu = open({ worker, env, allowSoftware: wanted.allowSoftware, probeOnly: false });
-    onAnswer(gpu, (report) => {
+    const pending = new PendingWorker(() => {
+      stopWaiting();
+      closeGpuWindow(gpu);
+    });
+    const stopWaiting = onAnswer(gpu, (report) => {
       if (report.kind === 'gpu') {
         remember(wanted.allowSoftware, { adapter: report.adapter });
         pending.route(windowWorker(gpu));

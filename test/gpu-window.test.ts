@@ -103,7 +103,11 @@ describe('the GPU window (main process side)', { skip: fs.existsSync(path.join(O
     }
     assert.deepEqual(fake.openedExternally, []);
     assert.deepEqual(side.start, { worker: 'training', env: {}, allowSoftware: false, probeOnly: false });
+    // Killed before the window said whether it has a GPU: the window closes and nothing else starts.
+    const seen = watch(worker);
     worker.kill();
+    assert.deepEqual(seen.exits, [null]);
+    assert.ok(window.isDestroyed());
     side.port.close();
   });
 
