@@ -23,11 +23,15 @@ export default defineConfig({
     build: {
       rolldownOptions: {
         // Workers run in utilityProcess.fork from out/main/<name>-worker.js (main/utility-launcher.ts).
+        // The GPU window's preload is the training worker too, so it is built here, with it:
+        // Electron loads a preload through Node's ES module loader only when it ends in .mjs.
         input: {
           index: resolve(root, 'main/index.ts'),
           'training-worker': resolve(root, 'core/app/training-worker.ts'),
           'inference-worker': resolve(root, 'core/app/inference-worker.ts'),
+          'gpu-worker': resolve(root, 'preload/gpu-worker.ts'),
         },
+        output: { entryFileNames: (chunk) => (chunk.name === 'gpu-worker' ? '[name].mjs' : '[name].js') },
       },
     },
   },
@@ -47,7 +51,8 @@ export default defineConfig({
       rolldownOptions: {
         // The web host's bridge (renderer/web-bridge.ts) is built beside the page under a fixed
         // name, so the host can load it without reading a manifest; Electron never loads it.
-        input: { index: resolve(root, 'renderer/index.html'), 'web-bridge': resolve(root, 'renderer/web-bridge.ts') },
+        // gpu-worker.html: the GPU window's empty page (main/gpu-window.ts).
+        input: { index: resolve(root, 'renderer/index.html'), 'gpu-worker': resolve(root, 'renderer/gpu-worker.html'), 'web-bridge': resolve(root, 'renderer/web-bridge.ts') },
         output: { entryFileNames: (chunk) => (chunk.name === 'web-bridge' ? BRIDGE_SCRIPT : 'assets/[name]-[hash].js') },
       },
     },

@@ -8,6 +8,7 @@ import { createAppService } from '../core/app/service';
 import { defaultStorePath } from '../core/store/open';
 import { serveApiOverIpc } from './api-ipc';
 import { registerAppScheme, serveAppScheme } from './app-protocol';
+import { gpuWindowLauncher, isGpuWindow } from './gpu-window';
 import { utilityLauncher } from './utility-launcher';
 import { createMainWindow, denyPermissions, keepContentsInApp, RENDERER_DIR } from './window';
 
@@ -44,27 +45,46 @@ registerAppScheme();
 // Applied to every web contents, not just our window, so nothing created later escapes the policy.
 app.on('web-contents-created', (_event, contents) => keepContentsInApp(contents));
 
+/** The windows a person sees: a GPU window training in the background is not one. */
+const appWindows = () => BrowserWindow.getAllWindows().filter((window) => !isGpuWindow(window));
+let quitting = false;
+app.on('before-quit', () => (quitting = true));
+
+/**
+ * Closing the last app window quits (on macOS apps stay running until the user quits them), so
+ * a run on the GPU is stopped at a checkpoint as one in a utility process is; Electron's own
+ * window-all-closed would wait for the hidden GPU window too.
+ */
+function openAppWindow(): void {
+  createMainWindow().once('closed', () => {
+    if (!quitting && process.platform !== 'darwin' && appWindows().length === 0) app.quit();
+  });
+}
+
 app.on('window-all-closed', () => {
-  // macOS apps stay running with no windows until the user quits them.
   if (process.platform !== 'darwin') app.quit();
 });
 
 app.on('activate', () => {
-  if (BrowserWindow.getAllWindows().length === 0) createMainWindow();
+  if (appWindows().length === 0) openAppWindow();
 });
 
 void app.whenReady().then(() => {
   serveAppScheme(RENDERER_DIR);
   denyPermissions(session.defaultSession);
   pointAtNativeAddon();
+  // Training and chat on the GPU run in hidden windows (Chromium's WebGPU); on the CPU, in
+  // utility processes.
+  const gpu = gpuWindowLauncher(utilityLauncher);
   const handle = createAppService({
     // The CLI's data folder too, so runs trained from either show up in both.
     home: path.dirname(defaultStorePath()),
     host: 'electron',
     versions: { node: process.versions.node, electron: process.versions.electron, chrome: process.versions.chrome },
-    launcher: utilityLauncher,
+    launcher: gpu.launcher,
+    findGpu: gpu.findGpu,
   });
   shutDownBeforeQuit(handle);
   serveApiOverIpc(handle);
-  createMainWindow();
+  openAppWindow();
 });

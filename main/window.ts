@@ -11,7 +11,7 @@ export const RENDERER_DIR = path.join(import.meta.dirname, '../renderer');
 
 // The dev server URL is honoured only when unpackaged, so an environment variable cannot
 // point an installed app at foreign content.
-const DEV_SERVER_URL = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL;
+export const DEV_SERVER_URL = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL;
 
 export const isAppPage = appPageMatcher(APP_PAGE_URL, DEV_SERVER_URL);
 

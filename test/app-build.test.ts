@@ -15,9 +15,9 @@ import { APP_PAGE_URL, appPageMatcher } from '../main/app-page';
 const OUT = path.resolve(import.meta.dirname, '../out');
 
 test('the main bundle and the worker bundles beside it parse as modules', () => {
-  // main/utility-launcher.ts forks out/main/<name>-worker.js.
-  for (const bundle of ['index', 'training-worker', 'inference-worker']) {
-    const r = spawnSync(process.execPath, ['--check', path.join(OUT, `main/${bundle}.js`)], { encoding: 'utf8' });
+  // main/utility-launcher.ts forks out/main/<name>-worker.js; the GPU window's preload is an .mjs (main/gpu-window.ts).
+  for (const bundle of ['index.js', 'training-worker.js', 'inference-worker.js', 'gpu-worker.mjs']) {
+    const r = spawnSync(process.execPath, ['--check', path.join(OUT, `main/${bundle}`)], { encoding: 'utf8' });
     assert.equal(r.status, 0, `${bundle}: ${r.stderr}`);
   }
 });

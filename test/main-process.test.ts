@@ -11,6 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { CHANNEL_PREFIX, EVENT_CHANNEL, type ApiEvent, type ApiResult, type AppInfo, type RunSummary } from '../core/api/contract';
+import { GPU_WINDOW_PORT_CHANNEL, type GpuWindowReport } from '../core/app/gpu-window-protocol';
 import { openStore } from '../core/store/index';
 import { fixture, tempDir } from './helpers';
 
@@ -41,9 +42,22 @@ test('the main process starts, serves its page securely, answers its own page ov
   assert.deepEqual(fake.privileged, [{ scheme: 'app', privileges: { standard: true, secure: true, corsEnabled: true, supportFetchAPI: true } }]);
   assert.equal(BrowserWindow.getAllWindows().length, 0);
 
+  // The fake runs no renderer, so the GPU window's preload never speaks: this answers for it as
+  // it would on a computer without a GPU (test/gpu-window.test.ts covers the window itself).
+  const answered = new Set<object>();
+  const answerGpuWindows = setInterval(() => {
+    for (const w of BrowserWindow.getAllWindows()) {
+      const posted = w.webContents.posted.find((p) => p.channel === GPU_WINDOW_PORT_CHANNEL);
+      if (!posted || answered.has(w)) continue;
+      answered.add(w);
+      posted.transfer[0].nodePort.postMessage({ kind: 'no-gpu', reason: 'no GPU in this test' } satisfies GpuWindowReport);
+    }
+  }, 20);
+  t.after(() => clearInterval(answerGpuWindows));
   app.becomeReady();
   await until('the window to show', () => BrowserWindow.getAllWindows()[0]?.visible === true);
   const [window] = BrowserWindow.getAllWindows();
+  assert.equal(BrowserWindow.getAllWindows().length, 1, 'the app window only, until the GPU is asked about');
   assert.equal(window.options.show, false, 'hidden until painted');
   const prefs = window.options.webPreferences!;
   assert.equal(prefs.contextIsolation, true);
@@ -76,6 +90,7 @@ test('the main process starts, serves its page securely, answers its own page ov
   assert.ok(info.ok, JSON.stringify(info));
   assert.equal(info.value.host, 'electron');
   assert.equal(info.value.name, 'Tunesmith');
+  assert.equal(info.value.gpu, 'not used: no GPU in this test', "the GPU window's answer, not the main process's own engine's");
   const listed = (await fake.invoke(contents, contents.mainFrame, `${CHANNEL_PREFIX}listRuns`)) as ApiResult<RunSummary[]>;
   assert.deepEqual(listed, { ok: true, value: [] });
   const invalid = (await fake.invoke(contents, contents.mainFrame, `${CHANNEL_PREFIX}getRun`, { runId: 7 })) as ApiResult<never>;
@@ -103,6 +118,8 @@ test('the main process starts, serves its page securely, answers its own page ov
   const trainEvents = () => events().flatMap((e) => (e.type === 'run-event' && e.runId === runId ? [e.event] : []));
   await until('step 2', () => trainEvents().some((e) => e.event === 'step' && e.step >= 2));
   assert.equal(fake.utilityProcesses[0].serviceName, 'Tunesmith training');
+  const logLines = events().flatMap((e) => (e.type === 'run-log' && e.runId === runId ? [e.line] : []));
+  assert.ok(logLines.includes('GPU not used: no GPU in this test; training on the CPU'), `the run's log says why it is on the CPU: ${logLines.slice(0, 5).join(' | ')}`);
   assert.equal(fake.utilityProcesses[0].modulePath, path.join(OUT, 'main/training-worker.js'));
 
   let quit = false;

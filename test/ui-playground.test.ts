@@ -353,6 +353,26 @@ test('the engine choice is saved and explained', async (t) => {
   await ui.page.getByRole('status').getByText(/Saved/).waitFor();
 });
 
+test('Settings says why the GPU is not used, and what the GPU choice changes', async (t) => {
+  // As the desktop host answers: Automatic refuses a software adapter, the GPU choice takes it.
+  const base = settingsHost();
+  let backend: Settings['backend'] = 'auto';
+  const gpu = (b: Settings['backend']) => (b === 'webgpu' ? 'swiftshader (google swiftshader), Chromium, software; memory: RAM, buffers up to 1024 MiB, bindings up to 1024 MiB' : 'not used: the only WebGPU adapter is a software one (swiftshader), slower than the CPU');
+  const ui = await openStubbedUi(
+    (method, request) => {
+      if (method === 'appInfo') return { ...INFO, gpu: gpu(backend) };
+      if (method === 'updateSettings') backend = (request as SettingsPatch).backend ?? backend;
+      return base(method, request);
+    },
+    { hash: '/settings' },
+  );
+  t.after(() => ui.close());
+  await ui.page.getByText(`GPU: ${gpu('auto')}.`).waitFor();
+  await ui.page.getByLabel('Engine for training and chat').selectOption('webgpu');
+  await ui.page.getByText(`GPU: ${gpu('webgpu')}.`).waitFor();
+  assert.equal(await ui.page.getByText(/GPU: not used/).count(), 0, 'the old reason is gone');
+});
+
 test('the Hub token field never shows a stored token', async (t) => {
   const secret = 'hf_abcdefghijklmnopqrstuvwxyz012345';
   const ui = await openSettings(t, { hasHubToken: true });

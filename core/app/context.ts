@@ -23,12 +23,20 @@ export interface WorkerProcess {
  */
 export type ProcessLauncher = (worker: WorkerName, env?: Record<string, string>) => WorkerProcess;
 
+/** Where a host trains on a GPU other than this process's engine (Electron's GPU window): the adapter as Settings shows it, or why the GPU is not used. */
+export type GpuFinding = { adapter: string } | { notUsed: string };
+
 export interface AppServiceOptions {
   /** Data folder: the store, settings, runs and conversations live here. */
   home: string;
   host: AppInfo['host'];
   versions: AppInfo['versions'];
   launcher: ProcessLauncher;
+  /**
+   * Which GPU training uses under the engine setting (the worker env it gives), where that is
+   * not this process's own engine; the About line and Settings show it instead of this process's.
+   */
+  findGpu?: (env: Record<string, string>) => Promise<GpuFinding>;
 }
 
 export interface AppServiceHandle {

@@ -14,7 +14,7 @@ import { createHubMethods } from './hub-methods';
 import { createRunMethods } from './run-methods';
 import { storeFile } from './run-folders';
 import type { AppServiceContext } from './service-context';
-import { createSettingsMethods, readSettingsFile } from './settings';
+import { backendEnv, createSettingsMethods, readSettingsFile } from './settings';
 import { TrainingManager } from './training-manager';
 import { createTrainingMethods } from './training-methods';
 
@@ -42,7 +42,13 @@ export function createAppService(opts: AppServiceOptions): AppServiceHandle {
 
   return {
     service: {
-      appInfo: () => getAppInfo(opts.versions, opts.host),
+      appInfo: async () => {
+        const info = await getAppInfo(opts.versions, opts.host);
+        const found = await opts.findGpu?.(backendEnv(opts.home));
+        if (!found) return info;
+        // Training runs on that GPU, so its engine is webgpu and no CPU bf16 kernel applies.
+        return 'adapter' in found ? { ...info, backend: 'webgpu', bf16Kernel: null, gpu: found.adapter } : { ...info, gpu: `not used: ${found.notUsed}` };
+      },
       pickPath: async () => null,
       showFolder: async () => false,
       ...createTrainingMethods(ctx, training),

@@ -70,6 +70,19 @@ export function initBackend(requested = process.env.TUNESMITH_BACKEND): Promise<
   return chosen;
 }
 
+/**
+ * The GPU or nothing, for a process that exists only to train on it (the desktop app's GPU
+ * window): its host runs a CPU process instead when this fails. `allowSoftware` as when
+ * TUNESMITH_BACKEND=webgpu is forced; otherwise only a hardware adapter is taken.
+ */
+export function initWebgpuOnly(allowSoftware: boolean): Promise<BackendChoice> {
+  chosen ??= tryStart('webgpu', allowSoftware).then((reason) => {
+    if (reason) throw new Error(reason);
+    return { name: 'webgpu', skipped: [], adapter };
+  });
+  return chosen;
+}
+
 async function choose(requested: string | undefined): Promise<BackendChoice> {
   if (requested !== undefined) {
     if (!(BACKEND_ORDER as readonly string[]).includes(requested)) {

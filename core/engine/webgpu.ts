@@ -1,6 +1,7 @@
 // tfjs's `webgpu` backend on Dawn's Node binding (the optional `webgpu` package), for training
-// on any vendor's GPU without CUDA. Loaded only when the webgpu backend is tried: nothing here
-// runs on the CPU path.
+// on any vendor's GPU without CUDA, or on Chromium's own WebGPU where the engine runs in a page
+// (the desktop app's GPU window, main/gpu-window.ts). Loaded only when the webgpu backend is
+// tried: nothing here runs on the CPU path.
 import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 
@@ -10,8 +11,8 @@ export interface GpuAdapter {
   architecture: string;
   /** The driver's name for the device (`llvmpipe (LLVM 15.0.6, 256 bits)`, `NVIDIA GeForce RTX 4090`, ...). */
   description: string;
-  /** Dawn's backend: the platform's own (Vulkan, Metal, D3D12) or OpenGL ES. */
-  api: 'default' | 'opengles';
+  /** Dawn's backend: the platform's own (Vulkan, Metal, D3D12) or OpenGL ES; `chromium`: the page's navigator.gpu. */
+  api: 'default' | 'opengles' | 'chromium';
   /** A CPU rasteriser (llvmpipe, lavapipe, SwiftShader, WARP): correct but slower than our CPU kernels. */
   software: boolean;
   /** The device's limits, raised to the adapter's own (WebGPU's defaults are 256 MiB and 128 MiB). */
@@ -43,14 +44,7 @@ export class GpuUnavailable extends Error {}
  * TUNESMITH_BACKEND=webgpu): a software one would train slower than the native kernels.
  */
 export async function startWebgpu(allowSoftware: boolean): Promise<GpuAdapter> {
-  // Electron's V8 sandbox forbids the external ArrayBuffers dawn.node maps GPU memory into: the
-  // first read would abort the process. There the GPU is Chromium's own, in a renderer.
-  if (process.versions.electron) throw new GpuUnavailable('Dawn for Node cannot run inside Electron (its V8 sandbox forbids external buffers); train from the CLI or `npm run web` to use the GPU');
-  if (!allowSoftware && vulkanLoaderMissing()) throw new GpuUnavailable('no Vulkan loader (libvulkan.so.1) is installed, so no GPU can be reached');
-  const dawn = await importDawn();
-  Object.assign(globalThis, dawn.globals);
-  const pump = captureEventPump();
-  const found = await findAdapter(dawn, allowSoftware);
+  const found = await (pageGpu() ? findPageAdapter(pageGpu()!, allowSoftware) : findDawnAdapter(allowSoftware));
   const { adapter, summary } = found;
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
@@ -78,11 +72,60 @@ export async function startWebgpu(allowSoftware: boolean): Promise<GpuAdapter> {
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => {
     const backend = new WebGPUBackend(device, adapter.info);
-    readSynchronously(backend as unknown as WebgpuBackendInternals, pump, errors);
+    const internals = backend as unknown as WebgpuBackendInternals;
+    // In a page tfjs's own synchronous read works (through an OffscreenCanvas); it only needs
+    // Dawn's errors thrown at it, as the Node read does.
+    if (found.pump) readSynchronously(internals, found.pump, errors);
+    else throwErrorsAtReads(internals, errors);
     return backend;
   });
   splitWideAddN();
   return summary;
+}
+
+interface FoundAdapter {
+  gpu: GPU;
+  adapter: GPUAdapter;
+  summary: GpuAdapter;
+  /** Runs Dawn's event loop once, for reads that wait in place; absent in a page, where Chromium runs it. */
+  pump?: () => void;
+}
+
+/**
+ * Chromium's own WebGPU, where the engine runs in a page: the desktop app's GPU window (Electron
+ * refuses dawn.node) and the headless-Chromium test. A page has a `window`; Node, even after
+ * Dawn's GPU was put on its navigator below, has not.
+ */
+function pageGpu(): GPU | undefined {
+  const g = globalThis as { window?: unknown; navigator?: { gpu?: GPU } };
+  return g.window === globalThis ? g.navigator?.gpu : undefined;
+}
+
+async function findPageAdapter(gpu: GPU, allowSoftware: boolean): Promise<FoundAdapter> {
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
+  if (!adapter) throw new GpuUnavailable('Chromium found no WebGPU adapter (no GPU driver it accepts, or WebGPU is blocked for this GPU)');
+  const summary = summarise(adapter, 'chromium');
+  if (summary.software && !allowSoftware) throw new GpuUnavailable(`the only WebGPU adapter is a software one (${summary.description}), slower than the CPU`);
+  return { gpu, adapter, summary };
+}
+
+async function findDawnAdapter(allowSoftware: boolean): Promise<FoundAdapter> {
+  // Electron's V8 sandbox forbids the external ArrayBuffers dawn.node maps GPU memory into: the
+  // first read would abort the process. There the GPU is Chromium's own, in a renderer.
+  if (process.versions.electron) {
+    // In the app's GPU window, no navigator.gpu means Chromium does not offer WebGPU here (on
+    // Linux it does so for some GPUs and drivers only).
+    throw new GpuUnavailable(
+      'window' in globalThis
+        ? "Chromium offers no WebGPU on this computer (navigator.gpu is missing: it is not enabled for this GPU, driver or system)"
+        : 'Dawn for Node cannot run inside Electron (its V8 sandbox forbids external buffers); the app trains on the GPU in a window of its own instead',
+    );
+  }
+  if (!allowSoftware && vulkanLoaderMissing()) throw new GpuUnavailable('no Vulkan loader (libvulkan.so.1) is installed, so no GPU can be reached');
+  const dawn = await importDawn();
+  Object.assign(globalThis, dawn.globals);
+  const pump = captureEventPump();
+  return { ...(await findAdapter(dawn, allowSoftware)), pump };
 }
 
 /**
@@ -167,8 +210,9 @@ async function findAdapter(dawn: WebgpuModule, allowSoftware: boolean): Promise<
 
 function summarise(adapter: GPUAdapter, api: GpuAdapter['api']): GpuAdapter {
   const info = adapter.info;
-  // Mesa puts the renderer (llvmpipe ...) in `device` and the GL version in `description`.
-  const description = info.device || info.description || '';
+  // Mesa puts the renderer (llvmpipe ...) in `device` and the GL version in `description`;
+  // Chromium leaves both empty unless asked, so there the architecture names it.
+  const description = info.device || info.description || (api === 'chromium' ? info.architecture : '');
   return {
     vendor: info.vendor,
     architecture: info.architecture,
@@ -196,9 +240,20 @@ function deviceLocalBytes(adapter: GPUAdapter): number | null {
 export function describeAdapter(a: GpuAdapter): string {
   const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
   const who = [a.vendor, a.architecture].filter(Boolean).join(' ');
-  const api = a.api === 'opengles' ? 'OpenGL ES' : 'native API';
+  const api = a.api === 'opengles' ? 'OpenGL ES' : a.api === 'chromium' ? 'Chromium' : 'native API';
   const memory = a.memoryBytes ? `${mib(a.memoryBytes)} memory` : a.software ? 'memory: RAM' : 'memory unknown';
   return `${a.description || who || 'unknown adapter'}${who && a.description ? ` (${who})` : ''}, ${api}${a.software ? ', software' : ''}; ${memory}, buffers up to ${mib(a.maxBufferSize)}, bindings up to ${mib(a.maxStorageBufferBindingSize)}`;
+}
+
+/** tfjs's own synchronous read (a page's), with the errors reported since the last read thrown first and after. */
+function throwErrorsAtReads(backend: WebgpuBackendInternals, errors: { first: string | null }): void {
+  const original = backend.readSync.bind(backend);
+  backend.readSync = (dataId) => {
+    throwReported(errors);
+    const values = original(dataId);
+    throwReported(errors);
+    return values;
+  };
 }
 
 /** Throws the error Dawn reported since the last read, once. */

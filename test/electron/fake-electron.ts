@@ -7,6 +7,7 @@ import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const PARENT_PORT_SHIM = path.join(import.meta.dirname, 'parent-port.mjs');
@@ -25,10 +26,51 @@ export class WebFrameMain {
 
 type WindowOpenHandler = (details: { url: string; frameName: string; features: string; disposition: string }) => { action: 'allow' | 'deny' };
 
+/**
+ * Electron's MessagePortMain on one of Node's MessagePorts. A transferred one stands for the
+ * renderer's DOM MessagePort: the test plays the page on its `nodePort`, which has the DOM's
+ * addEventListener/postMessage/start.
+ */
+export class MessagePortMain extends EventEmitter {
+  constructor(readonly nodePort: MessagePort) {
+    super();
+    nodePort.on('message', (data) => this.emit('message', { data, ports: [] }));
+  }
+  postMessage(message: unknown): void {
+    this.nodePort.postMessage(message);
+  }
+  start(): void {}
+  close(): void {
+    this.nodePort.close();
+  }
+}
+
+export class MessageChannelMain {
+  readonly port1: MessagePortMain;
+  readonly port2: MessagePortMain;
+  constructor() {
+    const { port1, port2 } = new MessageChannel();
+    this.port1 = new MessagePortMain(port1);
+    this.port2 = new MessagePortMain(port2);
+  }
+}
+
+let nextRendererPid = 40_000;
+
 export class WebContents extends EventEmitter {
   readonly mainFrame = new WebFrameMain('');
   windowOpenHandler: WindowOpenHandler | null = null;
   readonly sent: { channel: string; args: unknown[] }[] = [];
+  /** `postMessage` calls: what the page's ipcRenderer would receive, with the ports it was given. */
+  readonly posted: { channel: string; message: unknown; transfer: MessagePortMain[] }[] = [];
+  readonly #pid = nextRendererPid++;
+
+  getOSProcessId(): number {
+    return this.#pid;
+  }
+  postMessage(channel: string, message: unknown, transfer: MessagePortMain[] = []): void {
+    this.posted.push({ channel, message: structuredClone(message), transfer });
+  }
 
   getURL(): string {
     return this.mainFrame.url;
@@ -88,6 +130,9 @@ export class BrowserWindow extends EventEmitter {
   close(): void {
     this.#destroyed = true;
     this.emit('closed');
+  }
+  destroy(): void {
+    if (!this.#destroyed) this.close();
   }
 }
 
