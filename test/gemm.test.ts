@@ -132,14 +132,14 @@ describe('own GEMM against a float64 reference', { skip }, () => {
     assert.throws(() => kernels!.sgemm(missing, false, false, 1, 1, 1, 1, new Float32Array(1), new Float32Array(1), 0, new Float32Array(1), 1), new RegExp(`cannot run the ${missing} GEMM`));
   });
 
-  test('TUNESMITH_GEMM_ISA picks the kernel every op uses', () => {
+  test('TUNESMITH_GEMM_ISA picks the kernel every op uses, element-wise ones included', () => {
     for (const isa of isas) {
-      const child = spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(nativeAddonPath())}).info().blas)`], {
+      const child = spawnSync(process.execPath, ['-e', `const i = require(${JSON.stringify(nativeAddonPath())}).info(); console.log(i.blas, i.vectorIsa)`], {
         encoding: 'utf8',
         env: { ...process.env, TUNESMITH_GEMM_ISA: isa },
       });
       assert.equal(child.status, 0, child.stderr);
-      assert.equal(child.stdout.trim(), process.platform === 'darwin' ? 'accelerate' : isa);
+      assert.equal(child.stdout.trim(), `${process.platform === 'darwin' ? 'accelerate' : isa} ${isa === 'neon' ? 'portable' : isa}`);
     }
   });
 });

@@ -8,6 +8,7 @@
 #include "gemm_bf16.h"
 #include "gemm.h"
 #include "kernels.h"
+#include "vector_kernels.h"
 #include "subnormals.h"
 #include "thread_pool.h"
 
@@ -441,6 +442,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   for (const char* name : {"avx512", "avx2", "neon", "portable"})
     if (ts::gemm::by_name(name)) isas.Set(count++, name);
   o.Set("gemmIsas", isas);
+  o.Set("vectorIsa", ts::vec::active().name);
   return o;
 }
 

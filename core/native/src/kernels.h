@@ -86,6 +86,8 @@ void adamw_update(float* param, const float* grad, float* m, float* v, size_t n,
 // ---- dropout ---------------------------------------------------------------------------------
 // A counter-based generator: 32 random bits for element i of the call whose key is `key`
 // (murmur3's finaliser, keyed twice). core/ops/dropout.ts has the same function for the twin.
+// Internal linkage, as fast_math.h's, for the per-ISA files that include it.
+namespace {
 inline uint32_t dropout_mix(uint32_t h) {
   h ^= h >> 16;
   h *= 0x85ebca6bu;
@@ -95,6 +97,7 @@ inline uint32_t dropout_mix(uint32_t h) {
   return h;
 }
 inline uint32_t dropout_bits(uint32_t key, uint32_t i) { return dropout_mix(dropout_mix(i ^ key) + key); }
+}  // namespace
 // y = x · (bits(key, i) >= threshold ? scale : 0); also the backward pass (dx from dy).
 void dropout_apply(const float* x, size_t n, uint32_t key, uint32_t threshold, float scale, float* y);
 
