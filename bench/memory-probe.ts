@@ -12,6 +12,7 @@ import { isLayerNormWeight, type ForwardOptions, type Weights } from '../core/mo
 import { causalLmLossSum } from '../core/ops/cross-entropy';
 import { AdamW } from '../core/train/adamw';
 import { makeFullTrainable, makeLoraTrainable } from '../core/train/trainables';
+import { SeededDropout } from '../core/train/trainer';
 import { trackTensorBytes } from './tensor-bytes';
 
 // Batch, positions, width, heads, LoRA rank: small, and every shape class a distinct size.
@@ -80,8 +81,7 @@ function observe(p: Probe): Observed {
   const weights: Weights = new Map();
   for (const [name, shape] of parameterShapes(config)) weights.set(name, isLayerNormWeight(name) ? tf.ones(shape) : tf.randomNormal(shape, 0, 0.02, 'float32', weights.size));
   const model = new CausalLM(config, weights);
-  let seed = 0;
-  const forward: ForwardOptions = { dropout: (x, rate) => tf.dropout(x, rate, undefined, seed++), loraDropout: d.lora ?? 0 };
+  const forward: ForwardOptions = { dropout: new SeededDropout(1, 0), loraDropout: d.lora ?? 0 };
   if (p.method === 'lora') forward.lora = createLoraLayers(model, [model.arch.loraTargets[0]], R, 2 * R, 0);
   const params = forward.lora ? makeLoraTrainable(forward.lora) : makeFullTrainable(model);
   const optimizer = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: p.weightDecay ?? 0 });

@@ -19,6 +19,7 @@ import { DEFAULT_LORA } from '../core/train/config';
 import { AdamW, clipGradNorm } from '../core/train/adamw';
 import { accumulateGradients } from '../core/train/step';
 import { makeFullTrainable, makeLoraTrainable } from '../core/train/trainables';
+import { SeededDropout } from '../core/train/trainer';
 import { probeCoefficients } from './memory-probe';
 import { trackTensorBytes } from './tensor-bytes';
 
@@ -76,8 +77,7 @@ async function measure(r: Row, steps: number): Promise<void> {
   const startRss = process.memoryUsage().rss;
   const tensors = trackTensorBytes();
   const model = randomModel(r.model);
-  let seed = 0;
-  const forward: ForwardOptions = { dropout: (x, rate) => tf.dropout(x, rate, undefined, seed++) };
+  const forward: ForwardOptions = { dropout: new SeededDropout(1, 0) };
   if (r.method === 'lora') forward.lora = createLoraLayers(model, [model.arch.loraTargets[0]], DEFAULT_LORA.r, DEFAULT_LORA.alpha, 0);
   const params = forward.lora ? makeLoraTrainable(forward.lora) : makeFullTrainable(model);
   const optimizer = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });

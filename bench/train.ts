@@ -87,7 +87,7 @@ const precision = values.bf16 ? `bf16 (${activeKernels()?.info().bf16 ?? 'emulat
   const ids = Array.from({ length: batchSize }, (_, b) => Array.from({ length: seq }, (_, t) => (b * 7919 + t * 104729) % model.config.vocabSize));
   const batch: Batch = { input_ids: ids, labels: ids, attention_mask: ids.map((row) => row.map(() => 1)) };
   let params: TrainableParam[];
-  const forward: ForwardOptions = { bf16: values.bf16, ...(dropout > 0 ? { dropout: new SeededDropout(1, 0).apply } : {}) };
+  const forward: ForwardOptions = { bf16: values.bf16, ...(dropout > 0 ? { dropout: new SeededDropout(1, 0) } : {}) };
   if (method === 'full') params = makeFullTrainable(model);
   else {
     forward.lora = createLoraLayers(model, [model.arch.loraTargets[0]], 8, 16, 0);

@@ -22,6 +22,7 @@ import { AdamW, clipGradNorm } from '../core/train/adamw';
 import { resolveTrainConfig } from '../core/train/config';
 import { accumulateGradients } from '../core/train/step';
 import { makeFullTrainable, makeLoraTrainable } from '../core/train/trainables';
+import { SeededDropout } from '../core/train/trainer';
 import { probeCoefficients } from '../bench/memory-probe';
 import { trackTensorBytes } from '../bench/tensor-bytes';
 import { fixture, tempDir, tunesmith } from './helpers';
@@ -202,8 +203,7 @@ describe('against the engine', () => {
     for (const [dir, method] of [['gpt2-tiny', 'full'], ['gpt2-tiny', 'lora'], ['bloom-tiny', 'lora']] as const) {
       const tracker = trackTensorBytes();
       const { model } = loadModel(fixture(dir));
-      let seed = 0;
-      const forward: ForwardOptions = { dropout: (x, rate) => tf.dropout(x, rate, undefined, seed++) };
+      const forward: ForwardOptions = { dropout: new SeededDropout(1, 0) };
       if (method === 'lora') forward.lora = createLoraLayers(model, [model.arch.loraTargets[0]], 8, 8, 0);
       const params = forward.lora ? makeLoraTrainable(forward.lora) : makeFullTrainable(model);
       const optimizer = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });

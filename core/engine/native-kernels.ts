@@ -6,11 +6,18 @@ import { fileURLToPath } from 'node:url';
 
 type F32 = Float32Array;
 
+/** One dropout call for the kernels: element i is kept, times scale, when bits(key, i) >= threshold (core/ops/dropout.ts). */
+export interface DropoutParams {
+  key: number;
+  threshold: number;
+  scale: number;
+}
+
 export interface LoraBuffers {
   a: F32;
   b: F32;
-  /** Dropout mask on the LoRA input, already scaled by 1/(1 − p); null for none. */
-  mask: F32 | null;
+  /** Dropout on the LoRA input, its mask made in the kernel (forward and again in backward); null for none. */
+  dropout: DropoutParams | null;
   scale: number;
   r: number;
 }

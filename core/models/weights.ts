@@ -1,5 +1,6 @@
 import { tf } from '../engine/backend';
 import type { LayerCache } from '../ops/attention';
+import { dropoutFrom, type DropoutDraw, type DropoutStream } from '../ops/dropout';
 import { linear, type LoraPair } from '../ops/linear';
 
 export type { LayerCache };
@@ -19,8 +20,8 @@ export interface ForwardOptions {
   useCache?: boolean;
   lora?: LoraLayers;
   loraDropout?: number;
-  /** Dropout layers run only while training; the trainer passes its seeded dropout here. */
-  dropout?: (x: tf.Tensor, rate: number) => tf.Tensor;
+  /** Dropout layers run only while training; the trainer passes its seeded dropout stream here. */
+  dropout?: DropoutStream;
   /** Compute logits for the last N positions only (generation needs 1): the head is the biggest matmul. */
   logitsToKeep?: number;
   /** bf16 autocast for every projection (fp32 everywhere else), as `torch.autocast(dtype=bfloat16)`. */
@@ -32,10 +33,19 @@ export interface ForwardResult {
   cache?: LayerCache[];
 }
 
-/** A dropout to apply (attention probabilities, LoRA inputs), or none when not training or the rate is 0. */
+/** A dropout to apply (attention probabilities), or none when not training or the rate is 0. */
 export function activeDropout(opts: ForwardOptions, rate: number): ((probs: tf.Tensor) => tf.Tensor) | undefined {
-  const drop = opts.dropout;
-  return drop && rate > 0 ? (probs) => drop(probs, rate) : undefined;
+  const stream = opts.dropout;
+  return stream && rate > 0 ? (probs) => dropoutFrom(stream, probs, rate) : undefined;
+}
+
+/**
+ * The LoRA-input dropout for `linear`, whose kernel makes the mask itself: each call draws the
+ * stream's next call number, and only when a LoRA path runs. None when not training or at rate 0.
+ */
+export function activeDropoutDraw(opts: ForwardOptions, rate: number): (() => DropoutDraw) | undefined {
+  const stream = opts.dropout;
+  return stream && rate > 0 ? () => stream.draw(rate) : undefined;
 }
 
 /** LayerNorm scales are named ln_1/ln_2/ln_f (GPT-2) or *layernorm (BLOOM). */
@@ -50,8 +60,8 @@ export function getWeight(w: Weights, name: string): tf.Tensor {
 }
 
 export function dropoutFn(opts: ForwardOptions): (x: tf.Tensor, rate: number) => tf.Tensor {
-  const drop = opts.dropout;
-  return drop ? (x, rate) => (rate > 0 ? drop(x, rate) : x) : (x) => x;
+  const stream = opts.dropout;
+  return stream ? (x, rate) => dropoutFrom(stream, x, rate) : (x) => x;
 }
 
 /** The LM head: the untied `lm_head.weight` when the checkpoint has one, else the token embedding. */

@@ -5,6 +5,7 @@
 // the stream exactly. This file holds the reference generator; core/native/src/kernels.h
 // has the same function, and test/native-ops.test.ts compares the two bit for bit.
 import { activeKernels, tf } from '../engine/backend';
+import type { DropoutParams } from '../engine/native-kernels';
 import { f32, fused, tensorOf } from './native-tensors';
 
 /** murmur3's 32-bit finaliser. */
@@ -27,13 +28,27 @@ export function dropoutBits(key: number, i: number): number {
   return mix((mix((i ^ key) >>> 0) + key) >>> 0);
 }
 
-interface Params {
-  key: number;
-  threshold: number;
-  scale: number;
+/** One call of a run's dropout stream: its rate, the run's seed and the call's number. */
+export interface DropoutDraw {
+  rate: number;
+  seed: number;
+  call: number;
 }
 
-function params(rate: number, seed: number, call: number): Params {
+/** A run's dropout stream (the trainer's SeededDropout): each draw takes the next call number. */
+export interface DropoutStream {
+  draw(rate: number): DropoutDraw;
+}
+
+/** x through the stream's next dropout call (x itself at rate 0, which takes no call). */
+export function dropoutFrom(stream: DropoutStream, x: tf.Tensor, rate: number): tf.Tensor {
+  if (rate <= 0) return x;
+  const { seed, call } = stream.draw(rate);
+  return dropout(x, rate, seed, call);
+}
+
+/** What a kernel needs to make one call's mask itself. */
+export function dropoutParams({ rate, seed, call }: DropoutDraw): DropoutParams {
   if (!(rate >= 0 && rate < 1)) throw new Error(`dropout rate must be in [0, 1), got ${rate}`);
   return { key: dropoutKey(seed, call), threshold: Math.min(2 ** 32 - 1, Math.floor(rate * 2 ** 32)), scale: Math.fround(1 / (1 - rate)) };
 }
@@ -45,7 +60,7 @@ export function dropout(x: tf.Tensor, rate: number, seed: number, call: number):
 
 /** The plain-tfjs twin: the mask made element by element in JavaScript, then a multiply. */
 export function dropoutReference(x: tf.Tensor, rate: number, seed: number, call: number): tf.Tensor {
-  const { key, threshold, scale } = params(rate, seed, call);
+  const { key, threshold, scale } = dropoutParams({ rate, seed, call });
   const mask = new Float32Array(x.size);
   for (let i = 0; i < mask.length; i++) mask[i] = dropoutBits(key, i) >= threshold ? scale : 0;
   return tf.tidy(() => tf.mul(x, tensorOf(mask, x.shape)));
@@ -53,7 +68,7 @@ export function dropoutReference(x: tf.Tensor, rate: number, seed: number, call:
 
 export function dropoutNative(x: tf.Tensor, rate: number, seed: number, call: number): tf.Tensor {
   const k = activeKernels()!;
-  const { key, threshold, scale } = params(rate, seed, call);
+  const { key, threshold, scale } = dropoutParams({ rate, seed, call });
   const apply = (t: tf.Tensor) => {
     const out = new Float32Array(t.size);
     k.dropout(f32(t), key, threshold, scale, out);

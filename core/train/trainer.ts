@@ -13,7 +13,7 @@ import { loadModel, loadModelConfig } from '../models/load';
 import type { ForwardOptions } from '../models/weights';
 import { bf16Refusal } from '../ops/bf16';
 import { causalLmLossSum } from '../ops/cross-entropy';
-import { dropout } from '../ops/dropout';
+import type { DropoutDraw, DropoutStream } from '../ops/dropout';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
 import { AdamW, clipGradNorm, type TrainableParam } from './adamw';
 import { ConfigFieldError, totalOptimizerSteps, warmupSteps, type TrainConfig } from './config';
@@ -38,12 +38,12 @@ function applyDropoutOverride(model: CausalLM, dropout: number | null): void {
 }
 
 /** Dropout with the run's seed and a call counter (core/ops/dropout.ts); `calls` is checkpointed so a resume continues the stream. */
-export class SeededDropout {
+export class SeededDropout implements DropoutStream {
   constructor(
     private readonly seed: number,
     public calls: number,
   ) {}
-  readonly apply = (x: tf.Tensor, rate: number): tf.Tensor => dropout(x, rate, this.seed, this.calls++);
+  readonly draw = (rate: number): DropoutDraw => ({ rate, seed: this.seed, call: this.calls++ });
 }
 
 export interface TrainingData {
@@ -169,7 +169,7 @@ async function trainInLockedFolder(config: TrainConfig, emit: EventSink, options
     ? { ...readTrainerState(checkpoint), config }
     : { step: 0, epoch: 0, microIndex: 0, dropoutCalls: 0, lossSum: 0, best: null, evalsWithoutImprovement: 0, tokensSeen: 0, config };
   const dropout = new SeededDropout(config.seed, state.dropoutCalls);
-  const forward: ForwardOptions = { dropout: dropout.apply, bf16: config.bf16 };
+  const forward: ForwardOptions = { dropout, bf16: config.bf16 };
   let adapterSpec: AdapterSpec | undefined;
   if (config.method === 'full') {
     params = makeFullTrainable(model);

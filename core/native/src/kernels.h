@@ -14,10 +14,17 @@ const char* blas_name();
 
 // ---- linear: y = x·W (+ b) (+ scale · (x⊙mask)·Aᵀ·Bᵀ) -------------------------------
 // `wInOut`: W is [in, out] (GPT-2 Conv1D); otherwise [out, in] (torch nn.Linear).
+// Dropout on x before the LoRA path, as dropout_apply makes it: element i of x is kept, times
+// `scale`, when dropout_bits(key, i) >= threshold. Backward makes the same mask again.
+struct LoraDropout {
+  bool on = false;
+  uint32_t key = 0, threshold = 0;
+  float scale = 1;
+};
 struct LoraArgs {
   const float* a = nullptr;      // [r, in]
   const float* b = nullptr;      // [out, r]
-  const float* mask = nullptr;   // dropout mask on x, already scaled by 1/(1-p); null = none
+  LoraDropout dropout;
   float scale = 0;
   int r = 0;
 };
