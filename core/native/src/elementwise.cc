@@ -1,3 +1,4 @@
+// Same-shape adds, and the choice of the element-wise kernels' build (vector_kernels.h).
 #include "gemm.h"
 #include "kernels.h"
 #include "thread_pool.h"
@@ -7,6 +8,8 @@
 
 namespace ts {
 
+// The GEMM's choice decides, so one CPU check and one variable (TUNESMITH_GEMM_ISA) set both;
+// NEON has no build of its own, as the arm64 baseline build already vectorises with it.
 const vec::Kernels& vec::active() {
   static const Kernels* chosen = [] {
     const char* isa = gemm::active().name;
