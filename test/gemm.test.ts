@@ -1,9 +1,12 @@
 // Tunesmith's own GEMM (core/native/src/gemm.*) on every micro-kernel this CPU can run,
 // against a float64 reference: odd shapes that cut every register tile and cache block, the
 // NN/NT/TN (and TT) forms, alpha/beta, one row (the decoding path), one and two threads.
-// Skipped where the addon is not built, unless TUNESMITH_REQUIRE_NATIVE is set.
+// And the element-wise kernels (core/native/src/vector_kernels.cc), compiled once per ISA
+// too, through the whole native-vs-twin suite on each. Skipped where the addon is not built,
+// unless TUNESMITH_REQUIRE_NATIVE is set.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { loadNativeKernels, nativeAddonPath, type NativeKernels } from '../core/engine/native-kernels';
 
@@ -132,14 +135,33 @@ describe('own GEMM against a float64 reference', { skip }, () => {
     assert.throws(() => kernels!.sgemm(missing, false, false, 1, 1, 1, 1, new Float32Array(1), new Float32Array(1), 0, new Float32Array(1), 1), new RegExp(`cannot run the ${missing} GEMM`));
   });
 
-  test('TUNESMITH_GEMM_ISA picks the kernel every op uses', () => {
+  test('TUNESMITH_GEMM_ISA picks the kernel every op uses, element-wise ones included', () => {
     for (const isa of isas) {
-      const child = spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(nativeAddonPath())}).info().blas)`], {
+      const child = spawnSync(process.execPath, ['-e', `const i = require(${JSON.stringify(nativeAddonPath())}).info(); console.log(i.blas, i.vectorIsa)`], {
         encoding: 'utf8',
         env: { ...process.env, TUNESMITH_GEMM_ISA: isa },
       });
       assert.equal(child.status, 0, child.stderr);
-      assert.equal(child.stdout.trim(), process.platform === 'darwin' ? 'accelerate' : isa);
+      assert.equal(child.stdout.trim(), `${process.platform === 'darwin' ? 'accelerate' : isa} ${isa === 'neon' ? 'portable' : isa}`);
     }
   });
+});
+
+describe('element-wise kernels on every instruction set this CPU runs', { skip }, () => {
+  // A process picks its build once, at load, with the GEMM's ISA: so each build gets the
+  // native-vs-twin suite (test/native-ops.test.ts) in a process of its own, forced to it.
+  const suite = path.join(import.meta.dirname, 'native-ops.test.ts');
+  for (const isa of kernels?.info().gemmIsas ?? []) {
+    test(`${isa}: native ops match their tfjs twins`, () => {
+      // Without NODE_TEST_CONTEXT, which would make the child report to this runner instead of stdout.
+      const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', suite], {
+        encoding: 'utf8',
+        env: { ...env, TUNESMITH_GEMM_ISA: isa, TUNESMITH_REQUIRE_NATIVE: '1', TUNESMITH_BACKEND: 'native' },
+      });
+      const failures = child.stdout.split('\n').filter((l) => l.startsWith('not ok') || /^\s+error:/.test(l));
+      assert.equal(child.status, 0, `${isa}:\n${failures.join('\n')}\n${child.stderr}`);
+      assert.match(child.stdout, /^# pass [1-9]/m);
+    });
+  }
 });

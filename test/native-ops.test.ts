@@ -121,7 +121,8 @@ describe('native kernels match their tfjs twins', () => {
   });
 
   nativeTest('linear: both weight layouts, with and without bias, LoRA with dropout, frozen base', () => {
-    const drop = (x: tf.Tensor) => tf.dropout(x, 0.25, undefined, 11);
+    // One call of a run's stream: the kernel makes its mask, the twin its reference generator's.
+    const drop = () => ({ rate: 0.25, seed: 11, call: 5 });
     const cases: { layout: WeightLayout; rows: number[]; inDim: number; outDim: number; bias: boolean; lora: boolean; dropout: boolean; frozen: boolean }[] = [
       { layout: 'in_out', rows: [2, 5], inDim: 7, outDim: 9, bias: true, lora: false, dropout: false, frozen: false },
       { layout: 'out_in', rows: [1, 1], inDim: 17, outDim: 3, bias: false, lora: false, dropout: false, frozen: false },
@@ -296,8 +297,9 @@ describe('native kernels match their tfjs twins', () => {
 
   nativeTest('dropout: the kernel makes the twin\'s mask bit for bit, forward and backward', () => {
     tf.tidy(() => {
-      const x = random([3, 37, 129], 8, 2);
-      const probe = random([3, 37, 129], 9);
+      // 114k elements: more than one thread's share, so every thread's first index is checked.
+      const x = random([3, 37, 1029], 8, 2);
+      const probe = random([3, 37, 1029], 9);
       for (const [rate, seed, call] of [[0.1, 42, 0], [0.5, 7, 123456], [0.9, 2 ** 31 + 5, 3]]) {
         const same = (a: tf.Tensor, b: tf.Tensor, what: string) => {
           const av = a.dataSync();

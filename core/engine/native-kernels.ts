@@ -6,11 +6,18 @@ import { fileURLToPath } from 'node:url';
 
 type F32 = Float32Array;
 
+/** One dropout call for the kernels: element i is kept, times scale, when bits(key, i) >= threshold (core/ops/dropout.ts). */
+export interface DropoutParams {
+  key: number;
+  threshold: number;
+  scale: number;
+}
+
 export interface LoraBuffers {
   a: F32;
   b: F32;
-  /** Dropout mask on the LoRA input, already scaled by 1/(1 − p); null for none. */
-  mask: F32 | null;
+  /** Dropout on the LoRA input, its mask made in the kernel (forward and again in backward); null for none. */
+  dropout: DropoutParams | null;
   scale: number;
   r: number;
 }
@@ -86,10 +93,11 @@ export interface NativeKernels {
   sgemm(isa: GemmIsa, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: F32, b: F32, beta: number, c: F32, threads: number): void;
   /**
    * blas: the sgemm every kernel uses ("accelerate" on macOS, else the GEMM micro-kernel in
-   * use); gemmIsas: the micro-kernels this CPU can run, fastest first; bf16: the bf16 kernel
-   * this CPU runs, or null with bf16Refusal saying why not.
+   * use); gemmIsas: the micro-kernels this CPU can run, fastest first; vectorIsa: the build of
+   * the element-wise kernels in use (the GEMM's ISA, or portable where it has none of its own);
+   * bf16: the bf16 kernel this CPU runs, or null with bf16Refusal saying why not.
    */
-  info(): { blas: string; threads: number; gemmIsas: GemmIsa[]; bf16: string | null; bf16Refusal: string | null };
+  info(): { blas: string; threads: number; gemmIsas: GemmIsa[]; vectorIsa: 'avx512' | 'avx2' | 'portable'; bf16: string | null; bf16Refusal: string | null };
 }
 
 const requireFromHere = createRequire(import.meta.url);

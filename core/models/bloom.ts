@@ -9,7 +9,7 @@ import { embeddingLookup } from '../ops/embedding';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
-import { activeDropout, attentionDropout, dropoutFn, getProjectionWeight, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
+import { activeDropoutDraw, attentionDropout, dropoutFn, getProjectionWeight, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
 
 export function bloomWeightShapes(c: ModelConfig): Map<string, number[]> {
   const E = c.nEmbd;
@@ -64,7 +64,7 @@ function alibiBias(nHead: number, batch: number, tk: number, mask?: tf.Tensor2D)
 
 export function bloomForward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
   const drop = dropoutFn(opts);
-  const loraDrop = activeDropout(opts, opts.loraDropout ?? 0);
+  const loraDrop = activeDropoutDraw(opts, opts.loraDropout ?? 0);
   const [batch, t] = ids.shape;
   const past = opts.cache?.[0]?.k.shape[2] ?? 0;
   const proj = (x: tf.Tensor, module: string) =>

@@ -8,7 +8,7 @@ import { embeddingLookup } from '../ops/embedding';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
-import { activeDropout, attentionDropout, dropoutFn, getProjectionWeight, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
+import { activeDropoutDraw, attentionDropout, dropoutFn, getProjectionWeight, getWeight, lmHead, type ForwardOptions, type ForwardResult, type LayerCache, type Weights } from './weights';
 
 /** Every weight a GPT-2 checkpoint must provide, with its shape. */
 export function gpt2WeightShapes(c: ModelConfig): Map<string, number[]> {
@@ -36,7 +36,7 @@ export const GPT2_LORA_TARGETS = ['c_attn', 'c_proj', 'c_fc'];
 
 export function gpt2Forward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
   const drop = dropoutFn(opts);
-  const loraDrop = activeDropout(opts, opts.loraDropout ?? 0);
+  const loraDrop = activeDropoutDraw(opts, opts.loraDropout ?? 0);
   const [, t] = ids.shape;
   const past = opts.cache?.[0]?.k.shape[2] ?? 0;
   if (c.maxPositions !== null && past + t > c.maxPositions) {

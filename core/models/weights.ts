@@ -1,7 +1,7 @@
 import { tf } from '../engine/backend';
 import type { LayerCache } from '../ops/attention';
 import { Bf16Weight } from '../ops/bf16';
-import type { DropoutCall, TrainingDropout } from '../ops/dropout';
+import { dropoutFrom, type DropoutCall, type DropoutStream } from '../ops/dropout';
 import { linear, type LoraPair, type ProjectionWeight } from '../ops/linear';
 
 export type { LayerCache };
@@ -24,8 +24,8 @@ export interface ForwardOptions {
   useCache?: boolean;
   lora?: LoraLayers;
   loraDropout?: number;
-  /** Dropout layers run only while training; the trainer passes its seeded dropout here. */
-  dropout?: TrainingDropout;
+  /** Dropout layers run only while training; the trainer passes its seeded dropout stream here. */
+  dropout?: DropoutStream;
   /** Compute logits for the last N positions only (generation needs 1): the head is the biggest matmul. */
   logitsToKeep?: number;
   /** bf16 autocast for every projection and attention's q·kᵀ and p·v (fp32 everywhere else), as `torch.autocast(dtype=bfloat16)`. */
@@ -37,10 +37,13 @@ export interface ForwardResult {
   cache?: LayerCache[];
 }
 
-/** A dropout to apply (LoRA inputs), or none when not training or the rate is 0. */
-export function activeDropout(opts: ForwardOptions, rate: number): ((x: tf.Tensor) => tf.Tensor) | undefined {
-  const drop = opts.dropout;
-  return drop && rate > 0 ? (x) => drop.apply(x, rate) : undefined;
+/**
+ * The LoRA-input dropout for `linear`, whose kernel makes the mask itself: each call draws the
+ * stream's next call number, and only when a LoRA path runs. None when not training or at rate 0.
+ */
+export function activeDropoutDraw(opts: ForwardOptions, rate: number): (() => DropoutCall) | undefined {
+  const stream = opts.dropout;
+  return stream && rate > 0 ? () => stream.draw(rate) : undefined;
 }
 
 /** The attention probabilities' dropout call (the kernel makes its mask), or none when not training or the rate is 0. */
@@ -72,8 +75,8 @@ export function fp32Weight(name: string, t: ProjectionWeight): tf.Tensor {
 }
 
 export function dropoutFn(opts: ForwardOptions): (x: tf.Tensor, rate: number) => tf.Tensor {
-  const drop = opts.dropout;
-  return drop ? (x, rate) => (rate > 0 ? drop.apply(x, rate) : x) : (x) => x;
+  const stream = opts.dropout;
+  return stream ? (x, rate) => dropoutFrom(stream, x, rate) : (x) => x;
 }
 
 /** The LM head: the untied `lm_head.weight` when the checkpoint has one, else the token embedding. */

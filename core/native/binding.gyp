@@ -13,7 +13,7 @@
   "targets": [
     {
       "target_name": "tunesmith_kernels",
-      "dependencies": ["gemm_avx512", "gemm_avx2"],
+      "dependencies": ["gemm_avx512", "gemm_avx2", "vector_avx512", "vector_avx2", "vector_portable"],
       "sources": [
         "src/addon.cc",
         "src/blas.cc",
@@ -59,6 +59,32 @@
         ["target_arch=='x64' and OS!='win'", { "cflags_cc": ["-mavx2", "-mfma"], "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx2", "-mfma"] } }],
         ["target_arch=='x64' and OS=='win'", { "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX2"] } } }]
       ]
+    },
+    {
+      # vector_kernels.cc once per instruction set (vector_kernels.h); TS_VECTOR_ISA names the
+      # table each copy defines, and the x86 ones are empty elsewhere.
+      "target_name": "vector_avx512",
+      "type": "static_library",
+      "sources": ["src/vector_kernels.cc"],
+      "conditions": [
+        ["target_arch=='x64' and OS!='win'", { "defines": ["TS_VECTOR_ISA=avx512"], "cflags_cc": ["-mavx512f", "-mfma"], "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx512f", "-mfma"] } }],
+        ["target_arch=='x64' and OS=='win'", { "defines": ["TS_VECTOR_ISA=avx512"], "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX512"] } } }]
+      ]
+    },
+    {
+      "target_name": "vector_avx2",
+      "type": "static_library",
+      "sources": ["src/vector_kernels.cc"],
+      "conditions": [
+        ["target_arch=='x64' and OS!='win'", { "defines": ["TS_VECTOR_ISA=avx2"], "cflags_cc": ["-mavx2", "-mfma"], "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx2", "-mfma"] } }],
+        ["target_arch=='x64' and OS=='win'", { "defines": ["TS_VECTOR_ISA=avx2"], "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX2"] } } }]
+      ]
+    },
+    {
+      "target_name": "vector_portable",
+      "type": "static_library",
+      "sources": ["src/vector_kernels.cc"],
+      "defines": ["TS_VECTOR_ISA=portable"]
     },
     {
       # The bf16 kernels need instructions the baseline x86-64 lacks, so only their files are

@@ -36,13 +36,18 @@ export interface DropoutCall {
 }
 
 /**
- * A training run's dropout (the trainer's SeededDropout): `apply` drops a tensor as its own op;
- * `draw` hands the stream's next call to a kernel that makes the mask inside (attention).
- * Both advance the same counter, so the stream is the same whichever the ops use.
+ * A run's dropout stream (the trainer's SeededDropout): each draw takes the next call number,
+ * whether a kernel makes the call's mask inside (attention, LoRA input) or `dropoutFrom` applies it as an op.
  */
-export interface TrainingDropout {
-  apply(x: tf.Tensor, rate: number): tf.Tensor;
+export interface DropoutStream {
   draw(rate: number): DropoutCall;
+}
+
+/** x through the stream's next dropout call (x itself at rate 0, which takes no call). */
+export function dropoutFrom(stream: DropoutStream, x: tf.Tensor, rate: number): tf.Tensor {
+  if (rate <= 0) return x;
+  const { seed, call } = stream.draw(rate);
+  return dropout(x, rate, seed, call);
 }
 
 /** What the kernels take: the call's key, the keep threshold on its bits and the scale of kept values. */

@@ -1,6 +1,7 @@
 import { activeKernels, bindableRowBlocks, tf } from '../engine/backend';
 import { bf16Autocast, Bf16Weight, matMulAutocast } from './bf16';
 import type { LoraBuffers } from '../engine/native-kernels';
+import { dropoutParams, dropoutReference, type DropoutCall } from './dropout';
 import { f32, fused, isTrained, tensorOf } from './native-tensors';
 
 /**
@@ -20,14 +21,17 @@ export interface LoraPair {
   scale: number;
 }
 
-type Dropout = (t: tf.Tensor) => tf.Tensor;
-const noDropout: Dropout = (t) => t;
+/**
+ * The dropout on the LoRA input: called once per forward pass that has a LoRA path, it draws
+ * that call from the run's dropout stream (core/ops/dropout.ts), whose mask the kernel makes.
+ */
+export type LoraDropout = () => DropoutCall;
 
 /**
  * y = x·W + b, plus the LoRA path (dropout(x)·Aᵀ)·Bᵀ·scale without ever forming A·B,
  * so a frozen base weight is read, never copied.
  */
-export function linear(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout): tf.Tensor {
+export function linear(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout?: LoraDropout): tf.Tensor {
   const bf16 = bf16Autocast() || weight instanceof Bf16Weight;
   // Under bf16 autocast without a bf16 kernel (other backends) the twin emulates it.
   const kernels = activeKernels();
@@ -40,7 +44,7 @@ export function linear(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Tensor |
  * The plain-tfjs twin: runs on every backend and is the native kernel's test oracle; with
  * `bf16` it emulates the bf16 kernels (every product's inputs rounded, fp32 accumulation).
  */
-export function linearReference(x: tf.Tensor, stored: ProjectionWeight, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout, bf16 = false): tf.Tensor {
+export function linearReference(x: tf.Tensor, stored: ProjectionWeight, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout?: LoraDropout, bf16 = false): tf.Tensor {
   return tf.tidy(() => {
     // Widening bf16 bits is exact, so the emulation multiplies the same numbers.
     const weight = stored instanceof Bf16Weight ? stored.toTensor() : stored;
@@ -51,7 +55,9 @@ export function linearReference(x: tf.Tensor, stored: ProjectionWeight, bias: tf
     let y = bf16 ? matMulAutocast(x2, weight, false, layout === 'out_in', true) : matMulWeight(x2, weight, layout);
     if (bias) y = tf.add(y, bias);
     if (lora) {
-      const down = matMulAutocast(loraDropout(x2), lora.a, false, true, bf16);
+      const drop = loraDropout?.();
+      const input = drop ? dropoutReference(x2, drop.rate, drop.seed, drop.call) : x2;
+      const down = matMulAutocast(input, lora.a, false, true, bf16);
       y = tf.add(y, matMulAutocast(down, lora.b, false, true, bf16, lora.scale));
     }
     return tf.reshape(y, [...lead, -1]);
@@ -68,7 +74,7 @@ function matMulWeight(x2: tf.Tensor, weight: tf.Tensor, layout: WeightLayout): t
   return tf.concat(blocks.map((block) => tf.matMul(x2, block, false, true)), 1);
 }
 
-export function linearNative(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout: Dropout = noDropout, bf16 = false): tf.Tensor {
+export function linearNative(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout?: LoraDropout, bf16 = false): tf.Tensor {
   const k = activeKernels()!;
   const inDim = x.shape[x.shape.length - 1]!;
   const outDim = layout === 'in_out' ? weight.shape[1]! : weight.shape[0]!;
@@ -79,20 +85,16 @@ export function linearNative(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Te
   const trained = { w: !bits && isTrained(weight as tf.Tensor), b: isTrained(bias), a: isTrained(lora?.a), loraB: isTrained(lora?.b) };
   const inputs = [x, ...(trained.w ? [weight as tf.Tensor] : []), ...(trained.b ? [bias!] : []), ...(trained.a ? [lora!.a] : []), ...(trained.loraB ? [lora!.b] : [])];
   const outShape = [...x.shape.slice(0, -1), outDim];
-  return fused(inputs, (save) => {
+  return fused(inputs, () => {
     const xs = f32(x);
     const ws = bits ?? f32(weight as tf.Tensor);
     let loraBuffers: LoraBuffers | null = null;
     let down: Float32Array | null = null;
     if (lora) {
       const r = lora.a.shape[0]!;
-      // The trainer's seeded dropout applied to ones is exactly the mask it would apply to x.
-      const ones = tf.ones([n, inDim]);
-      const dropped = loraDropout(ones);
-      const mask = dropped === ones ? null : f32(dropped);
-      loraBuffers = { a: f32(lora.a), b: f32(lora.b), mask, scale: lora.scale, r };
+      const drop = loraDropout?.();
+      loraBuffers = { a: f32(lora.a), b: f32(lora.b), dropout: drop ? dropoutParams(drop.rate, drop.seed, drop.call) : null, scale: lora.scale, r };
       down = new Float32Array(n * r);
-      if (mask) save([dropped]);
     }
     // Backward reads x only for the weight's or the adapter's gradient. A frozen projection
     // without LoRA lets it go (often nothing else holds it: a LayerNorm's or GELU's output).

@@ -13,7 +13,7 @@ import { loadModel, loadModelConfig } from '../models/load';
 import type { ForwardOptions } from '../models/weights';
 import { bf16Refusal } from '../ops/bf16';
 import { causalLmLossSum } from '../ops/cross-entropy';
-import { dropout, type DropoutCall, type TrainingDropout } from '../ops/dropout';
+import type { DropoutCall, DropoutStream } from '../ops/dropout';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
 import { AdamW, clipGradNorm, type TrainableParam } from './adamw';
 import { ConfigFieldError, totalOptimizerSteps, warmupSteps, type TrainConfig } from './config';
@@ -38,12 +38,11 @@ function applyDropoutOverride(model: CausalLM, dropout: number | null): void {
 }
 
 /** Dropout with the run's seed and a call counter (core/ops/dropout.ts); `calls` is checkpointed so a resume continues the stream. */
-export class SeededDropout implements TrainingDropout {
+export class SeededDropout implements DropoutStream {
   constructor(
     private readonly seed: number,
     public calls: number,
   ) {}
-  readonly apply = (x: tf.Tensor, rate: number): tf.Tensor => dropout(x, rate, this.seed, this.calls++);
   readonly draw = (rate: number): DropoutCall => ({ rate, seed: this.seed, call: this.calls++ });
 }
 

@@ -1,9 +1,9 @@
 // GELU in the variants the supported models use, and ReLU, with their exact derivatives.
 #include <cmath>
 
-#include "fast_math.h"
 #include "kernels.h"
 #include "thread_pool.h"
+#include "vector_kernels.h"
 
 namespace ts {
 namespace {
@@ -14,8 +14,6 @@ constexpr size_t kGrain = 1 << 15;
 
 // The tanh GELUs differ only in how precisely they write sqrt(2/pi).
 float gelu_tanh_constant(Activation kind) { return kind == Activation::GeluNew ? kSqrt2OverPi : kBloomSqrt2OverPi; }
-
-float gelu_tanh_inner(float c, float v) { return c * v * (1.0f + 0.044715f * v * v); }
 
 template <typename F>
 void each(size_t n, F f) {
@@ -31,7 +29,8 @@ void activation_forward(Activation kind, const float* x, size_t n, float* y) {
     case Activation::GeluNew:
     case Activation::GeluBloom: {
       const float c = gelu_tanh_constant(kind);
-      each(n, [&](size_t i) { y[i] = 0.5f * x[i] * (1.0f + fast_tanh(gelu_tanh_inner(c, x[i]))); });
+      const vec::Kernels& k = vec::active();
+      parallel_for(n, kGrain, [&](size_t b, size_t e) { k.gelu_tanh_forward(c, x + b, e - b, y + b); });
       break;
     }
     case Activation::GeluExact:
@@ -48,12 +47,8 @@ void activation_backward(Activation kind, const float* x, const float* dy, size_
     case Activation::GeluNew:
     case Activation::GeluBloom: {
       const float c = gelu_tanh_constant(kind);
-      each(n, [&](size_t i) {
-        float v = x[i];
-        float t = fast_tanh(gelu_tanh_inner(c, v));
-        float inner = c * (1.0f + 3.0f * 0.044715f * v * v);
-        dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * inner);
-      });
+      const vec::Kernels& k = vec::active();
+      parallel_for(n, kGrain, [&](size_t b, size_t e) { k.gelu_tanh_backward(c, x + b, dy + b, e - b, dx + b); });
       break;
     }
     case Activation::GeluExact:

@@ -8,6 +8,7 @@
 #include "gemm_bf16.h"
 #include "gemm.h"
 #include "kernels.h"
+#include "vector_kernels.h"
 #include "subnormals.h"
 #include "thread_pool.h"
 
@@ -88,7 +89,23 @@ LoraArgs lora_args(Args& args, Napi::Value value, int n, int in, int out) {
   };
   l.a = field("a", sz(l.r, in), false);
   l.b = field("b", sz(out, l.r), false);
-  l.mask = field("mask", sz(n, in), true);
+  Napi::Value drop = o.Get("dropout");
+  if (!args.failed() && !drop.IsNull() && !drop.IsUndefined()) {
+    if (!drop.IsObject()) return args.fail<int>("lora.dropout must be an object or null"), l;
+    Napi::Object d = drop.As<Napi::Object>();
+    auto u32 = [&](const char* key) -> uint32_t {
+      Napi::Value v = d.Get(key);
+      double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+      if (!(x >= 0 && x <= 4294967295.0 && x == static_cast<double>(static_cast<uint32_t>(x))))
+        return args.fail<int>(std::string("lora.dropout.") + key + " must be a 32-bit unsigned integer"), 0;
+      return static_cast<uint32_t>(x);
+    };
+    l.dropout.on = true;
+    l.dropout.key = u32("key");
+    l.dropout.threshold = u32("threshold");
+    l.dropout.scale = d.Get("scale").ToNumber().FloatValue();
+    if (!args.failed() && sz(n, in) > 4294967295.0) args.fail<int>("LoRA dropout works on at most 2^32 input elements");
+  }
   return l;
 }
 
@@ -471,6 +488,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   for (const char* name : {"avx512", "avx2", "neon", "portable"})
     if (ts::gemm::by_name(name)) isas.Set(count++, name);
   o.Set("gemmIsas", isas);
+  o.Set("vectorIsa", ts::vec::active().name);
   return o;
 }
 

@@ -5,15 +5,16 @@
 #include <cmath>
 #include <vector>
 
-#include "fast_math.h"
 #include "kernels.h"
 #include "thread_pool.h"
+#include "vector_kernels.h"
 
 namespace ts {
 
 double cross_entropy_forward(const float* logits, const int32_t* target, const float* weight, int rows, int vocab,
                              float* lse) {
   std::vector<double> rowLoss(rows, 0.0);
+  const vec::Kernels& k = vec::active();
   parallel_for(rows, 1, [&](size_t r0, size_t r1) {
     for (size_t r = r0; r < r1; r++) {
       if (weight[r] == 0) {
@@ -21,10 +22,8 @@ double cross_entropy_forward(const float* logits, const int32_t* target, const f
         continue;
       }
       const float* z = logits + r * vocab;
-      float mx = *std::max_element(z, z + vocab);
-      float sum = 0;
-      for (int j = 0; j < vocab; j++) sum += fast_exp(z[j] - mx);
-      lse[r] = mx + std::log(sum);
+      float mx = k.row_max(z, vocab);
+      lse[r] = mx + std::log(k.sum_exp(z, vocab, mx));
       rowLoss[r] = static_cast<double>(weight[r]) * (lse[r] - z[target[r]]);
     }
   });
@@ -35,6 +34,7 @@ double cross_entropy_forward(const float* logits, const int32_t* target, const f
 
 void cross_entropy_backward(const float* logits, const int32_t* target, const float* weight, const float* lse,
                             int rows, int vocab, float dloss, float* dlogits) {
+  const vec::Kernels& k = vec::active();
   parallel_for(rows, 1, [&](size_t r0, size_t r1) {
     for (size_t r = r0; r < r1; r++) {
       float* g = dlogits + r * vocab;
@@ -43,9 +43,7 @@ void cross_entropy_backward(const float* logits, const int32_t* target, const fl
         std::fill(g, g + vocab, 0.0f);
         continue;
       }
-      const float* z = logits + r * vocab;
-      float l = lse[r];
-      for (int j = 0; j < vocab; j++) g[j] = w * fast_exp(z[j] - l);
+      k.scaled_exp(logits + r * vocab, vocab, lse[r], w, g);
       g[target[r]] -= w;
     }
   });

@@ -5,14 +5,13 @@
 // core/ops/dropout.ts holds the reference implementation the tests compare against.
 #include "kernels.h"
 #include "thread_pool.h"
+#include "vector_kernels.h"
 
 namespace ts {
 
 void dropout_apply(const float* x, size_t n, uint32_t key, uint32_t threshold, float scale, float* y) {
-  parallel_for(n, 1 << 15, [&](size_t b, size_t e) {
-    // x·0 rather than a literal 0, so signs and NaNs come out as tf.mul's do in the twin.
-    for (size_t i = b; i < e; i++) y[i] = x[i] * (dropout_bits(key, static_cast<uint32_t>(i)) >= threshold ? scale : 0.0f);
-  });
+  const vec::Kernels& k = vec::active();
+  parallel_for(n, 1 << 15, [&](size_t b, size_t e) { k.dropout(x, b, e, key, threshold, scale, y); });
 }
 
 }  // namespace ts

@@ -1,10 +1,13 @@
 // exp and tanh in plain arithmetic so the compiler vectorises the loops that use them
 // (libm's expf/tanhf are scalar calls). exp is accurate to about 2 ulp over float's range.
+// Internal linkage: the per-ISA vector kernels (vector_kernels.cc) include this with other
+// target flags, and the linker must never hand their copy to a baseline caller.
 #pragma once
 #include <cstdint>
 #include <cstring>
 
 namespace ts {
+namespace {
 
 inline float fast_exp(float x) {
   // Clamp so the exponent bits stay in range; exp(-88) already underflows float's normals.
@@ -33,4 +36,5 @@ inline float fast_tanh(float x) {
   return 1.0f - 2.0f / (fast_exp(2.0f * x) + 1.0f);
 }
 
+}  // namespace
 }  // namespace ts

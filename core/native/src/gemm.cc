@@ -14,6 +14,10 @@
 #include <immintrin.h>
 #include <intrin.h>
 #endif
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+#define TS_GEMM_SSE_TRANSPOSE 1
+#endif
 
 namespace ts {
 namespace gemm {
@@ -54,6 +58,38 @@ struct Operand {
   }
 };
 
+// dst[p·stride + i] = src[i·ld + p] for i < rows, p < kb: the packing of operands whose
+// panel runs across their stored rows (A untransposed, B transposed). Scalar, it wrote one
+// float per step at a stride and took a sixth of the GEMM's time on LoRA training's thin
+// products; x86-64 transposes 4 × 4 blocks in SSE registers (every x86-64 CPU has SSE2).
+void transpose_panel(const float* src, int ld, int rows, int kb, int stride, float* dst) {
+  int i = 0;
+#ifdef TS_GEMM_SSE_TRANSPOSE
+  for (; i + 4 <= rows; i += 4) {
+    const float* s0 = src + static_cast<size_t>(i) * ld;
+    const float *s1 = s0 + ld, *s2 = s1 + ld, *s3 = s2 + ld;
+    int p = 0;
+    for (; p + 4 <= kb; p += 4) {
+      __m128 r0 = _mm_loadu_ps(s0 + p), r1 = _mm_loadu_ps(s1 + p), r2 = _mm_loadu_ps(s2 + p), r3 = _mm_loadu_ps(s3 + p);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      float* d = dst + static_cast<size_t>(p) * stride + i;
+      _mm_storeu_ps(d, r0);
+      _mm_storeu_ps(d + stride, r1);
+      _mm_storeu_ps(d + 2 * stride, r2);
+      _mm_storeu_ps(d + 3 * stride, r3);
+    }
+    for (; p < kb; p++) {
+      float* d = dst + static_cast<size_t>(p) * stride + i;
+      d[0] = s0[p], d[1] = s1[p], d[2] = s2[p], d[3] = s3[p];
+    }
+  }
+#endif
+  for (; i < rows; i++) {
+    const float* s = src + static_cast<size_t>(i) * ld;
+    for (int p = 0; p < kb; p++) dst[static_cast<size_t>(p) * stride + i] = s[p];
+  }
+}
+
 // op(A)[i0 : i0+mb, p0 : p0+kb] into panels of mr rows: panel r holds a[p·mr + i].
 void pack_a(const Operand& A, int i0, int mb, int p0, int kb, int mr, float* out) {
   for (int ir = 0; ir < mb; ir += mr) {
@@ -68,10 +104,7 @@ void pack_a(const Operand& A, int i0, int mb, int p0, int kb, int mr, float* out
         for (int i = rows; i < mr; i++) dst[i] = 0;
       }
     } else {
-      for (int i = 0; i < rows; i++) {
-        const float* src = A.at(i0 + ir + i, p0);
-        for (int p = 0; p < kb; p++) panel[static_cast<size_t>(p) * mr + i] = src[p];
-      }
+      transpose_panel(A.at(i0 + ir, p0), A.ld, rows, kb, mr, panel);
       for (int i = rows; i < mr; i++)
         for (int p = 0; p < kb; p++) panel[static_cast<size_t>(p) * mr + i] = 0;
     }
@@ -92,10 +125,7 @@ void pack_b(const Operand& B, int p0, int kb, int j0, int nb, int nr, float* out
         for (int j = cols; j < nr; j++) dst[j] = 0;
       }
     } else {
-      for (int j = 0; j < cols; j++) {
-        const float* src = B.at(p0, j0 + jr + j);
-        for (int p = 0; p < kb; p++) panel[static_cast<size_t>(p) * nr + j] = src[p];
-      }
+      transpose_panel(B.at(p0, j0 + jr), B.ld, cols, kb, nr, panel);
       for (int j = cols; j < nr; j++)
         for (int p = 0; p < kb; p++) panel[static_cast<size_t>(p) * nr + j] = 0;
     }

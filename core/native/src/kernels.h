@@ -14,10 +14,17 @@ const char* blas_name();
 
 // ---- linear: y = x·W (+ b) (+ scale · (x⊙mask)·Aᵀ·Bᵀ) -------------------------------
 // `wInOut`: W is [in, out] (GPT-2 Conv1D); otherwise [out, in] (torch nn.Linear).
+// Dropout on x before the LoRA path, as dropout_apply makes it: element i of x is kept, times
+// `scale`, when dropout_bits(key, i) >= threshold. Backward makes the same mask again.
+struct LoraDropout {
+  bool on = false;
+  uint32_t key = 0, threshold = 0;
+  float scale = 1;
+};
 struct LoraArgs {
   const float* a = nullptr;      // [r, in]
   const float* b = nullptr;      // [out, r]
-  const float* mask = nullptr;   // dropout mask on x, already scaled by 1/(1-p); null = none
+  LoraDropout dropout;
   float scale = 0;
   int r = 0;
 };
@@ -102,6 +109,8 @@ void adamw_update(float* param, const float* grad, float* m, float* v, size_t n,
 // ---- dropout ---------------------------------------------------------------------------------
 // A counter-based generator: 32 random bits for element i of the call whose key is `key`
 // (murmur3's finaliser, keyed twice). core/ops/dropout.ts has the same function for the twin.
+// Internal linkage, as fast_math.h's, for the per-ISA files that include it.
+namespace {
 inline uint32_t dropout_mix(uint32_t h) {
   h ^= h >> 16;
   h *= 0x85ebca6bu;
@@ -111,6 +120,7 @@ inline uint32_t dropout_mix(uint32_t h) {
   return h;
 }
 inline uint32_t dropout_bits(uint32_t key, uint32_t i) { return dropout_mix(dropout_mix(i ^ key) + key); }
+}  // namespace
 // y = x · (bits(key, i) >= threshold ? scale : 0); also the backward pass (dx from dy).
 void dropout_apply(const float* x, size_t n, uint32_t key, uint32_t threshold, float scale, float* y);
 

@@ -11,13 +11,12 @@
 namespace ts {
 namespace {
 
-// x⊙mask for the LoRA input; returns x itself when there is no dropout.
+// The LoRA input: x with the call's dropout mask applied, or x itself without dropout.
 const float* lora_input(const float* x, const LoraArgs& lora, size_t size, std::vector<float>& buffer) {
-  if (!lora.mask) return x;
+  const LoraDropout& d = lora.dropout;
+  if (!d.on) return x;
   buffer.resize(size);
-  parallel_for(size, 1 << 16, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; i++) buffer[i] = x[i] * lora.mask[i];
-  });
+  dropout_apply(x, size, d.key, d.threshold, d.scale, buffer.data());
   return buffer.data();
 }
 
@@ -81,15 +80,16 @@ void linear_backward(const float* x, const Weight& w, bool wInOut, int n, int in
     sgemm(true, false, r, in, n, 1, ddown.data(), r, xin, in, 0, da, in);
   }
   if (!dx) return;
-  if (!lora.mask) {
+  if (!lora.dropout.on) {
     sgemm(false, false, n, in, r, 1, ddown.data(), r, lora.a, in, 1, dx, in);
     return;
   }
-  std::vector<float> dxLora(static_cast<size_t>(n) * in);
+  // dx += (d(down)·A)⊙mask, the mask made again from the call's key.
+  const size_t size = static_cast<size_t>(n) * in;
+  std::vector<float> dxLora(size);
   sgemm(false, false, n, in, r, 1, ddown.data(), r, lora.a, in, 0, dxLora.data(), in);
-  parallel_for(dxLora.size(), 1 << 16, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; i++) dx[i] += dxLora[i] * lora.mask[i];
-  });
+  const float* masked = lora_input(dxLora.data(), lora, size, dropped);
+  add(dx, masked, size, dx);
 }
 
 }  // namespace ts
