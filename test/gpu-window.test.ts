@@ -166,6 +166,29 @@ describe('the GPU window (main process side)', { skip: fs.existsSync(path.join(O
     assert.deepEqual(await gpu.findGpu({}), { notUsed: 'the only WebGPU adapter is a software one (swiftshader), slower than the CPU' });
   });
 
+  test("warnings the engine prints before the window reports its GPU reach the run's log, in the order printed", async () => {
+    const cpu = fakeCpu();
+    const gpu = gpuWindowLauncher(cpu.launcher);
+    const seen = watch(gpu.launcher('training', { TUNESMITH_BACKEND: 'webgpu' }));
+    const side = await windowSide(newestWindow());
+    side.report({ kind: 'stderr', line: 'tfjs: a start-up warning' });
+    side.report({ kind: 'stderr', line: 'its second line' });
+    side.report({ kind: 'gpu', adapter: 'Test GPU' });
+    side.report({ kind: 'stderr', line: 'a warning while training' });
+    await until('the lines', () => seen.lines.length === 4);
+    assert.deepEqual(seen.lines, ['tfjs: a start-up warning', 'its second line', 'training on the GPU: Test GPU', 'a warning while training']);
+    side.port.close();
+
+    // Falling back to the CPU, what the window printed is kept too: it may say why it found no GPU.
+    const fallback = watch(gpuWindowLauncher(cpu.launcher).launcher('training', {}));
+    const other = await windowSide(newestWindow());
+    other.report({ kind: 'stderr', line: 'Dawn: the Vulkan driver is too old' });
+    other.report({ kind: 'no-gpu', reason: 'no hardware adapter' });
+    await until('the CPU process', () => cpu.started.length === 1);
+    assert.deepEqual(fallback.lines, ['Dawn: the Vulkan driver is too old', 'GPU not used: no hardware adapter; training on the CPU']);
+    other.port.close();
+  });
+
   test('the GPU chosen but none can be used: the run fails with the reason instead of quietly training on the CPU', async () => {
     const cpu = fakeCpu();
     const gpu = gpuWindowLauncher(cpu.launcher);
