@@ -267,7 +267,7 @@ export function gpuWindowLauncher(cpu: ProcessLauncher, open: (start: GpuWindowS
     const gpu = open({ worker: 'training', env, allowSoftware: wanted.allowSoftware, probeOnly: true });
     return new Promise((resolve) => {
       onAnswer(gpu, (report) => {
-        const finding: GpuFinding = report.kind === 'gpu' ? { adapter: report.adapter } : { notUsed: report.reason };
+        const finding: GpuFinding = report.kind === 'gpu' ? { adapter: report.adapter, limits: report.limits } : { notUsed: report.reason };
         remember(wanted.allowSoftware, finding);
         closeGpuWindow(gpu);
         resolve(finding);
@@ -296,7 +296,7 @@ export function gpuWindowLauncher(cpu: ProcessLauncher, open: (start: GpuWindowS
       // In the order printed: the engine's start-up warnings came before its answer.
       for (const line of early) pending.note(line);
       if (report.kind === 'gpu') {
-        remember(wanted.allowSoftware, { adapter: report.adapter });
+        remember(wanted.allowSoftware, { adapter: report.adapter, limits: report.limits });
         pending.route(windowWorker(gpu));
         pending.note(`${onGpu}: ${report.adapter}`);
         return;
