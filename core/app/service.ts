@@ -45,7 +45,10 @@ export function createAppService(opts: AppServiceOptions): AppServiceHandle {
    * adapter of this process's own webgpu backend.
    */
   const trainingGpu = async (): Promise<GpuLimits | undefined> => {
-    if (!opts.findGpu) return (await initBackend()).adapter;
+    if (!opts.findGpu) {
+      const chosen = backendEnv(opts.home).TUNESMITH_BACKEND;
+      return chosen === undefined || chosen === 'webgpu' ? (await initBackend()).adapter : undefined;
+    }
     const found = await opts.findGpu(backendEnv(opts.home));
     return 'limits' in found ? found.limits : undefined;
   };
