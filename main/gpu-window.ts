@@ -94,15 +94,20 @@ function onReport(gpu: GpuWindow, listener: (report: GpuWindowReport) => void): 
 
 /**
  * The window's first answer, whether it has a GPU; its page failing to load, or silence, count
- * as none. Returns a function that stops waiting (the worker was killed first).
+ * as none. `early`: the lines the engine printed while it started (warnings before the adapter
+ * was known), which no worker listened for yet. Returns a function that stops waiting (the
+ * worker was killed first).
  */
-function onAnswer(gpu: GpuWindow, listener: (answer: Extract<GpuWindowReport, { kind: 'gpu' | 'no-gpu' }>) => void): () => void {
+function onAnswer(gpu: GpuWindow, listener: (answer: Extract<GpuWindowReport, { kind: 'gpu' | 'no-gpu' }>, early: string[]) => void): () => void {
   let answered = false;
+  const early: string[] = [];
   const answer = (report: GpuWindowReport) => {
-    if (answered || (report.kind !== 'gpu' && report.kind !== 'no-gpu')) return;
+    if (answered) return;
+    if (report.kind === 'stderr') early.push(report.line);
+    if (report.kind !== 'gpu' && report.kind !== 'no-gpu') return;
     answered = true;
     clearTimeout(timer);
-    listener(report);
+    listener(report, early);
   };
   const timer = setTimeout(() => answer({ kind: 'no-gpu', reason: `the GPU window did not answer within ${ANSWER_MS / 1000} s` }), ANSWER_MS);
   onReport(gpu, answer);
@@ -262,7 +267,7 @@ export function gpuWindowLauncher(cpu: ProcessLauncher, open: (start: GpuWindowS
     const gpu = open({ worker: 'training', env, allowSoftware: wanted.allowSoftware, probeOnly: true });
     return new Promise((resolve) => {
       onAnswer(gpu, (report) => {
-        const finding: GpuFinding = report.kind === 'gpu' ? { adapter: report.adapter } : { notUsed: report.reason };
+        const finding: GpuFinding = report.kind === 'gpu' ? { adapter: report.adapter, limits: report.limits } : { notUsed: report.reason };
         remember(wanted.allowSoftware, finding);
         closeGpuWindow(gpu);
         resolve(finding);
@@ -287,9 +292,11 @@ export function gpuWindowLauncher(cpu: ProcessLauncher, open: (start: GpuWindowS
       stopWaiting();
       closeGpuWindow(gpu);
     });
-    const stopWaiting = onAnswer(gpu, (report) => {
+    const stopWaiting = onAnswer(gpu, (report, early) => {
+      // In the order printed: the engine's start-up warnings came before its answer.
+      for (const line of early) pending.note(line);
       if (report.kind === 'gpu') {
-        remember(wanted.allowSoftware, { adapter: report.adapter });
+        remember(wanted.allowSoftware, { adapter: report.adapter, limits: report.limits });
         pending.route(windowWorker(gpu));
         pending.note(`${onGpu}: ${report.adapter}`);
         return;

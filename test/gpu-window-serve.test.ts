@@ -38,6 +38,11 @@ test('the GPU window serves a training run over its port: steps as transformers,
   if (first.kind === 'no-gpu') return t.skip(`no WebGPU adapter can be made here (${first.reason})`);
   assert.equal(first.kind, 'gpu');
   assert.match((first as { adapter: string }).adapter, /MiB/);
+  // The limits main's memory estimate compares with are those of the adapter Settings names.
+  const { adapter, limits } = first as Extract<GpuWindowReport, { kind: 'gpu' }>;
+  assert.equal(limits.software, /, software;/.test(adapter), adapter);
+  assert.ok(adapter.endsWith(`bindings up to ${Math.round(limits.maxStorageBufferBindingSize / 2 ** 20)} MiB`), adapter);
+  assert.equal(limits.memoryBytes === null, !/\d+ MiB memory/.test(adapter), adapter);
   const messages = reports.flatMap((r) => (r.kind === 'message' ? [r.message as TrainingReport] : []));
   const losses = messages.flatMap((m) => (m.type === 'event' && m.event.event === 'step' ? [m.event.loss] : []));
   assert.equal(losses.length, run.losses.length);

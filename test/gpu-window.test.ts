@@ -25,6 +25,9 @@ serveAppScheme(path.join(OUT, 'renderer'));
 
 type FakeWindow = InstanceType<typeof BrowserWindow>;
 
+/** What a window reports of its adapter for the memory estimate. */
+const LIMITS = { software: false, memoryBytes: 8 * 2 ** 30, maxStorageBufferBindingSize: 2 ** 30 };
+
 /** A CPU launcher that records what it was asked for and what it was sent. */
 function fakeCpu() {
   const started: { worker: string; env: Record<string, string> | undefined; sent: unknown[]; killed: boolean }[] = [];
@@ -123,7 +126,7 @@ describe('the GPU window (main process side)', { skip: fs.existsSync(path.join(O
     assert.deepEqual(side.start, { worker: 'training', env: { TUNESMITH_BACKEND: 'webgpu' }, allowSoftware: true, probeOnly: false });
     await tick();
     assert.deepEqual(side.received, [], 'nothing before the GPU is known');
-    side.report({ kind: 'gpu', adapter: 'Test GPU (test vendor), Chromium' });
+    side.report({ kind: 'gpu', adapter: 'Test GPU (test vendor), Chromium', limits: LIMITS });
     await until('the start command', () => side.received.length === 1);
     assert.deepEqual(side.received, [{ type: 'start', mode: 'warmup' }]);
     assert.equal(worker.pid, window.webContents.getOSProcessId());
@@ -166,6 +169,29 @@ describe('the GPU window (main process side)', { skip: fs.existsSync(path.join(O
     assert.deepEqual(await gpu.findGpu({}), { notUsed: 'the only WebGPU adapter is a software one (swiftshader), slower than the CPU' });
   });
 
+  test("warnings the engine prints before the window reports its GPU reach the run's log, in the order printed", async () => {
+    const cpu = fakeCpu();
+    const gpu = gpuWindowLauncher(cpu.launcher);
+    const seen = watch(gpu.launcher('training', { TUNESMITH_BACKEND: 'webgpu' }));
+    const side = await windowSide(newestWindow());
+    side.report({ kind: 'stderr', line: 'tfjs: a start-up warning' });
+    side.report({ kind: 'stderr', line: 'its second line' });
+    side.report({ kind: 'gpu', adapter: 'Test GPU', limits: LIMITS });
+    side.report({ kind: 'stderr', line: 'a warning while training' });
+    await until('the lines', () => seen.lines.length === 4);
+    assert.deepEqual(seen.lines, ['tfjs: a start-up warning', 'its second line', 'training on the GPU: Test GPU', 'a warning while training']);
+    side.port.close();
+
+    // Falling back to the CPU, what the window printed is kept too: it may say why it found no GPU.
+    const fallback = watch(gpuWindowLauncher(cpu.launcher).launcher('training', {}));
+    const other = await windowSide(newestWindow());
+    other.report({ kind: 'stderr', line: 'Dawn: the Vulkan driver is too old' });
+    other.report({ kind: 'no-gpu', reason: 'no hardware adapter' });
+    await until('the CPU process', () => cpu.started.length === 1);
+    assert.deepEqual(fallback.lines, ['Dawn: the Vulkan driver is too old', 'GPU not used: no hardware adapter; training on the CPU']);
+    other.port.close();
+  });
+
   test('the GPU chosen but none can be used: the run fails with the reason instead of quietly training on the CPU', async () => {
     const cpu = fakeCpu();
     const gpu = gpuWindowLauncher(cpu.launcher);
@@ -200,7 +226,7 @@ describe('the GPU window (main process side)', { skip: fs.existsSync(path.join(O
     chat.send({ type: 'load' });
     const side = await windowSide(newestWindow());
     assert.deepEqual(side.start, { worker: 'inference', env: {}, allowSoftware: false, probeOnly: false });
-    side.report({ kind: 'gpu', adapter: 'Test GPU' });
+    side.report({ kind: 'gpu', adapter: 'Test GPU', limits: LIMITS });
     await until('the request', () => side.received.length === 1);
     side.report({ kind: 'message', message: { type: 'token' } });
     await until('the reply', () => seen.messages.length === 1);
@@ -225,11 +251,11 @@ describe('the GPU window (main process side)', { skip: fs.existsSync(path.join(O
     const window = newestWindow();
     const side = await windowSide(window);
     assert.deepEqual(side.start, { worker: 'training', env: { TUNESMITH_BACKEND: 'webgpu' }, allowSoftware: true, probeOnly: true });
-    side.report({ kind: 'gpu', adapter: 'Test GPU' });
-    assert.deepEqual(await asked, { adapter: 'Test GPU' });
+    side.report({ kind: 'gpu', adapter: 'Test GPU', limits: LIMITS });
+    assert.deepEqual(await asked, { adapter: 'Test GPU', limits: LIMITS });
     assert.ok(window.isDestroyed());
     const windows = BrowserWindow.getAllWindows().length;
-    assert.deepEqual(await gpu.findGpu({ TUNESMITH_BACKEND: 'webgpu' }), { adapter: 'Test GPU' });
+    assert.deepEqual(await gpu.findGpu({ TUNESMITH_BACKEND: 'webgpu' }), { adapter: 'Test GPU', limits: LIMITS });
     assert.deepEqual(await gpu.findGpu({ TUNESMITH_BACKEND: 'wasm' }), { notUsed: 'the wasm engine was chosen in Settings' });
     assert.equal(BrowserWindow.getAllWindows().length, windows);
     side.port.close();

@@ -22,6 +22,8 @@ import type {
 import type { Run } from '../core/store/types';
 import { apiError } from '../core/api/errors';
 import { memoryBand } from '../core/memory/band';
+import { deviceMemory, deviceVerdict } from '../core/memory/device';
+import { randomConfig } from '../core/models/load';
 import { modelConfigForEstimate } from '../core/memory/model-config';
 import { preflight } from '../core/memory/preflight';
 import { resolveTrainConfig } from '../core/train/config';
@@ -113,13 +115,15 @@ function peakBytes(method: string | undefined, batch: number, seq: number): numb
   return GiB + batch * seq * 1.5 * 1024 * (method === 'full' ? 3 : 1) * 1024;
 }
 
-function estimate(config: TrainConfigDraft): MemoryEstimateView {
+/** `gpuBytes`: the run trains on a GPU with this much memory, as a host that found one says. */
+function estimate(config: TrainConfigDraft, gpuBytes?: number): MemoryEstimateView {
   const r = config.lora?.r ?? 8;
   if (config.method !== 'full' && r > HIDDEN) throw apiError({ message: `Rank ${r} is larger than the model's hidden size (${HIDDEN})`, field: 'config.lora.r' });
   const batch = config.per_device_train_batch_size ?? 8;
   const seq = config.data.max_length ?? 512;
   const totalBytes = peakBytes(config.method, batch, seq);
-  const band = memoryBand(totalBytes, RAM, { bytes: 0, limitBytes: null });
+  const band = memoryBand(totalBytes, gpuBytes ?? RAM, { bytes: 0, limitBytes: null });
+  const device = gpuBytes === undefined ? null : deviceMemory(totalBytes, RAM, randomConfig('gpt2'), { batch, seq }, config.method ?? 'lora', { software: false, memoryBytes: gpuBytes, maxStorageBufferBindingSize: 2 ** 30 });
   const suggestions: EstimateSuggestion[] = [];
   if (band !== 'fits' && batch > 1) {
     const half = Math.floor(batch / 2);
@@ -133,10 +137,11 @@ function estimate(config: TrainConfigDraft): MemoryEstimateView {
     });
   }
   return {
-    backend: 'native',
+    backend: device ? 'webgpu' : 'native',
     band,
     totalBytes,
     ramBytes: RAM,
+    gpu: device && deviceVerdict(device, band),
     batch,
     components: {
       runtime: GiB / 2,
@@ -238,7 +243,7 @@ const PAST_RUNS: Run[] = [
   pastRun('failed-run', 'failed', `${TARGET_ERROR}\n    at createLoraLayers (lora.ts:117)`, { ...PAST_DRAFT, lora: { target_modules: ['foo_proj'] } }),
 ];
 
-function host(opts: { host?: 'web' | 'electron'; picked?: string; strictStart?: boolean; warmupMs?: number; warmupRefuses?: boolean; bf16Kernel?: string | null } = {}) {
+function host(opts: { host?: 'web' | 'electron'; picked?: string; strictStart?: boolean; warmupMs?: number; warmupRefuses?: boolean; bf16Kernel?: string | null; gpuBytes?: number } = {}) {
   return (method: ApiMethod, request: unknown): unknown => {
     switch (method) {
       case 'appInfo':
@@ -259,7 +264,7 @@ function host(opts: { host?: 'web' | 'electron'; picked?: string; strictStart?: 
       case 'previewData':
         return previewFor(request as DataPreviewRequest);
       case 'estimateMemory':
-        return estimate((request as { config: TrainConfigDraft }).config);
+        return estimate((request as { config: TrainConfigDraft }).config, opts.gpuBytes);
       case 'checkRun':
         return runCheck((request as { config: TrainConfigDraft }).config);
       case 'sampleData':
@@ -475,6 +480,19 @@ test('the estimate bar follows the settings and applies a suggestion', async (t)
     { batch: suggestion.patch.per_device_train_batch_size, accumulation: suggestion.patch.gradient_accumulation_steps },
   );
   assert.equal(await page.getByLabel('Batch size', { exact: true }).inputValue(), String(suggestion.patch.per_device_train_batch_size));
+});
+
+test("training on the GPU, the bar compares with the GPU's memory in the CLI's words, not RAM", async (t) => {
+  const ui = await open(t, { gpuBytes: 4 * GiB });
+  const { page } = ui;
+  await chooseGpt2AndData(page, '/data/alpaca-train.json');
+  const bar = page.getByRole('region', { name: 'Memory estimate' });
+  const sent = await waitForCall<{ config: TrainConfigDraft }>(ui, 'estimateMemory', () => true);
+  const expected = estimate(sent.config, 4 * GiB);
+  assert.match(expected.gpu!, /on the GPU: \d+% of its 4\.0 GiB memory/);
+  await bar.getByText(expected.gpu!).waitFor();
+  assert.equal(await bar.getByRole('meter').count(), 0, 'no RAM meter');
+  assert.equal(await bar.getByText(/ RAM \(/).count(), 0);
 });
 
 test('a catalog model downloads with progress, then can be used', async (t) => {

@@ -125,6 +125,10 @@ describe("the engine on Chromium's WebGPU (the app's GPU window) matches transfo
     const report = await page.evaluate(() => (globalThis as unknown as { probeGpuWindow(): Promise<GpuWindowReport> }).probeGpuWindow());
     assert.equal(report.kind, 'gpu', JSON.stringify(report));
     assert.match((report as { adapter: string }).adapter, /, Chromium(, software)?; (memory: RAM|memory unknown|\d+ MiB memory), buffers up to \d+ MiB, bindings up to \d+ MiB$/);
+    // And the limits main's memory estimate compares with, those of the adapter named.
+    const { adapter, limits } = report as Extract<GpuWindowReport, { kind: 'gpu' }>;
+    assert.equal(limits.software, /, software;/.test(adapter), adapter);
+    assert.ok(adapter.endsWith(`bindings up to ${Math.round(limits.maxStorageBufferBindingSize / 2 ** 20)} MiB`), adapter);
   });
 
   // BLOOM's tiny fixture (vocabulary 2000): SwiftShader runs GPT-2's 50257-wide head several times slower.

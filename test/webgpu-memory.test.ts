@@ -1,21 +1,26 @@
 // The estimate on the webgpu backend: tensors are GPU buffers, compared with the adapter's
 // memory where it is known, RAM for a software adapter, and otherwise only the binding
 // limit; and the estimate against what tfjs's webgpu buffer manager really allocated on the
-// fixtures (skipped, with the reason, where no adapter can be made).
+// fixtures, and the web host's wizard estimate on that backend (skipped, with the reason,
+// where no adapter can be made).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { createAppService } from '../core/app/service';
 import { initBackend, tf } from '../core/engine/backend';
 import { shapeBytes } from '../core/memory/activations';
 import { memoryBand } from '../core/memory/band';
 import { estimatePeak, type TrainingShape } from '../core/memory/estimate';
+import { modelConfigForEstimate } from '../core/memory/model-config';
+import { estimateForTrainConfig } from '../core/memory/train-config';
 import { createLoraLayers } from '../core/models/lora';
 import { loadModel, randomConfig } from '../core/models/load';
 import type { ForwardOptions } from '../core/models/weights';
 import { AdamW, clipGradNorm } from '../core/train/adamw';
+import { resolveTrainConfig } from '../core/train/config';
 import { accumulateGradients } from '../core/train/step';
 import { makeFullTrainable, makeLoraTrainable } from '../core/train/trainables';
 import { SeededDropout } from '../core/train/trainer';
-import { fixture } from './helpers';
+import { fixture, tempDir } from './helpers';
 
 const GiB = 2 ** 30;
 const gpt2 = randomConfig('gpt2');
@@ -86,5 +91,25 @@ describe('webgpu estimate against the buffers tfjs allocated', { skip: started }
     optimizer.dispose();
     tf.dispose(params.map((p) => p.variable));
     model.dispose();
+  });
+});
+
+describe("the web host's estimate on this process's webgpu backend", { skip: started }, () => {
+  test('the run trains on the adapter the engine started on: its coefficients and limits, in RAM for a software one', async (t) => {
+    const model = fixture('gpt2-tiny');
+    const data = new URL('../examples/data/alpaca-train.json', import.meta.url).pathname;
+    const draft = { model, data: { train: data, max_length: 64 }, per_device_train_batch_size: 1, num_train_epochs: 1 };
+    // The web host has no GPU window: its workers start the engine as this process did.
+    const handle = createAppService({ home: tempDir(t), host: 'web', versions: { node: process.versions.node }, launcher: () => assert.fail('an estimate starts no worker') });
+    t.after(() => handle.shutdown());
+    const view = await handle.service.estimateMemory({ config: draft });
+    const { adapter } = await initBackend();
+    // At the padded length the service found (its own test checks that part).
+    const e = estimateForTrainConfig(resolveTrainConfig({ ...draft, data: { ...draft.data, max_length: view.seq }, output_dir: tempDir(t) }), modelConfigForEstimate(model), { backend: 'webgpu', gpu: adapter, bf16Kernel: false });
+    assert.equal(view.backend, 'webgpu');
+    assert.equal(view.totalBytes, e.totalBytes);
+    assert.equal(view.band, e.band);
+    // A software adapter's buffers are in RAM, which the bar already compares with: no GPU words.
+    assert.equal(view.gpu === null, adapter!.software);
   });
 });

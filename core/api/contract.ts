@@ -171,6 +171,12 @@ export interface MemoryEstimateView {
   band: Band;
   totalBytes: number;
   ramBytes: number;
+  /**
+   * Where the run trains on a GPU (backend webgpu): the band against its memory, or its binding
+   * limit where its memory is unknown, in words (core/memory/device.ts). Null on the CPU, and
+   * for a software adapter, whose buffers are in RAM.
+   */
+  gpu: string | null;
   components: MemoryComponents;
   trainableParameters: number;
   /** The sequence length estimated for: max_length, or the data's longest example if shorter. */

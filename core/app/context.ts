@@ -1,6 +1,7 @@
 // What the app's services share, and how a host plugs in the one thing that differs
 // between Electron and plain Node: how a worker process is started.
 import type { ApiEvent, ApiService, AppInfo } from '../api/contract';
+import type { GpuLimits } from '../memory/device';
 
 /** Heavy work (training, generation) runs in these, never in the process that answers the UI. */
 export type WorkerName = 'training' | 'inference';
@@ -23,8 +24,12 @@ export interface WorkerProcess {
  */
 export type ProcessLauncher = (worker: WorkerName, env?: Record<string, string>) => WorkerProcess;
 
-/** Where a host trains on a GPU other than this process's engine (Electron's GPU window): the adapter as Settings shows it, or why the GPU is not used. */
-export type GpuFinding = { adapter: string } | { notUsed: string };
+/**
+ * Where a host trains on a GPU other than this process's engine (Electron's GPU window): the
+ * adapter as Settings shows it and the limits the memory estimate compares with, or why the
+ * GPU is not used.
+ */
+export type GpuFinding = { adapter: string; limits: GpuLimits } | { notUsed: string };
 
 export interface AppServiceOptions {
   /** Data folder: the store, settings, runs and conversations live here. */

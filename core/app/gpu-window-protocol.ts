@@ -2,6 +2,7 @@
 // Chromium's WebGPU; main/gpu-window.ts, preload/gpu-worker.ts) talk. Main hands the window one
 // end of a MessageChannel over IPC, once, with GpuWindowStart; after that everything goes over
 // the port: main → window the worker's commands as they are, window → main these reports.
+import type { GpuLimits } from '../memory/device';
 import type { WorkerName } from './context';
 
 /** The IPC channel the port arrives on: the only IPC the window ever receives. */
@@ -22,8 +23,8 @@ export interface GpuWindowStart {
 }
 
 export type GpuWindowReport =
-  /** The GPU started: the adapter as Settings and run records show it. The first report. */
-  | { kind: 'gpu'; adapter: string }
+  /** The GPU started: the adapter as Settings and run records show it, and its limits for the memory estimate. The first answer. */
+  | { kind: 'gpu'; adapter: string; limits: GpuLimits }
   /** No usable adapter, or the engine could not start on it: the window does nothing more. */
   | { kind: 'no-gpu'; reason: string }
   /** A message of the worker's own protocol (core/app/training-protocol.ts, inference-protocol.ts). */

@@ -39,7 +39,9 @@ export async function runGpuWindow(port: WindowPort, start: GpuWindowStart): Pro
   Object.assign(process.env, start.env);
   forwardConsole(report);
   try {
-    report({ kind: 'gpu', adapter: describeGpu(await initWebgpuOnly(start.allowSoftware)) });
+    const choice = await initWebgpuOnly(start.allowSoftware);
+    const { software, memoryBytes, maxStorageBufferBindingSize } = choice.adapter!;
+    report({ kind: 'gpu', adapter: describeGpu(choice), limits: { software, memoryBytes, maxStorageBufferBindingSize } });
   } catch (err) {
     report({ kind: 'no-gpu', reason: errorInfo(err).message });
     return;

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import type { EstimateSuggestion, MemoryEstimateView, RunCheck } from '../api/contract';
 import { defaultBackend } from '../memory/coefficients';
+import { deviceVerdict, type GpuLimits } from '../memory/device';
 import type { TrainingShape } from '../memory/estimate';
 import { modelConfigForEstimate } from '../memory/model-config';
 import { preflight, type DataFacts } from '../memory/preflight';
@@ -42,14 +43,18 @@ export function suggestionPatch(from: ShapeKnobs, to: ShapeKnobs): EstimateSugge
 /**
  * The estimate for what the run will really hold: rows padded to the longest example, not
  * max_length, and a batch no larger than the training examples (a batch of 4096 over 54
- * examples holds 54).
+ * examples holds 54). `gpu`: the adapter the run will train on, where it will (the webgpu
+ * backend's coefficients, compared with the GPU's memory and binding limit); else this
+ * process's CPU engine.
  */
-export function estimateConfigMemory(config: TrainConfig, facts = quickDataFacts(config)): MemoryEstimateView {
+export function estimateConfigMemory(config: TrainConfig, { facts = quickDataFacts(config), gpu }: { facts?: DataFacts | null; gpu?: GpuLimits } = {}): MemoryEstimateView {
   const model = withField('config.model', () => modelConfigForEstimate(config.model));
   const seq = Math.min(config.data.max_length, facts?.longestTokens ?? Infinity, model.maxPositions ?? Infinity);
   const batch = Math.min(config.per_device_train_batch_size, facts?.trainExamples ?? Infinity);
   const held = { ...config, per_device_train_batch_size: batch, data: { ...config.data, max_length: seq } };
-  const e = estimateForTrainConfig(held, model, { backend: defaultBackend(), bf16Kernel: bf16KernelPresent() });
+  // On the GPU no CPU bf16 kernel applies.
+  const engine = gpu ? { backend: 'webgpu' as const, gpu, bf16Kernel: false } : { backend: defaultBackend(), bf16Kernel: bf16KernelPresent() };
+  const e = estimateForTrainConfig(held, model, engine);
   const asked: ShapeKnobs = { method: config.method, batch, seq, gradientAccumulation: config.gradient_accumulation_steps, bf16: config.bf16 };
   const suggestions: EstimateSuggestion[] = e.suggestions.map((s) => ({
     change: s.change,
@@ -62,6 +67,7 @@ export function estimateConfigMemory(config: TrainConfig, facts = quickDataFacts
     band: e.band,
     totalBytes: e.totalBytes,
     ramBytes: e.ramBytes,
+    gpu: e.device && deviceVerdict(e.device, e.band),
     components: e.components,
     trainableParameters: e.trainableParameters,
     seq,

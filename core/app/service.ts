@@ -4,6 +4,8 @@
 import fs from 'node:fs';
 import type { ApiEvent } from '../api/contract';
 import { getAppInfo } from '../app-info';
+import { initBackend } from '../engine/backend';
+import type { GpuLimits } from '../memory/device';
 import { openStore } from '../store/index';
 import type { AppServiceHandle, AppServiceOptions } from './context';
 import { modelDirResolver } from './model-source';
@@ -37,6 +39,19 @@ export function createAppService(opts: AppServiceOptions): AppServiceHandle {
     onShutdown: (hook) => shutdownHooks.push(hook),
   };
   const training = new TrainingManager(ctx);
+  /**
+   * The GPU training will run on, where it will: the one the host's GPU window found under the
+   * engine setting, or (the web host, whose workers start the engine as this process did) the
+   * adapter of this process's own webgpu backend.
+   */
+  const trainingGpu = async (): Promise<GpuLimits | undefined> => {
+    if (!opts.findGpu) {
+      const chosen = backendEnv(opts.home).TUNESMITH_BACKEND;
+      return chosen === undefined || chosen === 'webgpu' ? (await initBackend()).adapter : undefined;
+    }
+    const found = await opts.findGpu(backendEnv(opts.home));
+    return 'limits' in found ? found.limits : undefined;
+  };
   const chat = createChatMethods(ctx);
   ctx.onShutdown(() => chat.dispose());
 
@@ -51,7 +66,7 @@ export function createAppService(opts: AppServiceOptions): AppServiceHandle {
       },
       pickPath: async () => null,
       showFolder: async () => false,
-      ...createTrainingMethods(ctx, training),
+      ...createTrainingMethods(ctx, training, trainingGpu),
       ...createRunMethods(ctx, training),
       ...createHandoffMethods(ctx, training),
       ...createDataMethods(ctx),

@@ -2,6 +2,7 @@
 // and starting, stopping, resuming and extending runs.
 import type { ApiService, RunSummary, TrainConfigDraft } from '../api/contract';
 import { apiError } from '../api/errors';
+import type { GpuLimits } from '../memory/device';
 import { IMPORTED_TAG } from '../handoff/trainer-state';
 import type { Run } from '../store/index';
 import { newRunId } from '../store/runs';
@@ -31,7 +32,8 @@ function storedConfig(run: Run): TrainConfig {
   return resolveTrainConfig(run.config, `run ${run.id}'s stored config`);
 }
 
-export function createTrainingMethods(ctx: AppServiceContext, training: TrainingManager): TrainingMethods {
+/** `trainingGpu`: the GPU the run will train on, or undefined where it trains on the CPU. */
+export function createTrainingMethods(ctx: AppServiceContext, training: TrainingManager, trainingGpu: () => Promise<GpuLimits | undefined>): TrainingMethods {
   // Estimates and warmups need a config but write nowhere that lasts.
   const checkDraft = (draft: TrainConfigDraft) => draftToConfig(draft, runFolder(ctx.home, 'draft'), ctx.modelDir);
 
@@ -46,7 +48,7 @@ export function createTrainingMethods(ctx: AppServiceContext, training: Training
   };
 
   return {
-    estimateMemory: async ({ config }) => estimateConfigMemory(checkDraft(config)),
+    estimateMemory: async ({ config }) => estimateConfigMemory(checkDraft(config), { gpu: await trainingGpu() }),
 
     checkRun: async ({ config }) => checkConfig(checkDraft(config)),
 

@@ -8,6 +8,7 @@ import type { MemoryComponents } from '../memory/estimate';
 import { modelConfigForEstimate } from '../memory/model-config';
 import { estimateTrainingMemory, type TrainingEstimate } from '../memory/suggestions';
 import { FITS_SHARE } from '../memory/band';
+import { deviceVerdict } from '../memory/device';
 import { randomConfig } from '../models/load';
 import { parseNumber, UsageError } from './args';
 import type { Flags, Print } from './commands';
@@ -42,18 +43,6 @@ function required(flags: Flags, name: string, what: string): number {
   return v;
 }
 
-/** The webgpu backend's band: against the GPU's memory where known, else its binding limit only. */
-function deviceText(e: TrainingEstimate): string | null {
-  const d = e.device;
-  if (!d) return null;
-  const { what, bytes } = d.largestBinding;
-  if (d.bindingLimitBytes !== null && bytes > d.bindingLimitBytes) return `exceeds: ${what} is ${formatBytes(bytes)}, more than the ${formatBytes(d.bindingLimitBytes)} this GPU binds at once`;
-  if (d.memory?.source === 'adapter heaps') return `${e.band} (${Math.round((100 * d.bytes) / d.memory.bytes)}% of the GPU's ${formatBytes(d.memory.bytes)}; fits means ≤ ${FITS_SHARE * 100}%)`;
-  if (d.memory) return null;
-  const limit = d.bindingLimitBytes === null ? 'no GPU adapter was asked, so its binding limit is unknown too' : `the largest tensor bound whole (${what}, ${formatBytes(bytes)}) fits the ${formatBytes(d.bindingLimitBytes)} binding limit`;
-  return `${e.band} as far as can be checked: the GPU's memory is unknown (WebGPU does not report it); ${limit}`;
-}
-
 /** Whether the native kernels this estimate assumes have a bf16 GEMM for this CPU (only then is bf16 suggested). */
 function nativeBf16Kernel(): boolean {
   try {
@@ -64,7 +53,7 @@ function nativeBf16Kernel(): boolean {
 }
 
 function bandText(e: TrainingEstimate): string {
-  const device = deviceText(e);
+  const device = e.device && deviceVerdict(e.device, e.band);
   if (device) return device;
   if (e.heap.limitBytes !== null && e.heap.bytes > e.heap.limitBytes) {
     return `exceeds the ${e.backend} backend's ${formatBytes(e.heap.limitBytes)} heap (needs ${formatBytes(e.heap.bytes)})`;

@@ -5,8 +5,9 @@
 // per-buffer limit is checked: a tensor a kernel binds whole must fit one binding.
 import type { GpuAdapter } from '../engine/webgpu';
 import type { ModelConfig } from '../models/config';
+import { formatBytes } from '../units';
 import { FLOAT32_BYTES, shapeBytes, type MicroBatch } from './activations';
-import type { Band } from './band';
+import { FITS_SHARE, type Band } from './band';
 
 /** What the estimate needs of core/engine/webgpu.ts's adapter summary. */
 export type GpuLimits = Pick<GpuAdapter, 'software' | 'memoryBytes' | 'maxStorageBufferBindingSize'>;
@@ -48,4 +49,18 @@ export function deviceBand(d: DeviceMemory, ramBand: Band, band: (total: number,
   if (d.bindingLimitBytes !== null && d.largestBinding.bytes > d.bindingLimitBytes) return 'exceeds';
   if (!d.memory) return 'fits';
   return d.memory.source === 'ram' ? ramBand : band(d.bytes, d.memory.bytes);
+}
+
+/**
+ * The band in words, as `tunesmith estimate` and the app's wizard say it: against the GPU's
+ * memory where known, else only the binding limit. Null for a software adapter, whose
+ * buffers are in RAM: the RAM wording applies.
+ */
+export function deviceVerdict(d: DeviceMemory, band: Band): string | null {
+  const { what, bytes } = d.largestBinding;
+  if (d.bindingLimitBytes !== null && bytes > d.bindingLimitBytes) return `exceeds on the GPU: ${what} is ${formatBytes(bytes)}, more than the ${formatBytes(d.bindingLimitBytes)} it binds at once`;
+  if (d.memory?.source === 'adapter heaps') return `${band} on the GPU: ${Math.round((100 * d.bytes) / d.memory.bytes)}% of its ${formatBytes(d.memory.bytes)} memory (fits means ≤ ${FITS_SHARE * 100}%)`;
+  if (d.memory) return null;
+  const limit = d.bindingLimitBytes === null ? 'no GPU adapter was asked, so its binding limit is unknown too' : `the largest tensor bound whole (${what}, ${formatBytes(bytes)}) fits its ${formatBytes(d.bindingLimitBytes)} binding limit`;
+  return `${band} as far as can be checked: GPU memory unknown (WebGPU does not report it); ${limit}`;
 }
