@@ -55,20 +55,50 @@ inline __m512i pair_rows(const uint16_t* r0, const uint16_t* r1, __mmask16 m) {
 }
 inline __m512i pair_run(const uint16_t* p, int count) { return _mm512_maskz_loadu_epi16(low_mask32(count), p); }
 
+// 16×16 transpose of 32-bit lanes: r[i] holds row i on entry and column i on return.
+inline void transpose16(__m512i r[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  // r[4g+j], 128-bit lane L: column 4L+j of rows 4g..4g+3.
+  for (int g = 0; g < 16; g += 4) {
+    r[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+    r[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+    r[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+    r[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+  }
+  // t[j] (j < 8): columns j and j+8 of rows 0..7, a quarter per 128-bit lane; t[8+j]: of rows 8..15.
+  for (int h = 0; h < 16; h += 8)
+    for (int j = 0; j < 4; j++) {
+      t[h + j] = _mm512_shuffle_i32x4(r[h + j], r[h + 4 + j], 0x88);
+      t[h + 4 + j] = _mm512_shuffle_i32x4(r[h + j], r[h + 4 + j], 0xdd);
+    }
+  for (int j = 0; j < 8; j++) {
+    r[j] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0x88);
+    r[j + 8] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0xdd);
+  }
+}
+
 // Pairs along a strided axis: `src(i)` is the start of the i-th contiguous run of k values; lane
 // i of the packed panel, for each pair row kp, gets the pair (k0+2kp, k0+2kp+1) of that run.
+// Sixteen runs at a time are rounded into registers and transposed (a scatter per run was the
+// slowest part of packing).
 template <typename T>
 void pack_runs(uint32_t* dst, int lanes, int width, const T* base, size_t stride, int kc) {
-  const __m512i rows = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(width));
-  for (int i = 0; i < lanes; i++) {
-    const T* run = base + i * stride;
+  for (int i0 = 0; i0 < width; i0 += 16) {
+    const __mmask16 store = low_mask(width - i0);
     for (int k0 = 0; k0 < kc; k0 += 32) {
-      // The run's 16 pairs go down lane i of 16 consecutive pair rows.
-      _mm512_mask_i32scatter_epi32(dst + (k0 / 2) * width + i, low_mask(ceil_div(kc - k0, 2)), rows, pair_run(run + k0, kc - k0), 4);
+      __m512i r[16];
+      // Runs past the edge are zero, so padded rows and columns add nothing.
+      for (int i = 0; i < 16; i++)
+        r[i] = i0 + i < lanes ? pair_run(base + (i0 + i) * stride + k0, kc - k0) : _mm512_setzero_si512();
+      transpose16(r);
+      const int pairs = std::min(16, ceil_div(kc - k0, 2));
+      for (int kp = 0; kp < pairs; kp++) _mm512_mask_storeu_epi32(dst + (k0 / 2 + kp) * width + i0, store, r[kp]);
     }
   }
-  for (int i = lanes; i < width; i++)
-    for (int kp = 0; kp < ceil_div(kc, 2); kp++) dst[kp * width + i] = 0;
 }
 
 // Pairs across rows that are contiguous along the lanes: row k of op(X) starts at base + k·stride.
