@@ -19,7 +19,7 @@ namespace {
 constexpr int MR = 12;    // rows per microkernel: 24 accumulators + 2 B registers of 32
 constexpr int NR = 32;    // columns per microkernel: two zmm of fp32
 constexpr int KC = 256;   // depth per packed block (even): a B panel is KC/2 × NR lanes = 16 KiB, L1-resident
-constexpr int MC = 144;   // rows per packed A block (multiple of MR): 72 KiB, L2-resident
+constexpr int MC = 144;   // most rows per packed A block (multiple of MR): 72 KiB, L2-resident
 constexpr int NC = 3072;  // columns per packed B block: 1.5 MiB, shared by the threads in L3
 
 inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
@@ -184,13 +184,19 @@ void gemm(bool transA, bool transB, int m, int n, int k, float alpha, const floa
       });
       // Work items: each A block, split over column panels too when there are fewer blocks
       // than threads (LoRA's thin products), so every thread has work.
-      const int mblocks = ceil_div(m, MC);
+      // A blocks are whole MR-row panels, as many blocks as a multiple of the threads and the
+      // panels spread evenly over them: parallel_for hands each thread a contiguous run of work
+      // items, and 144-row blocks gave one thread 576 of m = 1024 rows and the other 448.
+      const int mpanels = ceil_div(m, MR);
+      int mblocks = ceil_div(mpanels, MC / MR);
+      if (mblocks >= threads) mblocks = std::min(mpanels, ceil_div(mblocks, threads) * threads);
       const int splits = mblocks >= threads ? 1 : std::min(npanels, ceil_div(threads, mblocks));
       parallel_for(static_cast<size_t>(mblocks) * splits, 1, [&](size_t w0, size_t w1) {
         static thread_local Panel own_a;
         for (size_t w = w0; w < w1; w++) {
           const int ib = static_cast<int>(w) / splits, part = static_cast<int>(w) % splits;
-          const int i0 = ib * MC, mc = std::min(MC, m - i0), apanels = ceil_div(mc, MR);
+          const int q0 = ib * mpanels / mblocks, q1 = (ib + 1) * mpanels / mblocks;
+          const int i0 = q0 * MR, apanels = q1 - q0;
           uint32_t* ap = own_a.get(static_cast<size_t>(apanels) * kp * MR);
           for (int q = 0; q < apanels; q++) {
             const int r0 = i0 + q * MR, rows = std::min(MR, m - r0);
