@@ -120,6 +120,12 @@ void microkernel(int kp, const uint32_t* a, const uint32_t* b, float* c, int ldc
                  float beta, bool first) {
   __m512 acc[MR][2];
   for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  // The C tile is read and written once the products are summed; C (up to 12 MiB for c_fc) is
+  // far from L1 by then, so its lines are fetched now, while the products run.
+  for (int i = 0; i < rows; i++) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + static_cast<size_t>(i) * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + static_cast<size_t>(i) * ldc + 16), _MM_HINT_T0);
+  }
   for (int p = 0; p < kp; p++) {
     __m512bh b0 = (__m512bh)_mm512_load_si512(b + p * NR);
     __m512bh b1 = (__m512bh)_mm512_load_si512(b + p * NR + 16);
