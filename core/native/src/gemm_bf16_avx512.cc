@@ -19,7 +19,7 @@ namespace {
 constexpr int MR = 12;    // rows per microkernel: 24 accumulators + 2 B registers of 32
 constexpr int NR = 32;    // columns per microkernel: two zmm of fp32
 constexpr int KC = 256;   // depth per packed block (even): a B panel is KC/2 × NR lanes = 16 KiB, L1-resident
-constexpr int MC = 144;   // rows per packed A block (multiple of MR): 72 KiB, L2-resident
+constexpr int MC = 144;   // most rows per packed A block (multiple of MR): 72 KiB, L2-resident
 constexpr int NC = 3072;  // columns per packed B block: 1.5 MiB, shared by the threads in L3
 
 inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
@@ -55,20 +55,50 @@ inline __m512i pair_rows(const uint16_t* r0, const uint16_t* r1, __mmask16 m) {
 }
 inline __m512i pair_run(const uint16_t* p, int count) { return _mm512_maskz_loadu_epi16(low_mask32(count), p); }
 
+// 16×16 transpose of 32-bit lanes: r[i] holds row i on entry and column i on return.
+inline void transpose16(__m512i r[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  // r[4g+j], 128-bit lane L: column 4L+j of rows 4g..4g+3.
+  for (int g = 0; g < 16; g += 4) {
+    r[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+    r[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+    r[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+    r[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+  }
+  // t[j] (j < 8): columns j and j+8 of rows 0..7, a quarter per 128-bit lane; t[8+j]: of rows 8..15.
+  for (int h = 0; h < 16; h += 8)
+    for (int j = 0; j < 4; j++) {
+      t[h + j] = _mm512_shuffle_i32x4(r[h + j], r[h + 4 + j], 0x88);
+      t[h + 4 + j] = _mm512_shuffle_i32x4(r[h + j], r[h + 4 + j], 0xdd);
+    }
+  for (int j = 0; j < 8; j++) {
+    r[j] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0x88);
+    r[j + 8] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0xdd);
+  }
+}
+
 // Pairs along a strided axis: `src(i)` is the start of the i-th contiguous run of k values; lane
 // i of the packed panel, for each pair row kp, gets the pair (k0+2kp, k0+2kp+1) of that run.
+// Sixteen runs at a time are rounded into registers and transposed (a scatter per run was the
+// slowest part of packing).
 template <typename T>
 void pack_runs(uint32_t* dst, int lanes, int width, const T* base, size_t stride, int kc) {
-  const __m512i rows = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(width));
-  for (int i = 0; i < lanes; i++) {
-    const T* run = base + i * stride;
+  for (int i0 = 0; i0 < width; i0 += 16) {
+    const __mmask16 store = low_mask(width - i0);
     for (int k0 = 0; k0 < kc; k0 += 32) {
-      // The run's 16 pairs go down lane i of 16 consecutive pair rows.
-      _mm512_mask_i32scatter_epi32(dst + (k0 / 2) * width + i, low_mask(ceil_div(kc - k0, 2)), rows, pair_run(run + k0, kc - k0), 4);
+      __m512i r[16];
+      // Runs past the edge are zero, so padded rows and columns add nothing.
+      for (int i = 0; i < 16; i++)
+        r[i] = i0 + i < lanes ? pair_run(base + (i0 + i) * stride + k0, kc - k0) : _mm512_setzero_si512();
+      transpose16(r);
+      const int pairs = std::min(16, ceil_div(kc - k0, 2));
+      for (int kp = 0; kp < pairs; kp++) _mm512_mask_storeu_epi32(dst + (k0 / 2 + kp) * width + i0, store, r[kp]);
     }
   }
-  for (int i = lanes; i < width; i++)
-    for (int kp = 0; kp < ceil_div(kc, 2); kp++) dst[kp * width + i] = 0;
 }
 
 // Pairs across rows that are contiguous along the lanes: row k of op(X) starts at base + k·stride.
@@ -90,6 +120,12 @@ void microkernel(int kp, const uint32_t* a, const uint32_t* b, float* c, int ldc
                  float beta, bool first) {
   __m512 acc[MR][2];
   for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  // The C tile is read and written once the products are summed; C (up to 12 MiB for c_fc) is
+  // far from L1 by then, so its lines are fetched now, while the products run.
+  for (int i = 0; i < rows; i++) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + static_cast<size_t>(i) * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + static_cast<size_t>(i) * ldc + 16), _MM_HINT_T0);
+  }
   for (int p = 0; p < kp; p++) {
     __m512bh b0 = (__m512bh)_mm512_load_si512(b + p * NR);
     __m512bh b1 = (__m512bh)_mm512_load_si512(b + p * NR + 16);
@@ -154,13 +190,19 @@ void gemm(bool transA, bool transB, int m, int n, int k, float alpha, const floa
       });
       // Work items: each A block, split over column panels too when there are fewer blocks
       // than threads (LoRA's thin products), so every thread has work.
-      const int mblocks = ceil_div(m, MC);
+      // A blocks are whole MR-row panels, as many blocks as a multiple of the threads and the
+      // panels spread evenly over them: parallel_for hands each thread a contiguous run of work
+      // items, and 144-row blocks gave one thread 576 of m = 1024 rows and the other 448.
+      const int mpanels = ceil_div(m, MR);
+      int mblocks = ceil_div(mpanels, MC / MR);
+      if (mblocks >= threads) mblocks = std::min(mpanels, ceil_div(mblocks, threads) * threads);
       const int splits = mblocks >= threads ? 1 : std::min(npanels, ceil_div(threads, mblocks));
       parallel_for(static_cast<size_t>(mblocks) * splits, 1, [&](size_t w0, size_t w1) {
         static thread_local Panel own_a;
         for (size_t w = w0; w < w1; w++) {
           const int ib = static_cast<int>(w) / splits, part = static_cast<int>(w) % splits;
-          const int i0 = ib * MC, mc = std::min(MC, m - i0), apanels = ceil_div(mc, MR);
+          const int q0 = ib * mpanels / mblocks, q1 = (ib + 1) * mpanels / mblocks;
+          const int i0 = q0 * MR, apanels = q1 - q0;
           uint32_t* ap = own_a.get(static_cast<size_t>(apanels) * kp * MR);
           for (int q = 0; q < apanels; q++) {
             const int r0 = i0 + q * MR, rows = std::min(MR, m - r0);
