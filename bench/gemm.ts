@@ -4,7 +4,9 @@
 // batch 8 × seq 128: the c_attn, c_fc and c_proj products in the three forms a linear layer's
 // forward (NN), input gradient (NT) and weight gradient (TN) use, and one head's attention
 // product.
-//   npm run bench:gemm -- [--tokens 1024] [--seconds 0.5] [--isa avx512,avx2,portable]
+// --cpu-time measures one thread by each process's CPU time instead of the wall clock, for a
+// machine busy with other work, where wall-clock speed is noise (all threads' rows need it idle).
+//   npm run bench:gemm -- [--tokens 1024] [--seconds 0.5] [--isa avx512,avx2,portable] [--cpu-time]
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import readline from 'node:readline';
 import os from 'node:os';
@@ -17,10 +19,12 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '1024' },
     seconds: { type: 'string', default: '0.5' },
     isa: { type: 'string' },
+    'cpu-time': { type: 'boolean', default: false },
   },
 });
 const tokens = Number(values.tokens);
 const seconds = Number(values.seconds);
+const cpuTime = values['cpu-time'];
 
 interface Shape {
   label: string;
@@ -49,7 +53,7 @@ const SHAPES: Shape[] = [
 const kernels = loadNativeKernels();
 const info = kernels.info();
 const isas = (values.isa ? (values.isa.split(',') as GemmIsa[]) : info.gemmIsas).filter((isa) => info.gemmIsas.includes(isa));
-const threadCounts = [...new Set([1, info.threads])];
+const threadCounts = cpuTime ? [1] : [...new Set([1, info.threads])];
 
 function filled(n: number): Float32Array {
   const a = new Float32Array(n);
@@ -64,12 +68,14 @@ function ours(isa: GemmIsa, s: Shape, threads: number): number {
   const run = () => kernels.sgemm(isa, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c, threads);
   run();
   let reps = 0;
-  const start = performance.now();
-  while (performance.now() - start < seconds * 1000) {
+  // Milliseconds of this process's CPU time, or of the wall clock.
+  const clock = cpuTime ? () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; } : () => performance.now();
+  const start = clock();
+  while (clock() - start < seconds * 1000) {
     run();
     reps++;
   }
-  return (2 * s.m * s.n * s.k * reps) / ((performance.now() - start) / 1000) / 1e9;
+  return (2 * s.m * s.n * s.k * reps) / ((clock() - start) / 1000) / 1e9;
 }
 
 // torch.matmul (MKL), and numpy's matmul on the OpenBLAS that numpy bundles with its Haswell
@@ -79,10 +85,11 @@ function ours(isa: GemmIsa, s: Shape, threads: number): number {
 const TIMING = `
 def gflops(s, matmul, a, b):
     matmul(a, b)
-    reps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < s["seconds"]:
+    clock = time.process_time if s["cpuTime"] else time.perf_counter
+    reps, start = 0, clock()
+    while clock() - start < s["seconds"]:
         matmul(a, b); reps += 1
-    return 2 * s["m"] * s["n"] * s["k"] * reps / (time.perf_counter() - start) / 1e9
+    return 2 * s["m"] * s["n"] * s["k"] * reps / (clock() - start) / 1e9
 `;
 const TORCH_SERVER = `
 import json, sys, time, torch
@@ -153,7 +160,7 @@ class Anchor {
     return JSON.parse(await this.next()) as Ready;
   }
   async gflops(s: Shape, threads: number): Promise<number> {
-    this.child.stdin.write(`${JSON.stringify({ ...s, threads, seconds })}\n`);
+    this.child.stdin.write(`${JSON.stringify({ ...s, threads, seconds, cpuTime })}\n`);
     return Number(await this.next());
   }
   close(): void {
@@ -174,7 +181,7 @@ async function openblasHaswell(python: string): Promise<{ anchor?: Anchor; line:
 }
 
 console.log(`machine load average (1, 5, 15 min): ${os.loadavg().map((l) => l.toFixed(2)).join(', ')} on ${os.cpus().length} cores`);
-console.log(`GEMM micro-kernels: ${isas.join(', ')} (in use: ${info.blas}); ${tokens} tokens; GFLOP/s, and the ratio to torch.matmul (and, for avx2, to OpenBLAS Haswell)`);
+console.log(`GEMM micro-kernels: ${isas.join(', ')} (in use: ${info.blas}); ${tokens} tokens; GFLOP/s${cpuTime ? ' per CPU-second' : ''}, and the ratio to torch.matmul (and, for avx2, to OpenBLAS Haswell)`);
 const torchPy = torchPython();
 console.log(torchPy ? `torch ${torchPy.version} from ${torchPy.executable}` : 'torch.matmul comparison skipped: no python on this machine has torch');
 const torch = torchPy ? new Anchor(torchPy.executable, TORCH_SERVER) : undefined;
