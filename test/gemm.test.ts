@@ -76,6 +76,10 @@ const SHAPES: [number, number, number][] = [
   [7, 3100, 9],
   [250, 45, 260],
   [129, 97, 513],
+  // Small enough for one k-block and one tile row per thread, large enough that two threads
+  // split it (gemm.cc's kMinMacsPerThread): the attention-sized split, cut at odd M/N/K.
+  [127, 131, 67],
+  [61, 257, 71],
 ];
 const FORMS: [boolean, boolean][] = [
   [false, false],

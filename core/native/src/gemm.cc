@@ -23,9 +23,12 @@ namespace ts {
 namespace gemm {
 namespace {
 
-// A product below this many multiply-adds per thread runs on fewer threads: waking a worker
-// costs tens of microseconds, as much as a 128×64×128 attention product takes on one core.
-constexpr double kMinMacsPerThread = 4e6;
+// A product below this many multiply-adds per thread runs on fewer threads. The pool's
+// workers poll for a while after each job (thread_pool.cc), so handing one a share costs a
+// few microseconds rather than a sleeping thread's wake-up: a 128×128×64 attention product
+// (1M multiply-adds, ~23 µs on one Zen 4 core) is meant to gain from two (issue 13);
+// smaller shares would spend more of their time on the hand-off and on packing B twice.
+constexpr double kMinMacsPerThread = 5e5;
 // A one-row product streams its weights from memory, a byte per quarter multiply-add, so a
 // far smaller share (a megabyte of weights) already pays for the wake-up.
 constexpr double kMinGemvMacsPerThread = 2.5e5;
@@ -305,6 +308,9 @@ void sgemm(const Kernel& K, int threads, bool transA, bool transB, int m, int n,
            const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
   if (m <= 0 || n <= 0) return;
   if (threads <= 0) threads = pool_threads();
+  // Inside another kernel's pool job (attention's per-head products) the pool is busy with
+  // the caller: run on this thread instead of cutting the work for a split that never comes.
+  if (in_pool_job()) threads = 1;
   const Operand a{A, lda, transA}, b{B, ldb, transB};
   if (k <= 0 || alpha == 0) return scale_c(C, ldc, m, n, beta);
   const double macs = static_cast<double>(m) * n * k;

@@ -3,6 +3,8 @@
 #include "subnormals.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <condition_variable>
 #include <mutex>
@@ -16,6 +18,26 @@ namespace {
 // job (a GEMM per attention head) then runs on its own thread instead of waiting on a pool
 // that is busy with its caller.
 thread_local bool inJob = false;
+
+// How long a worker that finished a job, and a caller waiting for its workers, poll before
+// sleeping on the condition variable. Waking a sleeping thread (a futex call and a trip
+// through the scheduler) can take as long as a 128×128×64 attention product on one core
+// (~23 µs); kernels come back to back in a training step, so a short poll lets small products
+// use both cores, and costs at most this long a polling core after the last kernel of a burst.
+constexpr std::chrono::microseconds kSpin{50};
+
+// Polls `ready` until it holds or kSpin has passed; true when it holds. Each poll yields the
+// core, so on a machine busy with other work the poll hands the core to whoever waits for it
+// rather than burning it (measured under load: a pure spin made two-thread products slower).
+template <typename Ready>
+bool spin_until(Ready ready) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    if (ready()) return true;
+    if (std::chrono::steady_clock::now() >= until) return ready();
+    std::this_thread::yield();
+  }
+}
 
 class Pool {
  public:
@@ -40,16 +62,17 @@ class Pool {
     {
       std::lock_guard<std::mutex> lock(mu_);
       job_ = &job;
-      pending_ = static_cast<int>(workers_.size());
-      generation_++;
+      pending_.store(static_cast<int>(workers_.size()));
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     inJob = true;
     job(0);
     inJob = false;
-    std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [this] { return pending_ == 0; });
-    job_ = nullptr;
+    if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lock(mu_);
+      done_.wait(lock, [this] { return pending_.load() == 0; });
+    }
   }
 
  private:
@@ -59,17 +82,21 @@ class Pool {
     inJob = true;
     size_t seen = 0;
     for (;;) {
-      const std::function<void(int)>* job;
-      {
+      // job_ is written before generation_ is raised (release), so it is read after (acquire).
+      const auto fresh = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+      if (!spin_until(fresh)) {
         std::unique_lock<std::mutex> lock(mu_);
-        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        wake_.wait(lock, [&] { return stop_ || fresh(); });
         if (stop_) return;
-        seen = generation_;
-        job = job_;
       }
-      (*job)(index);
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_.notify_one();
+      seen = generation_.load(std::memory_order_acquire);
+      (*job_)(index);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        // Under the lock, so a caller that has just checked pending_ and is about to sleep
+        // cannot miss the notification.
+        std::lock_guard<std::mutex> lock(mu_);
+        done_.notify_one();
+      }
     }
   }
 
@@ -77,8 +104,8 @@ class Pool {
   std::mutex mu_;
   std::condition_variable wake_, done_;
   const std::function<void(int)>* job_ = nullptr;
-  size_t generation_ = 0;
-  int pending_ = 0;
+  std::atomic<size_t> generation_{0};
+  std::atomic<int> pending_{0};
   bool stop_ = false;
 };
 
@@ -90,6 +117,7 @@ Pool& pool() {
 }  // namespace
 
 int pool_threads() { return pool().threads(); }
+bool in_pool_job() { return inJob; }
 
 void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) {
   Pool& p = pool();

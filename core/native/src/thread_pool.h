@@ -1,6 +1,6 @@
 // One pool of worker threads sized to the machine's cores, shared by every kernel. Workers
-// sleep on a condition variable between jobs rather than spinning, so they never compete
-// with tfjs's JavaScript between kernels (or Accelerate's own threads on macOS).
+// poll for 50 µs after a job, then sleep on a condition variable, so they never compete for
+// long with tfjs's JavaScript between kernels (or Accelerate's own threads on macOS).
 #pragma once
 #include <cstddef>
 #include <functional>
@@ -11,5 +11,7 @@ namespace ts {
 // when all are done. Small ranges (below `grain` items per thread) run on the caller.
 void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn);
 int pool_threads();
+// True on a thread running a pool job, where parallel_for runs everything on the caller.
+bool in_pool_job();
 
 }  // namespace ts
