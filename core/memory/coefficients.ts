@@ -284,6 +284,9 @@ const NATIVE: EngineCoefficients = {
   lossWorkspace: 1,
   optimizerWorkspace: 0,
   weightDecayWorkspace: 0,
+  // The head's weight gradient and the lookup's rows are summed in one buffer (TiedGradient in
+  // core/ops/embedding.ts), which is the embedding's gradient itself: nothing beside it.
+  tiedEmbeddingGradients: 0,
   // core/ops/linear.ts keeps x only for dW or a LoRA pair; a LayerNorm's, attention's or GELU's
   // output feeding a frozen projection then has no other holder.
   frozenInputsReleased: 1,
