@@ -270,6 +270,20 @@ describe('native kernels match their tfjs twins', () => {
     }
   });
 
+  nativeTest('cross-entropy: the gradient overwrites logits nothing holds, and only those', () => {
+    const labels = [[1, 2, -100, 4, 36], [0, -100, -100, 9, 9]];
+    const x = random([2, 5, 37], 91, 4);
+    // Logits made inside the forward (as the LM head's are) are disposed before backward runs.
+    const made = (z: tf.Tensor) => tf.mul(z, 1.5) as tf.Tensor3D;
+    compareTwins([x], (z) => causalLmLossSumNative(made(z), labels).sum, (z) => causalLmLossSumReference(made(z), labels).sum, 'cross-entropy of made logits');
+    let kept: tf.Tensor | undefined;
+    const keptGrad = tf.grad((z: tf.Tensor) => causalLmLossSumNative((kept = tf.keep(made(z))) as tf.Tensor3D, labels).sum)(x);
+    const deadGrad = tf.grad((z: tf.Tensor) => causalLmLossSumNative(made(z), labels).sum)(x);
+    assert.deepEqual(deadGrad.dataSync(), keptGrad.dataSync(), 'in place vs a fresh buffer');
+    assert.deepEqual(kept!.dataSync(), made(x).dataSync(), 'logits the caller kept are untouched');
+    tf.dispose([x, kept!, keptGrad, deadGrad]);
+  });
+
   nativeTest('global gradient norm and the AdamW update with decay and clipping', () => {
     const grads = [random([5, 7], 10, 4), random([7], 11, 4), random([1000], 12)];
     const want = gradSumSquaresReference(grads);
