@@ -10,7 +10,7 @@ import { selfAttention, selfAttentionReference, type AttentionOptions } from '..
 import { withBf16Autocast } from '../core/ops/bf16';
 import { causalLmLossSumNative, causalLmLossSumReference } from '../core/ops/cross-entropy';
 import { dropoutBits, dropoutKey, dropoutNative, dropoutReference } from '../core/ops/dropout';
-import { embeddingLookupNative, embeddingLookupReference } from '../core/ops/embedding';
+import { embeddingLookupNative, embeddingLookupReference, TiedGradient } from '../core/ops/embedding';
 import { layerNormNative, layerNormReference } from '../core/ops/layer-norm';
 import { linearNative, linearReference, type LoraPair, type WeightLayout } from '../core/ops/linear';
 import { adamwUpdateNative, adamwUpdateReference, gradSumSquares, gradSumSquaresReference } from '../core/train/adamw';
@@ -118,6 +118,17 @@ describe('native kernels match their tfjs twins', () => {
     const frozen = random([11, 13], 7);
     assertClose(embeddingLookupNative(frozen, ids), embeddingLookupReference(frozen, ids), 'frozen embedding');
     tf.dispose([table, ids, frozen]);
+  });
+
+  nativeTest('a tied embedding and head sum their gradients in one buffer, bit for bit as tfjs sums two', () => {
+    const table = trained(random([11, 13], 8));
+    const ids = tf.tensor2d([[3, 3, 0, 10], [7, 3, 1, 10]], undefined, 'int32');
+    // lookup → head over the same table: the head's dW and the lookup's scatter-add meet in one gradient.
+    const tiedModel = (tied?: TiedGradient) => (t: tf.Tensor) => linearNative(tf.tanh(embeddingLookupNative(t, ids, tied)), t, undefined, 'out_in', undefined, undefined, false, tied);
+    compareTwins([table], tiedModel(new TiedGradient()), (t) => linearReference(tf.tanh(embeddingLookupReference(t, ids)), t, undefined, 'out_in'), 'tied embedding');
+    const gradient = (op: (t: tf.Tensor) => tf.Tensor) => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(op(t), random([2, 4, 11], 9))))(table).dataSync();
+    assert.deepEqual(gradient(tiedModel(new TiedGradient())), gradient(tiedModel()), 'one buffer vs tfjs adding the two');
+    tf.dispose([table, ids]);
   });
 
   nativeTest('linear: both weight layouts, with and without bias, LoRA with dropout, frozen base', () => {
@@ -257,6 +268,20 @@ describe('native kernels match their tfjs twins', () => {
       assert.equal(causalLmLossSumNative(logits, c.labels).tokens, causalLmLossSumReference(logits, c.labels).tokens);
       logits.dispose();
     }
+  });
+
+  nativeTest('cross-entropy: the gradient overwrites logits nothing holds, and only those', () => {
+    const labels = [[1, 2, -100, 4, 36], [0, -100, -100, 9, 9]];
+    const x = random([2, 5, 37], 91, 4);
+    // Logits made inside the forward (as the LM head's are) are disposed before backward runs.
+    const made = (z: tf.Tensor) => tf.mul(z, 1.5) as tf.Tensor3D;
+    compareTwins([x], (z) => causalLmLossSumNative(made(z), labels).sum, (z) => causalLmLossSumReference(made(z), labels).sum, 'cross-entropy of made logits');
+    let kept: tf.Tensor | undefined;
+    const keptGrad = tf.grad((z: tf.Tensor) => causalLmLossSumNative((kept = tf.keep(made(z))) as tf.Tensor3D, labels).sum)(x);
+    const deadGrad = tf.grad((z: tf.Tensor) => causalLmLossSumNative(made(z), labels).sum)(x);
+    assert.deepEqual(deadGrad.dataSync(), keptGrad.dataSync(), 'in place vs a fresh buffer');
+    assert.deepEqual(kept!.dataSync(), made(x).dataSync(), 'logits the caller kept are untouched');
+    tf.dispose([x, kept!, keptGrad, deadGrad]);
   });
 
   nativeTest('global gradient norm and the AdamW update with decay and clipping', () => {

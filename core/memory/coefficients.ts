@@ -267,23 +267,28 @@ const NATIVE: EngineCoefficients = {
   architectures: {
     gpt2: {
       saved: { block: { hidden: 5, qkv: 1, mlp: 2, scores: 0, mask: 0 }, outer: { hidden: 3, logits: 1 } },
-      backward: { block: { hidden: 12, qkv: 2, mlp: 4, scores: 0, mask: 0 }, outer: { hidden: 5, logits: 2 } },
+      backward: { block: { hidden: 12, qkv: 2, mlp: 4, scores: 0, mask: 0 }, outer: { hidden: 5, logits: 1 } },
       attentionDropout: { saved: 0, backward: 0 },
       residualDropout: { saved: 8, backward: 10 },
       embeddingDropout: { saved: 4, backward: 5 },
     },
     bloom: {
       saved: { block: { hidden: 5, qkv: 1, mlp: 2, scores: 0, mask: 0 }, outer: { hidden: 4, logits: 1 } },
-      backward: { block: { hidden: 12, qkv: 2, mlp: 4, scores: 0, mask: 0 }, outer: { hidden: 6, logits: 2 } },
+      backward: { block: { hidden: 12, qkv: 2, mlp: 4, scores: 0, mask: 0 }, outer: { hidden: 6, logits: 1 } },
       attentionDropout: { saved: 0, backward: 0 },
       residualDropout: { saved: 8, backward: 10 },
       embeddingDropout: { saved: 0, backward: 0 },
     },
   },
   lora: { saved: { input: 0, output: 0, rank: 1 }, backward: { input: 1, output: 0, rank: 2 }, dropout: { saved: 1, backward: 1 } },
-  lossWorkspace: 1,
+  // The loss gradient overwrites the logits (core/ops/cross-entropy.ts), so it costs no
+  // [B, T, V] buffer of its own, and backward ends holding one such buffer, not two.
+  lossWorkspace: 0,
   optimizerWorkspace: 0,
   weightDecayWorkspace: 0,
+  // The head's weight gradient and the lookup's rows are summed in one buffer (TiedGradient in
+  // core/ops/embedding.ts), which is the embedding's gradient itself: nothing beside it.
+  tiedEmbeddingGradients: 0,
   // core/ops/linear.ts keeps x only for dW or a LoRA pair; a LayerNorm's, attention's or GELU's
   // output feeding a frozen projection then has no other holder.
   frozenInputsReleased: 1,

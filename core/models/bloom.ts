@@ -5,7 +5,7 @@
 import { tf } from '../engine/backend';
 import { activate } from '../ops/activations';
 import { selfAttention } from '../ops/attention';
-import { embeddingLookup } from '../ops/embedding';
+import { embeddingLookup, TiedGradient } from '../ops/embedding';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
@@ -76,7 +76,9 @@ export function bloomForward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts:
   const alibi = alibiBias(c.nHead, batch, past + t, opts.attentionMask);
   const newCache: LayerCache[] = [];
 
-  let x = norm(embeddingLookup(getWeight(w, 'transformer.word_embeddings.weight'), ids), 'transformer.word_embeddings_layernorm');
+  // The head reuses word_embeddings; both its gradients go into one buffer.
+  const tied = new TiedGradient();
+  let x = norm(embeddingLookup(getWeight(w, 'transformer.word_embeddings.weight'), ids, tied), 'transformer.word_embeddings_layernorm');
 
   for (let i = 0; i < c.nLayer; i++) {
     const p = `transformer.h.${i}`;
@@ -102,6 +104,6 @@ export function bloomForward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts:
   }
 
   x = norm(x, 'transformer.ln_f');
-  const logits = lmHead(w, x, 'transformer.word_embeddings.weight', opts.logitsToKeep);
+  const logits = lmHead(w, x, 'transformer.word_embeddings.weight', opts.logitsToKeep, tied);
   return { logits, cache: opts.useCache ? newCache : undefined };
 }

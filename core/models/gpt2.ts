@@ -4,7 +4,7 @@
 import { tf } from '../engine/backend';
 import { activate } from '../ops/activations';
 import { selfAttention } from '../ops/attention';
-import { embeddingLookup } from '../ops/embedding';
+import { embeddingLookup, TiedGradient } from '../ops/embedding';
 import { layerNorm } from '../ops/layer-norm';
 import { linear } from '../ops/linear';
 import type { ModelConfig } from './config';
@@ -51,7 +51,9 @@ export function gpt2Forward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts: 
   const headDim = c.nEmbd / c.nHead;
   const newCache: LayerCache[] = [];
 
-  const tokens = embeddingLookup(getWeight(w, 'transformer.wte.weight'), ids);
+  // The head reuses wte; both its gradients go into one buffer.
+  const tied = new TiedGradient();
+  const tokens = embeddingLookup(getWeight(w, 'transformer.wte.weight'), ids, tied);
   const positions = embeddingLookup(getWeight(w, 'transformer.wpe.weight'), tf.range(past, past + t, 1, 'int32'));
   let x = drop(tf.add(tokens, positions), c.embdDropout);
 
@@ -80,6 +82,6 @@ export function gpt2Forward(w: Weights, c: ModelConfig, ids: tf.Tensor2D, opts: 
   }
 
   x = norm(x, 'transformer.ln_f');
-  const logits = lmHead(w, x, 'transformer.wte.weight', opts.logitsToKeep);
+  const logits = lmHead(w, x, 'transformer.wte.weight', opts.logitsToKeep, tied);
   return { logits, cache: opts.useCache ? newCache : undefined };
 }

@@ -2,6 +2,7 @@ import { tf } from '../engine/backend';
 import type { LayerCache } from '../ops/attention';
 import { Bf16Weight } from '../ops/bf16';
 import { dropoutFrom, type DropoutCall, type DropoutStream } from '../ops/dropout';
+import type { TiedGradient } from '../ops/embedding';
 import { linear, type LoraPair, type ProjectionWeight } from '../ops/linear';
 
 export type { LayerCache };
@@ -79,9 +80,14 @@ export function dropoutFn(opts: ForwardOptions): (x: tf.Tensor, rate: number) =>
   return stream ? (x, rate) => dropoutFrom(stream, x, rate) : (x) => x;
 }
 
-/** The LM head: the untied `lm_head.weight` when the checkpoint has one, else the token embedding. */
-export function lmHead(w: Weights, x: tf.Tensor, embeddingName: string, logitsToKeep?: number): tf.Tensor3D {
+/**
+ * The LM head: the untied `lm_head.weight` when the checkpoint has one, else the token
+ * embedding, whose gradient it then shares with the lookup through `tied`.
+ */
+export function lmHead(w: Weights, x: tf.Tensor, embeddingName: string, logitsToKeep: number | undefined, tied: TiedGradient): tf.Tensor3D {
   const t = x.shape[1]!;
   const kept = logitsToKeep && logitsToKeep < t ? tf.slice(x, [0, t - logitsToKeep, 0], [-1, logitsToKeep, -1]) : x;
-  return linear(kept, w.get('lm_head.weight') ?? getProjectionWeight(w, embeddingName), undefined, 'out_in') as tf.Tensor3D;
+  const untied = w.get('lm_head.weight');
+  if (untied) return linear(kept, untied, undefined, 'out_in') as tf.Tensor3D;
+  return linear(kept, getProjectionWeight(w, embeddingName), undefined, 'out_in', undefined, undefined, tied) as tf.Tensor3D;
 }

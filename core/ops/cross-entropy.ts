@@ -91,13 +91,23 @@ export function causalLmLossSumNative(logits: tf.Tensor3D, labels: ArrayLike<num
     return {
       value,
       gradFunc: (dy, [savedLse]) => {
-        const dlogits = new Float32Array(logits.size);
+        const dlogits = logitsAreDead(logits) ? z : new Float32Array(logits.size);
         k.crossEntropyBackward(z, targets, weights, f32(savedLse), rows, v, dy.dataSync()[0], dlogits);
         return [tensorOf(dlogits, logits.shape)];
       },
     };
   });
   return { sum, tokens };
+}
+
+/**
+ * Whether no tensor holds the logits' buffer any more (training: the forward's tidy disposed
+ * them, and only this loss read them), so their gradient, [B, T, V] like them, can overwrite
+ * them instead of being a second such buffer. Logits the caller kept, or that another op
+ * saved, are left alone.
+ */
+function logitsAreDead(logits: tf.Tensor): boolean {
+  return logits.isDisposed && tf.backend().refCount(logits.dataId) === 0;
 }
 
 export function causalLmLossSumWebgpu(logits: tf.Tensor3D, labels: ArrayLike<number>[]): LmLoss {

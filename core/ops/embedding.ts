@@ -7,8 +7,30 @@ import { f32, fused, i32, isTrained, tensorOf } from './native-tensors';
  * the wasm backend lacks and the cpu backend runs in time proportional to the table size
  * times the ids.
  */
-export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
-  return activeKernels() ? embeddingLookupNative(table, ids) : embeddingLookupReference(table, ids);
+export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor, tied?: TiedGradient): tf.Tensor {
+  return activeKernels() ? embeddingLookupNative(table, ids, tied) : embeddingLookupReference(table, ids);
+}
+
+/**
+ * A token embedding that is also the LM head (GPT-2, BLOOM) gets two [V, E] gradients, which
+ * tfjs would hold side by side and then sum into a third. On the native path the head's
+ * backward (which runs first) leaves its weight gradient here instead of returning it, and
+ * the lookup's backward adds its rows into that same buffer and returns it: one [V, E]
+ * buffer instead of three. Where the head's kernel did not leave one (a twin ran), the
+ * lookup makes its own and tfjs sums the two as usual.
+ */
+export class TiedGradient {
+  private headGradient: Float32Array | null = null;
+
+  give(gradient: Float32Array): void {
+    this.headGradient = gradient;
+  }
+
+  take(): Float32Array | null {
+    const gradient = this.headGradient;
+    this.headGradient = null;
+    return gradient;
+  }
 }
 
 /** The plain-tfjs twin: runs on every backend and is the native kernel's test oracle. */
@@ -58,7 +80,7 @@ function gatherFromRowBlocks(blocks: tf.Tensor2D[], ids: tf.Tensor): tf.Tensor {
   });
 }
 
-export function embeddingLookupNative(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+export function embeddingLookupNative(table: tf.Tensor, ids: tf.Tensor, tied?: TiedGradient): tf.Tensor {
   const k = activeKernels()!;
   const [rows, width] = table.shape as [number, number];
   const index = i32(ids);
@@ -73,9 +95,34 @@ export function embeddingLookupNative(table: tf.Tensor, ids: tf.Tensor): tf.Tens
   return fused([table], () => ({
     value: gather(),
     gradFunc: (dy) => {
+      const headGradient = tied?.take();
+      if (headGradient) return [tensorOf(addLookupGradient(headGradient, f32(dy), index, width), [rows, width])];
       const grad = new Float32Array(rows * width);
       k.embeddingScatterAdd(f32(dy), index, index.length, width, grad, rows);
       return [tensorOf(grad, [rows, width])];
     },
   }));
+}
+
+/**
+ * headGradient + the lookup's scatter-add gradient, in place and rounded exactly as tfjs's sum
+ * of the two: each used row's gradients are summed first (in a [used rows, width] buffer, in
+ * id order as the kernel sums them), then added once to the head's row.
+ */
+function addLookupGradient(headGradient: Float32Array, dy: Float32Array, index: Int32Array, width: number): Float32Array {
+  const slotOf = new Map<number, number>();
+  const slots = new Int32Array(index.length);
+  for (let i = 0; i < index.length; i++) {
+    let slot = slotOf.get(index[i]);
+    if (slot === undefined) slotOf.set(index[i], (slot = slotOf.size));
+    slots[i] = slot;
+  }
+  const rowSums = new Float32Array(slotOf.size * width);
+  activeKernels()!.embeddingScatterAdd(dy, slots, index.length, width, rowSums, slotOf.size);
+  for (const [row, slot] of slotOf) {
+    const dst = row * width;
+    const src = slot * width;
+    for (let j = 0; j < width; j++) headGradient[dst + j] += rowSums[src + j];
+  }
+  return headGradient;
 }

@@ -1,6 +1,7 @@
 import { activeKernels, bindableRowBlocks, tf } from '../engine/backend';
 import { bf16Autocast, Bf16Weight, matMulAutocast } from './bf16';
 import type { LoraBuffers } from '../engine/native-kernels';
+import type { TiedGradient } from './embedding';
 import { dropoutParams, dropoutReference, type DropoutCall } from './dropout';
 import { f32, fused, isTrained, tensorOf } from './native-tensors';
 
@@ -31,12 +32,12 @@ export type LoraDropout = () => DropoutCall;
  * y = x·W + b, plus the LoRA path (dropout(x)·Aᵀ)·Bᵀ·scale without ever forming A·B,
  * so a frozen base weight is read, never copied.
  */
-export function linear(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout?: LoraDropout): tf.Tensor {
+export function linear(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout?: LoraDropout, tied?: TiedGradient): tf.Tensor {
   const bf16 = bf16Autocast() || weight instanceof Bf16Weight;
   // Under bf16 autocast without a bf16 kernel (other backends) the twin emulates it.
   const kernels = activeKernels();
   return kernels && (!bf16 || kernels.info().bf16)
-    ? linearNative(x, weight, bias, layout, lora, loraDropout, bf16)
+    ? linearNative(x, weight, bias, layout, lora, loraDropout, bf16, tied)
     : linearReference(x, weight, bias, layout, lora, loraDropout, bf16);
 }
 
@@ -74,7 +75,8 @@ function matMulWeight(x2: tf.Tensor, weight: tf.Tensor, layout: WeightLayout): t
   return tf.concat(blocks.map((block) => tf.matMul(x2, block, false, true)), 1);
 }
 
-export function linearNative(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout?: LoraDropout, bf16 = false): tf.Tensor {
+/** With `tied`, a trained weight's gradient is left there for the embedding lookup instead of returned (see TiedGradient). */
+export function linearNative(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Tensor | undefined, layout: WeightLayout, lora?: LoraPair, loraDropout?: LoraDropout, bf16 = false, tied?: TiedGradient): tf.Tensor {
   const k = activeKernels()!;
   const inDim = x.shape[x.shape.length - 1]!;
   const outDim = layout === 'in_out' ? weight.shape[1]! : weight.shape[0]!;
@@ -82,7 +84,8 @@ export function linearNative(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Te
   const wInOut = layout === 'in_out';
   const bits = weight instanceof Bf16Weight ? weight.bits : null;
   const inBf16 = bf16 || bits !== null;
-  const trained = { w: !bits && isTrained(weight as tf.Tensor), b: isTrained(bias), a: isTrained(lora?.a), loraB: isTrained(lora?.b) };
+  const needsDw = !bits && isTrained(weight as tf.Tensor);
+  const trained = { w: needsDw && !tied, b: isTrained(bias), a: isTrained(lora?.a), loraB: isTrained(lora?.b) };
   const inputs = [x, ...(trained.w ? [weight as tf.Tensor] : []), ...(trained.b ? [bias!] : []), ...(trained.a ? [lora!.a] : []), ...(trained.loraB ? [lora!.b] : [])];
   const outShape = [...x.shape.slice(0, -1), outDim];
   return fused(inputs, () => {
@@ -98,7 +101,7 @@ export function linearNative(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Te
     }
     // Backward reads x only for the weight's or the adapter's gradient. A frozen projection
     // without LoRA lets it go (often nothing else holds it: a LayerNorm's or GELU's output).
-    const savedX = trained.w || lora ? xs : null;
+    const savedX = needsDw || lora ? xs : null;
     const y = new Float32Array(n * outDim);
     k.linearForward(xs, ws, bias ? f32(bias) : null, wInOut, n, inDim, outDim, loraBuffers, down, y, inBf16);
     return {
@@ -106,13 +109,14 @@ export function linearNative(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Te
       gradFunc: (dy) => {
         const r = loraBuffers?.r ?? 0;
         const dx = new Float32Array(n * inDim);
-        const dw = trained.w ? new Float32Array(weight.size) : null;
+        const dw = needsDw ? new Float32Array(weight.size) : null;
         const db = trained.b ? new Float32Array(outDim) : null;
         const da = trained.a ? new Float32Array(r * inDim) : null;
         const dbLora = trained.loraB ? new Float32Array(outDim * r) : null;
         k.linearBackward(savedX, ws, wInOut, n, inDim, outDim, f32(dy), loraBuffers, down, dx, dw, db, da, dbLora, inBf16);
         const grads = [tensorOf(dx, x.shape)];
-        if (dw) grads.push(tensorOf(dw, weight.shape));
+        if (dw && tied) tied.give(dw);
+        else if (dw) grads.push(tensorOf(dw, weight.shape));
         if (db) grads.push(tensorOf(db, [outDim]));
         if (da) grads.push(tensorOf(da, lora!.a.shape));
         if (dbLora) grads.push(tensorOf(dbLora, lora!.b.shape));

@@ -64,7 +64,8 @@ float sum_exp(const float* z, size_t n, float shift) {
   return lane_sum(n, [&](size_t i) { return fast_exp(z[i] - shift); });
 }
 
-void scaled_exp(const float* __restrict z, size_t n, float shift, float w, float* __restrict g) {
+// g may be z itself (the loss gradient overwrites dead logits), so no __restrict here.
+void scaled_exp(const float* z, size_t n, float shift, float w, float* g) {
   for (size_t i = 0; i < n; i++) g[i] = w * fast_exp(z[i] - shift);
 }
 
