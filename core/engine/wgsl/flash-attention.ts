@@ -12,6 +12,12 @@ import type { SoftmaxMask } from './attention';
 
 const MASKED = -1e9;
 
+/** A row of the [B, H, T] grid a workgroup owns: its batch, head and position i. */
+const HEAD_ROW = `let bh = row / uniforms.t;
+  let i = row - bh * uniforms.t;
+  let batch = bh / uniforms.heads;
+  let h = bh - batch * uniforms.heads;`;
+
 export interface FlashShape extends SoftmaxMask {
   heads: number;
   /** GPT-2 puts all of q, then k, then v along 3E; BLOOM each head's (q, k, v) together. */
@@ -68,10 +74,7 @@ var<workgroup> qs : array<f32, ${d}>;
 var<workgroup> ps : array<f32, WG>;
 const PER = ${Math.ceil(d / 32)};`,
       body: `
-  let bh = row / uniforms.t;
-  let i = row - bh * uniforms.t;
-  let batch = bh / uniforms.heads;
-  let h = bh - batch * uniforms.heads;
+  ${HEAD_ROW}
   for (var dd = tid; dd < D; dd += WG) { if (valid) { qs[dd] = qkvAt(batch, i, 0, h, dd); } }
   workgroupBarrier();
   var m = -3.402823e+38f;
@@ -148,10 +151,7 @@ var<workgroup> ds : array<f32, WG>;
 var<workgroup> pm : array<f32, WG>;
 const PER = ${Math.ceil(d / 32)};`,
       body: `
-  let bh = row / uniforms.t;
-  let i = row - bh * uniforms.t;
-  let batch = bh / uniforms.heads;
-  let h = bh - batch * uniforms.heads;
+  ${HEAD_ROW}
   // dq: this query's q and dO; dk|dv: this key's k and v.
   for (var dd = tid; dd < D; dd += WG) {
     if (valid) {
