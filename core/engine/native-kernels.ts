@@ -43,7 +43,7 @@ export interface AttentionShape {
   /** [B, Tk], 0 = padding */
   keyMask: F32 | null;
   /** Dropout on the probabilities, made in the kernel by core/ops/dropout.ts's generator: element ((b·H + h)·Tq + i)·Tk + j of the call keyed `key`. */
-  dropout: { key: number; threshold: number; scale: number } | null;
+  dropout: DropoutParams | null;
   /** q·kᵀ and p·v (and their gradients) on bf16-rounded inputs, fp32 accumulation (throws where info().bf16 is null). */
   bf16: boolean;
 }

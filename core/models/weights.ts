@@ -49,7 +49,7 @@ export function activeDropoutDraw(opts: ForwardOptions, rate: number): (() => Dr
 
 /** The attention probabilities' dropout call (the kernel makes its mask), or none when not training or the rate is 0. */
 export function attentionDropout(opts: ForwardOptions, rate: number): DropoutCall | undefined {
-  return opts.dropout && rate > 0 ? opts.dropout.draw(rate) : undefined;
+  return activeDropoutDraw(opts, rate)?.();
 }
 
 /** LayerNorm scales are named ln_1/ln_2/ln_f (GPT-2) or *layernorm (BLOOM). */

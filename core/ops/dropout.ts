@@ -5,6 +5,7 @@
 // the stream exactly. This file holds the reference generator; core/native/src/kernels.h
 // has the same function, and test/native-ops.test.ts compares the two bit for bit.
 import { activeKernels, tensorsOnGpu, tf } from '../engine/backend';
+import type { DropoutParams } from '../engine/native-kernels';
 import { dropoutWebgpu } from '../engine/wgsl/dropout';
 import { f32, fused, tensorOf } from './native-tensors';
 
@@ -51,12 +52,6 @@ export function dropoutFrom(stream: DropoutStream, x: tf.Tensor, rate: number): 
 }
 
 /** What the kernels take: the call's key, the keep threshold on its bits and the scale of kept values. */
-export interface DropoutParams {
-  key: number;
-  threshold: number;
-  scale: number;
-}
-
 export function dropoutParams(rate: number, seed: number, call: number): DropoutParams {
   if (!(rate >= 0 && rate < 1)) throw new Error(`dropout rate must be in [0, 1), got ${rate}`);
   return { key: dropoutKey(seed, call), threshold: Math.min(2 ** 32 - 1, Math.floor(rate * 2 ** 32)), scale: Math.fround(1 / (1 - rate)) };
