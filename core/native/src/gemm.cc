@@ -181,10 +181,13 @@ void gemm_block(const Kernel& K, const Operand& A, const Operand& B, int i0, int
   float* pa = aBuf.get(static_cast<size_t>(mcMax) * K.kc);
   float* pb = bBuf.get(static_cast<size_t>(ncMax) * K.kc);
   alignas(64) float edge[32 * 32];
+  // k in equal blocks of at most K.kc: each block re-reads and re-writes C, so a thin last
+  // block (768 = 512 + 256) costs nearly as much C traffic as a full one for half the work.
+  const int kBlocks = (k + K.kc - 1) / K.kc, kc = (k + kBlocks - 1) / kBlocks;
   for (int jc = j0; jc < j1; jc += K.nc) {
     const int nb = std::min(K.nc, j1 - jc);
-    for (int pc = 0; pc < k; pc += K.kc) {
-      const int kb = std::min(K.kc, k - pc);
+    for (int pc = 0; pc < k; pc += kc) {
+      const int kb = std::min(kc, k - pc);
       // The first k-block applies beta; later ones add to what it wrote.
       const bool first = pc == 0;
       if (first && beta != 0 && beta != 1) scale_c(C + static_cast<size_t>(i0) * ldc + jc, ldc, i1 - i0, nb, beta);
