@@ -188,6 +188,8 @@ async function openblasHaswell(python: string): Promise<{ anchor?: Anchor; line:
 
 console.log(`machine load average (1, 5, 15 min): ${os.loadavg().map((l) => l.toFixed(2)).join(', ')} on ${os.cpus().length} cores`);
 console.log(`GEMM micro-kernels: ${isas.join(', ')} (in use: ${info.blas}); ${tokens} tokens; GFLOP/s${cpuTime ? ' per CPU-second' : ''}, best of ${rounds} alternating rounds of ${seconds} s, and the ratio to torch.matmul (and, for avx2, to OpenBLAS Haswell)`);
+const blocks = info.gemmBlocks;
+console.log(`cache blocks of the ${info.blas} kernel: mc ${blocks.mc}, kc ${blocks.kc}, nc ${blocks.nc}, for an L2 of ${blocks.l2Bytes ? `${blocks.l2Bytes / 1024} KiB` : 'unknown size'} (k-blocks of the others are cut to the same L2)`);
 const torchPy = torchPython();
 console.log(torchPy ? `torch ${torchPy.version} from ${torchPy.executable}` : 'torch.matmul comparison skipped: no python on this machine has torch');
 const torch = torchPy ? new Anchor(torchPy.executable, TORCH_SERVER) : undefined;

@@ -65,8 +65,10 @@ function reference(c: Case, a: Float32Array, b: Float32Array, c0: Float32Array):
   return { want, bound };
 }
 
+// k longer than every kernel's largest k-block (768), cut into equal blocks (gemm.cc).
+const LONG_K = 1100;
 // Edges of every kernel's tiles (mr 4/6/8/12, nr 12/16/32) and blocks (mc 128–240,
-// kc 256–512, nc 1024–3072), one-row and one-column products, k shorter than a vector.
+// kc 256–768, nc 1024–3072), one-row and one-column products, k shorter than a vector.
 const SHAPES: [number, number, number][] = [
   [1, 37, 19],
   [1, 300, 700],
@@ -76,6 +78,7 @@ const SHAPES: [number, number, number][] = [
   [7, 3100, 9],
   [250, 45, 260],
   [129, 97, 513],
+  [65, 83, LONG_K],
   // Small enough for one k-block and one tile row per thread, large enough that two threads
   // split it (gemm.cc's kMinMacsPerThread): the attention-sized split, cut at odd M/N/K.
   [127, 131, 67],
@@ -124,6 +127,29 @@ describe('own GEMM against a float64 reference', { skip }, () => {
       });
     }
   }
+
+  test('the k-block keeps an mc × kc block of A within ¾ of the L2', () => {
+    const { mc, kc, l2Bytes } = kernels!.info().gemmBlocks;
+    const forced = Number(process.env.TUNESMITH_GEMM_L2_KIB ?? 0) * 1024;
+    if (forced) assert.equal(l2Bytes, forced);
+    if (l2Bytes) assert.ok(mc * kc * 4 <= 0.75 * l2Bytes, `${mc} × ${kc} floats in a ${l2Bytes}-byte L2`);
+    assert.ok(kc >= 64);
+  });
+
+  // A laptop's 256 KiB L2 (Skylake's) cuts kc to a third of Zen 4's: the long-k products
+  // again, in more and shorter k-blocks, in a process that sees that L2.
+  test('a 256 KiB L2: shorter k-blocks, the same products', { skip: process.env.TUNESMITH_GEMM_L2_KIB ? 'this is that run' : false }, () => {
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const pattern = `×${LONG_K} |k-block`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-name-pattern', pattern, import.meta.filename], {
+      encoding: 'utf8',
+      env: { ...env, TUNESMITH_GEMM_L2_KIB: '256' },
+    });
+    const failures = child.stdout.split('\n').filter((l) => l.startsWith('not ok') || /^\s+error:/.test(l));
+    assert.equal(child.status, 0, `${failures.join('\n')}\n${child.stderr}`);
+    // The four forms of the long-k shape and the k-block check.
+    assert.match(child.stdout, /^# pass 5$/m);
+  });
 
   test('k = 0 leaves beta·C', () => {
     for (const isa of isas) {

@@ -95,9 +95,18 @@ export interface NativeKernels {
    * blas: the sgemm every kernel uses ("accelerate" on macOS, else the GEMM micro-kernel in
    * use); gemmIsas: the micro-kernels this CPU can run, fastest first; vectorIsa: the build of
    * the element-wise kernels in use (the GEMM's ISA, or portable where it has none of its own);
-   * bf16: the bf16 kernel this CPU runs, or null with bf16Refusal saying why not.
+   * bf16: the bf16 kernel this CPU runs, or null with bf16Refusal saying why not; gemmBlocks:
+   * the cache blocks of our GEMM's kernel in use, kc as cut to fit the L2 (l2Bytes, 0 unknown).
    */
-  info(): { blas: string; threads: number; gemmIsas: GemmIsa[]; vectorIsa: 'avx512' | 'avx2' | 'portable'; bf16: string | null; bf16Refusal: string | null };
+  info(): {
+    blas: string;
+    threads: number;
+    gemmIsas: GemmIsa[];
+    vectorIsa: 'avx512' | 'avx2' | 'portable';
+    bf16: string | null;
+    bf16Refusal: string | null;
+    gemmBlocks: { mc: number; kc: number; nc: number; l2Bytes: number };
+  };
 }
 
 const requireFromHere = createRequire(import.meta.url);

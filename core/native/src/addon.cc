@@ -488,6 +488,13 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   for (const char* name : {"avx512", "avx2", "neon", "portable"})
     if (ts::gemm::by_name(name)) isas.Set(count++, name);
   o.Set("gemmIsas", isas);
+  const ts::gemm::Kernel& gemm = ts::gemm::active();
+  Napi::Object blocks = Napi::Object::New(info.Env());
+  blocks.Set("mc", gemm.mc);
+  blocks.Set("kc", ts::gemm::k_block(gemm));
+  blocks.Set("nc", gemm.nc);
+  blocks.Set("l2Bytes", static_cast<double>(ts::gemm::l2_bytes()));
+  o.Set("gemmBlocks", blocks);
   o.Set("vectorIsa", ts::vec::active().name);
   return o;
 }

@@ -2,6 +2,7 @@
 #include "gemm.h"
 
 #include "thread_pool.h"
+#include "x86_cpuid.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -178,12 +179,13 @@ void gemm_block(const Kernel& K, const Operand& A, const Operand& B, int i0, int
   const int mr = K.mr, nr = K.nr;
   const int mcMax = std::min(K.mc, (i1 - i0 + mr - 1) / mr * mr);
   const int ncMax = std::min(K.nc, (j1 - j0 + nr - 1) / nr * nr);
-  float* pa = aBuf.get(static_cast<size_t>(mcMax) * K.kc);
-  float* pb = bBuf.get(static_cast<size_t>(ncMax) * K.kc);
+  // k in equal blocks of at most k_block(K): each block re-reads and re-writes C, so a thin
+  // last block (768 = 512 + 256) costs nearly as much C traffic as a full one for half the work.
+  const int kcMax = k_block(K);
+  const int kBlocks = (k + kcMax - 1) / kcMax, kc = (k + kBlocks - 1) / kBlocks;
+  float* pa = aBuf.get(static_cast<size_t>(mcMax) * kc);
+  float* pb = bBuf.get(static_cast<size_t>(ncMax) * kc);
   alignas(64) float edge[32 * 32];
-  // k in equal blocks of at most K.kc: each block re-reads and re-writes C, so a thin last
-  // block (768 = 512 + 256) costs nearly as much C traffic as a full one for half the work.
-  const int kBlocks = (k + K.kc - 1) / K.kc, kc = (k + kBlocks - 1) / kBlocks;
   for (int jc = j0; jc < j1; jc += K.nc) {
     const int nb = std::min(K.nc, j1 - jc);
     for (int pc = 0; pc < k; pc += kc) {
@@ -305,6 +307,19 @@ X86Features x86_features() {
 }
 #endif
 
+size_t cpu_l2_bytes() {
+#if defined(__x86_64__) || defined(_M_X64)
+  // Leaf 0x80000006's ECX[31:16] is the L2's size in KiB on both Intel and AMD.
+  unsigned r[4];
+  cpuid(0x80000000u, 0, r);
+  if (r[0] < 0x80000006u) return 0;
+  cpuid(0x80000006u, 0, r);
+  return static_cast<size_t>(r[2] >> 16) * 1024;
+#else
+  return 0;
+#endif
+}
+
 const Kernel* pick(const char* name) {
   if (name && *name) return by_name(name);
   for (const Kernel* k : {avx512_kernel(), avx2_kernel(), neon_kernel()})
@@ -327,6 +342,24 @@ const Kernel* neon_kernel() { return &kNeonKernel; }
 const Kernel* neon_kernel() { return nullptr; }
 #endif
 const Kernel* portable_kernel() { return &kPortableKernel; }
+
+size_t l2_bytes() {
+  static const size_t bytes = [] {
+    const char* kib = std::getenv("TUNESMITH_GEMM_L2_KIB");
+    if (kib && std::atol(kib) > 0) return static_cast<size_t>(std::atol(kib)) * 1024;
+    return cpu_l2_bytes();
+  }();
+  return bytes;
+}
+
+int k_block(const Kernel& K) {
+  // Below 64 steps the micro-kernel's loads and stores of C outweigh its arithmetic.
+  constexpr size_t kMinKc = 64;
+  const size_t l2 = l2_bytes();
+  if (!l2) return K.kc;
+  const size_t fit = l2 * 3 / 4 / (sizeof(float) * K.mc);
+  return static_cast<int>(std::max(kMinKc, std::min(static_cast<size_t>(K.kc), fit)));
+}
 
 const Kernel* by_name(const char* name) {
   for (const Kernel* k : {avx512_kernel(), avx2_kernel(), neon_kernel(), portable_kernel()})

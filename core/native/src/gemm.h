@@ -7,6 +7,8 @@
 // architecture. TUNESMITH_GEMM_ISA=avx512|avx2|neon|portable forces one (tests, benchmarks).
 #pragma once
 
+#include <cstddef>
+
 namespace ts {
 namespace gemm {
 
@@ -29,7 +31,8 @@ using GemvFn = void (*)(int k, int n, const float* x, const float* B, int ldb, f
 struct Kernel {
   const char* name;       // "avx512", "avx2", "neon", "portable"
   int mr, nr;             // register tile of C
-  int mc, kc, nc;         // cache blocks: A block mc × kc stays in L2, B block kc × nc in L3
+  int mc, kc, nc;         // cache blocks: A block mc × kc stays in L2, B block kc × nc in L3;
+                          // kc is the most the driver uses (k_block cuts it to fit a smaller L2)
   MicroKernelFn micro;
   GemvFn gemvRows, gemvDots;
 };
@@ -47,6 +50,13 @@ const Kernel* portable_kernel();  // always available
 const Kernel& active();
 // A kernel by name, or nullptr when this CPU or build cannot run it.
 const Kernel* by_name(const char* name);
+
+// Bytes of one core's L2 cache: TUNESMITH_GEMM_L2_KIB if set (tests, and benchmarks of a
+// smaller cache), else CPUID's (x86-64), else 0 where unknown.
+size_t l2_bytes();
+// The largest k-block the driver uses with K: its table's kc, cut so that an mc × kc block of
+// A fits in ¾ of the L2 (the tables are tuned on Zen 4's 1 MiB, where they already fit).
+int k_block(const Kernel& K);
 
 // C[m,n] = alpha · op(A)[m,k] · op(B)[k,n] + beta · C, row-major with leading dimensions, on
 // the given kernel and at most `threads` threads of the pool (0: the pool's size). beta == 0

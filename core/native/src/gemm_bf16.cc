@@ -5,12 +5,9 @@
 
 #include <string>
 
+#include "x86_cpuid.h"
+
 #if defined(__x86_64__) || defined(_M_X64)
-#ifdef _MSC_VER
-#include <intrin.h>
-#else
-#include <cpuid.h>
-#endif
 #define TS_X86 1
 #endif
 
@@ -21,16 +18,6 @@ namespace {
 struct Cpu {
   bool amd = false, intel = false, avx512bf16 = false, amx_bf16 = false, zmm_state = false;
 };
-
-void cpuid(int leaf, int sub, unsigned r[4]) {
-#ifdef _MSC_VER
-  int v[4];
-  __cpuidex(v, leaf, sub);
-  for (int i = 0; i < 4; i++) r[i] = static_cast<unsigned>(v[i]);
-#else
-  __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
-#endif
-}
 
 Cpu detect() {
   Cpu c;
