@@ -52,7 +52,7 @@ void micro(int kc, const float* a, const float* b, float* c, int ldc, float alph
 
 }  // namespace
 
-// kc 768 and nc 3072 for the same reasons as AVX-512's; here 768 ran 5-8% faster than 512
+// kc 768 and nc 3072 for the same reasons as AVX-512's; here 768 ran 5-11% faster than 512
 // on the products whose k is 768 or 2304 (Zen 4, one thread), and an nc of 2048 cut GPT-2's
 // 2304- and 3072-wide products in two column blocks, each packing all of A again.
 const Kernel kAvx2Kernel{"avx2", kMr, kNr, 144, 768, 3072, micro, gemv_rows, gemv_dots};
