@@ -200,12 +200,13 @@ const ratio = (g: number, anchor: number | undefined) => (anchor ? ` (${(g / anc
 console.log(
   ['shape'.padEnd(28), 'thr', ...(torch ? ['torch'] : []), ...(openblas.anchor ? ['obHsw'] : []), ...isas.map((i) => i.padStart(i === 'avx2' && openblas.anchor ? 23 : 16))].join(' '),
 );
+// The better of a best so far and a new figure, either of which may be missing.
+const max = (a: number | undefined, b: number | undefined) => (b === undefined ? a : Math.max(a ?? 0, b));
 for (const threads of threadCounts) {
   for (const s of SHAPES) {
     let theirs: number | undefined;
     let haswell: number | undefined;
     const best = new Map<GemmIsa, number>();
-    const max = (a: number | undefined, b: number | undefined) => (b === undefined ? a : Math.max(a ?? 0, b));
     for (let r = 0; r < rounds; r++) {
       theirs = max(theirs, await torch?.gflops(s, threads));
       haswell = max(haswell, await openblas.anchor?.gflops(s, threads));

@@ -250,21 +250,19 @@ void gemv(const Kernel& K, int threads, const Operand& A, const Operand& B, int 
 // tiles of 12, where splitting by columns gives each thread 2 of the 4 tiles of 32.
 void split_grid(int threads, int m, int n, int mr, int nr, int* tm, int* tn) {
   const int tilesM = (m + mr - 1) / mr, tilesN = (n + nr - 1) / nr;
-  auto shareRows = [&](int cm) { return static_cast<double>((tilesM + cm - 1) / cm) * mr; };
+  // A grid of threads / cn rows by cn columns of shares, and its largest share's padded area.
+  auto feasible = [&](int cn) { return threads % cn == 0 && tilesM >= threads / cn && tilesN >= cn; };
+  auto shareRows = [&](int cn) { return static_cast<double>((tilesM + threads / cn - 1) / (threads / cn)) * mr; };
   auto shareCols = [&](int cn) { return static_cast<double>((tilesN + cn - 1) / cn) * nr; };
+  auto area = [&](int cn) { return shareRows(cn) * shareCols(cn); };
   double least = -1;
-  for (int cn = 1; cn <= threads; cn++) {
-    if (threads % cn || tilesM < threads / cn || tilesN < cn) continue;
-    const double work = shareRows(threads / cn) * shareCols(cn);
-    if (least < 0 || work < least) least = work;
-  }
+  for (int cn = 1; cn <= threads; cn++)
+    if (feasible(cn) && (least < 0 || area(cn) < least)) least = area(cn);
   *tm = 1, *tn = 1;
-  if (least < 0) return;
   double best = -1;
   for (int cn = 1; cn <= threads; cn++) {
-    if (threads % cn || tilesM < threads / cn || tilesN < cn) continue;
-    const double h = shareRows(threads / cn), w = shareCols(cn);
-    if (h * w > least * 1.02) continue;
+    if (!feasible(cn) || area(cn) > least * 1.02) continue;
+    const double h = shareRows(cn), w = shareCols(cn);
     const double squareness = std::min(h, w) / std::max(h, w);
     if (squareness > best) best = squareness, *tm = threads / cn, *tn = cn;
   }
