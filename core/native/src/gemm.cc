@@ -11,10 +11,6 @@
 #include <memory>
 #include <vector>
 
-#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
-#include <immintrin.h>
-#include <intrin.h>
-#endif
 #if defined(__SSE2__) || defined(_M_X64)
 #include <emmintrin.h>
 #define TS_GEMM_SSE_TRANSPOSE 1
@@ -281,27 +277,28 @@ struct X86Features {
   bool avx2fma = false, avx512f = false;
 };
 
-X86Features x86_features() {
+// Read from CPUID and XCR0 with the same code on every compiler, so what MSVC builds is what
+// every test run checks (GCC's __builtin_cpu_supports reads the same bits). Read once: under
+// a hypervisor each CPUID is a VM exit, and the kernels are looked up on every sgemm call.
+X86Features read_x86_features() {
   X86Features f;
-#if defined(_MSC_VER)
-  int r[4];
-  __cpuid(r, 0);
-  const int maxLeaf = r[0];
-  __cpuid(r, 1);
-  const bool fma = r[2] & (1 << 12), osxsave = r[2] & (1 << 27), avx = r[2] & (1 << 28);
+  unsigned r[4];
+  cpuid(0, 0, r);
+  const unsigned maxLeaf = r[0];
+  cpuid(1, 0, r);
+  const bool fma = r[2] & (1u << 12), osxsave = r[2] & (1u << 27), avx = r[2] & (1u << 28);
   if (!osxsave || !avx || maxLeaf < 7) return f;
-  const unsigned long long xcr0 = _xgetbv(0);
-  __cpuidex(r, 7, 0);
-  const bool ymm = (xcr0 & 0x6) == 0x6, zmm = (xcr0 & 0xe6) == 0xe6;
-  f.avx2fma = ymm && fma && (r[1] & (1 << 5));
-  f.avx512f = zmm && (r[1] & (1 << 16));
-#else
-  // GCC and Clang check the OS's register saving (XGETBV) along with the CPUID bits.
-  __builtin_cpu_init();
-  f.avx2fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  f.avx512f = __builtin_cpu_supports("avx512f");
-#endif
+  const unsigned long long state = xcr0();
+  cpuid(7, 0, r);
+  const bool ymm = (state & 0x6) == 0x6, zmm = (state & 0xe6) == 0xe6;
+  f.avx2fma = ymm && fma && (r[1] & (1u << 5));
+  f.avx512f = zmm && (r[1] & (1u << 16));
   return f;
+}
+
+const X86Features& x86_features() {
+  static const X86Features features = read_x86_features();
+  return features;
 }
 #endif
 

@@ -32,17 +32,8 @@ Cpu detect() {
   c.intel = std::string(vendor) == "GenuineIntel";
   cpuid(1, 0, r);
   const bool osxsave = (r[2] >> 27) & 1;
-  if (osxsave) {
-#ifdef _MSC_VER
-    unsigned long long xcr0 = _xgetbv(0);
-#else
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    unsigned long long xcr0 = (static_cast<unsigned long long>(hi) << 32) | lo;
-#endif
-    // SSE, AVX and the three AVX-512 state components, all enabled by the OS.
-    c.zmm_state = (xcr0 & 0xe6) == 0xe6;
-  }
+  // SSE, AVX and the three AVX-512 state components, all enabled by the OS.
+  if (osxsave) c.zmm_state = (xcr0() & 0xe6) == 0xe6;
   if (max_leaf >= 7) {
     cpuid(7, 0, r);
     const bool avx512f = (r[1] >> 16) & 1, avx512bw = (r[1] >> 30) & 1, avx512vl = (r[1] >> 31) & 1;
