@@ -116,7 +116,7 @@ Pool& pool() {
 
 }  // namespace
 
-int pool_threads() { return pool().threads(); }
+int pool_threads() { return inJob ? 1 : pool().threads(); }
 bool in_pool_job() { return inJob; }
 
 void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) {
