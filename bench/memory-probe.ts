@@ -3,7 +3,7 @@
 // all differ in size: a buffer's size says what it is. Per-block counts are the difference
 // between a 2-block and a 1-block model; the rest belongs outside the blocks.
 import { tf } from '../core/engine/backend';
-import type { ArchitectureCounts, BlockTensors, EngineCoefficients } from '../core/memory/coefficients';
+import type { ArchitectureCounts, BlockTensors, ProbedCounts } from '../core/memory/coefficients';
 import { parameterShapes } from '../core/memory/parameters';
 import { CausalLM } from '../core/models/causal-lm';
 import { parseModelConfig, type ModelType } from '../core/models/config';
@@ -159,10 +159,8 @@ function architectureCounts(type: ModelType, bf16: boolean): ArchitectureCounts 
   };
 }
 
-type Probed = Pick<EngineCoefficients, 'architectures' | 'lora' | 'lossWorkspace' | 'optimizerWorkspace' | 'weightDecayWorkspace' | 'weightCopies' | 'tiedEmbeddingGradients'>;
-
 /** Every count the probe can see, for the backend in use, in fp32 or under bf16. Takes a few seconds. */
-export function probeCoefficients(bf16 = false): Probed {
+export function probeCoefficients(bf16 = false): ProbedCounts {
   // LoRA on GPT-2's fused q/k/v projection: its input is [B, T, E] and its output [B, T, 3E].
   const full: Probe = { type: 'gpt2', layers: 1, method: 'full', bf16 };
   const lora: Probe = { ...full, method: 'lora' };

@@ -2,7 +2,7 @@ import { activeKernels, tensorsOnGpu, tf } from '../engine/backend';
 import { maskedSoftmaxWebgpu } from '../engine/wgsl/attention';
 import { flashAttentionWebgpu, flashNeeded } from '../engine/wgsl/flash-attention';
 import { QKV_LAYOUT, type AttentionShape } from '../engine/native-kernels';
-import { bf16Autocast, matMulAutocast } from './bf16';
+import { bf16Autocast, bf16KernelPresent, matMulAutocast } from './bf16';
 import { dropout, dropoutParams, dropoutReference, type DropoutCall } from './dropout';
 import { f32, fused, tensorOf } from './native-tensors';
 
@@ -54,7 +54,7 @@ export function selfAttention(qkv: tf.Tensor3D, o: AttentionOptions): AttentionR
   const bf16 = bf16Autocast();
   // Under bf16 autocast without a bf16 kernel (other backends) the twin emulates it.
   if (!kernels) return tensorsOnGpu() && !bf16 ? selfAttentionWebgpu(qkv, o) : selfAttentionReference(qkv, o);
-  if (bf16 && !kernels.info().bf16) return selfAttentionReference(qkv, o);
+  if (bf16 && !bf16KernelPresent()) return selfAttentionReference(qkv, o);
   return o.past || o.keepCache ? attentionDecodeNative(qkv, o, bf16) : { y: attentionTrainNative(qkv, o, bf16) };
 }
 

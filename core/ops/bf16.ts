@@ -28,9 +28,21 @@ export function bf16Refusal(): string | null {
   return info && !info.bf16 ? info.bf16Refusal : null;
 }
 
-/** Whether a compiled bf16 kernel runs here (the native backend on a CPU with one), so bf16-stored weights cost no widening. */
+let presentFor: ReturnType<typeof activeKernels>;
+let present = false;
+
+/**
+ * Whether a compiled bf16 kernel runs here (the native backend on a CPU with one), so bf16-stored
+ * weights cost no widening. Asked by every projection and attention call under bf16; the answer
+ * is fixed when the addon loads, so it is read once per kernels in use.
+ */
 export function bf16KernelPresent(): boolean {
-  return Boolean(activeKernels()?.info().bf16);
+  const kernels = activeKernels();
+  if (kernels !== presentFor) {
+    presentFor = kernels;
+    present = Boolean(kernels?.info().bf16);
+  }
+  return present;
 }
 
 /** How `"bf16": true` would run here, for `tunesmith info`: the kernel, emulated, or why not. */

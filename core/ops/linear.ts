@@ -1,5 +1,5 @@
 import { activeKernels, bindableRowBlocks, tf } from '../engine/backend';
-import { bf16Autocast, Bf16Weight, matMulAutocast } from './bf16';
+import { bf16Autocast, bf16KernelPresent, Bf16Weight, matMulAutocast } from './bf16';
 import type { LoraBuffers } from '../engine/native-kernels';
 import type { TiedGradient } from './embedding';
 import { dropoutParams, dropoutReference, type DropoutCall } from './dropout';
@@ -36,7 +36,7 @@ export function linear(x: tf.Tensor, weight: ProjectionWeight, bias: tf.Tensor |
   const bf16 = bf16Autocast() || weight instanceof Bf16Weight;
   // Under bf16 autocast without a bf16 kernel (other backends) the twin emulates it.
   const kernels = activeKernels();
-  return kernels && (!bf16 || kernels.info().bf16)
+  return kernels && (!bf16 || bf16KernelPresent())
     ? linearNative(x, weight, bias, layout, lora, loraDropout, bf16, tied)
     : linearReference(x, weight, bias, layout, lora, loraDropout, bf16);
 }
