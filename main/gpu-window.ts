@@ -27,7 +27,7 @@ const GPU_WORKER_PRELOAD = path.join(import.meta.dirname, 'gpu-worker.mjs');
 
 export const GPU_WINDOW_URL = DEV_SERVER_URL ? new URL(GPU_WINDOW_PAGE, DEV_SERVER_URL).href : `${APP_SCHEME}://${APP_HOST}/${GPU_WINDOW_PAGE}`;
 
-export const GPU_WINDOW_PREFERENCES = {
+const GPU_WINDOW_PREFERENCES = {
   preload: GPU_WORKER_PRELOAD,
   // The trainer's file, store and lock I/O (see the top of this file).
   nodeIntegration: true,
@@ -49,7 +49,7 @@ export const GPU_WINDOW_PREFERENCES = {
 };
 
 /** The window shows one page for its whole life: every way of leaving it is refused. */
-export function lockGpuWindow(contents: WebContents): void {
+function lockGpuWindow(contents: WebContents): void {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   // Replaces the app-wide rule (main/window.ts), which hands web links to the system browser:
   // this page has no links, so any navigation is refused outright.

@@ -41,7 +41,7 @@ function mildestFitting(candidates: Candidate[]): Suggestion | null {
  * 90.2 vs 66.6, 78.7 vs 61.4 (load average 10) and 161.4 vs 100.0 tokens/s (load 6), i.e.
  * 1.35×, 1.28× and 1.61×; the median is quoted. Other CPUs differ.
  */
-export const MEASURED_BF16_LORA_SPEEDUP = { ratio: 1.35, on: '2-core AMD Zen 4' };
+const MEASURED_BF16_LORA_SPEEDUP = { ratio: 1.35, on: '2-core AMD Zen 4' };
 
 /** bf16 halves a LoRA run's frozen base where the CPU has a bf16 kernel; it costs the loss nothing. */
 function toBf16(s: TrainingShape): Candidate[] {

@@ -71,7 +71,7 @@ export function dropoutReference(x: tf.Tensor, rate: number, seed: number, call:
 }
 
 /** The call's mask over its first `size` elements: scale where kept, 0 where dropped. */
-export function dropoutMask(size: number, { key, threshold, scale }: DropoutParams): Float32Array {
+function dropoutMask(size: number, { key, threshold, scale }: DropoutParams): Float32Array {
   const mask = new Float32Array(size);
   for (let i = 0; i < size; i++) mask[i] = dropoutBits(key, i) >= threshold ? scale : 0;
   return mask;
