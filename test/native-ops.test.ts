@@ -15,6 +15,7 @@ import { layerNormNative, layerNormReference } from '../core/ops/layer-norm';
 import { linearNative, linearReference, type LoraPair, type WeightLayout } from '../core/ops/linear';
 import { adamwUpdateNative, adamwUpdateReference, gradSumSquares, gradSumSquaresReference } from '../core/train/adamw';
 import type { Activation } from '../core/models/config';
+import { QKV_LAYOUT } from '../core/engine/native-kernels';
 import { relativeError } from './helpers';
 
 let native = false;
@@ -340,6 +341,26 @@ describe('native kernels match their tfjs twins', () => {
 });
 
 describe('dropout generator', () => {
+  nativeTest('every kernel that makes a mask refuses a key or threshold that is not a 32-bit unsigned integer, naming the field', () => {
+    const k = activeKernels()!;
+    const x = new Float32Array(4);
+    const out = new Float32Array(4);
+    assert.throws(() => k.dropout(x, 2 ** 32, 0, 2, out), /key and threshold must be 32-bit unsigned integers/);
+    assert.throws(() => k.dropout(x, 1, 0.5, 2, out), /key and threshold must be 32-bit unsigned integers/);
+    // One head of 2 dims over 2 positions: qkv [1, 2, 3·2].
+    const shape = { batch: 1, heads: 1, headDim: 2, tq: 2, tk: 2, layout: QKV_LAYOUT.gpt2, scale: 1, alibi: null, alibiPerBatch: false, keyMask: null, bf16: false };
+    const attend = (dropout: { key: number; threshold: number; scale: number }) => () =>
+      k.attentionForward({ ...shape, dropout }, new Float32Array(12), new Float32Array(4), new Float32Array(4));
+    assert.throws(attend({ key: 2 ** 32, threshold: 0, scale: 1 }), /attention\.dropout\.key must be a 32-bit unsigned integer/);
+    assert.throws(attend({ key: 1, threshold: 0.5, scale: 1 }), /attention\.dropout\.threshold must be a 32-bit unsigned integer/);
+    // A 2 → 2 projection of one row with a rank-1 adapter.
+    const lora = { a: new Float32Array(2), b: new Float32Array(2), dropout: { key: 1, threshold: -1, scale: 1 }, scale: 1, r: 1 };
+    assert.throws(
+      () => k.linearForward(new Float32Array(2), new Float32Array(4), null, true, 1, 2, 2, lora, new Float32Array(1), new Float32Array(2)),
+      /lora\.dropout\.threshold must be a 32-bit unsigned integer/,
+    );
+  });
+
   test('keeps 1 − rate of the elements, scaled by 1/(1 − rate), and each call draws a new mask', () => {
     const n = 200_000;
     for (const rate of [0.1, 0.5]) {

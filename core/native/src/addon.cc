@@ -15,6 +15,7 @@
 namespace {
 
 using ts::AttentionArgs;
+using ts::DropoutArgs;
 using ts::LoraArgs;
 
 class Args {
@@ -72,6 +73,41 @@ class Args {
 
 size_t sz(int a, int b) { return static_cast<size_t>(a) * static_cast<size_t>(b); }
 
+bool is_u32(double x) { return x >= 0 && x <= 4294967295.0 && x == static_cast<double>(static_cast<uint32_t>(x)); }
+
+// { key, threshold, scale } as a kernel's dropout, off for null or undefined. The mask is made
+// from the bits of key and threshold, so both must be 32-bit unsigned integers.
+DropoutArgs dropout_arg(Args& args, Napi::Value value, const std::string& what) {
+  DropoutArgs d;
+  if (value.IsNull() || value.IsUndefined()) return d;
+  if (!value.IsObject()) return args.fail<int>(what + " must be null or { key, threshold, scale }"), d;
+  Napi::Object o = value.As<Napi::Object>();
+  auto u32 = [&](const char* key) -> uint32_t {
+    Napi::Value v = o.Get(key);
+    const double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!is_u32(x)) return args.fail<int>(what + "." + key + " must be a 32-bit unsigned integer"), 0;
+    return static_cast<uint32_t>(x);
+  };
+  d.on = true;
+  d.key = u32("key");
+  if (!args.failed()) d.threshold = u32("threshold");
+  if (!args.failed()) d.scale = o.Get("scale").ToNumber().FloatValue();
+  return d;
+}
+
+// The Float32Array o[key] with at least `need` elements (`name` in messages), or null where
+// it is optional and absent. Reads nothing once a check has failed: an N-API call made with
+// an exception pending aborts the process.
+const float* f32_field(Args& args, Napi::Object o, const char* key, const std::string& name, size_t need, bool optional) {
+  if (args.failed()) return nullptr;
+  Napi::Value v = o.Get(key);
+  if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return args.fail<float>(name + " must be a Float32Array");
+  auto a = v.As<Napi::Float32Array>();
+  if (a.ElementLength() < need) return args.fail<float>(name + " is too short");
+  return a.Data();
+}
+
 // lora: null or { a, b, mask, scale, r } for a projection of `in` → `out` over n rows.
 LoraArgs lora_args(Args& args, Napi::Value value, int n, int in, int out) {
   LoraArgs l;
@@ -79,33 +115,10 @@ LoraArgs lora_args(Args& args, Napi::Value value, int n, int in, int out) {
   Napi::Object o = value.As<Napi::Object>();
   l.r = o.Get("r").As<Napi::Number>().Int32Value();
   l.scale = o.Get("scale").As<Napi::Number>().FloatValue();
-  auto field = [&](const char* key, size_t need, bool optional) -> const float* {
-    Napi::Value v = o.Get(key);
-    if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return args.fail<float>(std::string("lora.") + key + " must be a Float32Array");
-    auto a = v.As<Napi::Float32Array>();
-    if (a.ElementLength() < need) return args.fail<float>(std::string("lora.") + key + " is too short");
-    return a.Data();
-  };
-  l.a = field("a", sz(l.r, in), false);
-  l.b = field("b", sz(out, l.r), false);
-  Napi::Value drop = o.Get("dropout");
-  if (!args.failed() && !drop.IsNull() && !drop.IsUndefined()) {
-    if (!drop.IsObject()) return args.fail<int>("lora.dropout must be an object or null"), l;
-    Napi::Object d = drop.As<Napi::Object>();
-    auto u32 = [&](const char* key) -> uint32_t {
-      Napi::Value v = d.Get(key);
-      double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-      if (!(x >= 0 && x <= 4294967295.0 && x == static_cast<double>(static_cast<uint32_t>(x))))
-        return args.fail<int>(std::string("lora.dropout.") + key + " must be a 32-bit unsigned integer"), 0;
-      return static_cast<uint32_t>(x);
-    };
-    l.dropout.on = true;
-    l.dropout.key = u32("key");
-    l.dropout.threshold = u32("threshold");
-    l.dropout.scale = d.Get("scale").ToNumber().FloatValue();
-    if (!args.failed() && sz(n, in) > 4294967295.0) args.fail<int>("LoRA dropout works on at most 2^32 input elements");
-  }
+  l.a = f32_field(args, o, "a", "lora.a", sz(l.r, in), false);
+  l.b = f32_field(args, o, "b", "lora.b", sz(out, l.r), false);
+  if (!args.failed()) l.dropout = dropout_arg(args, o.Get("dropout"), "lora.dropout");
+  if (l.dropout.on && !args.failed() && sz(n, in) > 4294967295.0) args.fail<int>("LoRA dropout works on at most 2^32 input elements");
   return l;
 }
 
@@ -247,26 +260,10 @@ AttentionArgs attention_args(Args& a, Napi::Value value) {
   r.scale = static_cast<float>(num("scale"));
   r.alibiPerBatch = o.Get("alibiPerBatch").ToBoolean().Value();
   if (r.tq > r.tk) a.fail<int>("attention: more queries than keys");
-  auto field = [&](const char* key, size_t need) -> const float* {
-    Napi::Value v = o.Get(key);
-    if (v.IsNull() || v.IsUndefined()) return nullptr;
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return a.fail<float>(std::string(key) + " must be a Float32Array");
-    auto arr = v.As<Napi::Float32Array>();
-    if (arr.ElementLength() < need) return a.fail<float>(std::string(key) + " is too short");
-    return arr.Data();
-  };
-  r.alibi = field("alibi", sz(r.alibiPerBatch ? r.batch : 1, r.heads) * r.tk);
-  r.keyMask = field("keyMask", sz(r.batch, r.tk));
-  Napi::Value drop = o.Get("dropout");
-  if (drop.IsObject()) {
-    Napi::Object d = drop.As<Napi::Object>();
-    r.dropout = true;
-    r.dropKey = d.Get("key").As<Napi::Number>().Uint32Value();
-    r.dropThreshold = d.Get("threshold").As<Napi::Number>().Uint32Value();
-    r.dropScale = d.Get("scale").As<Napi::Number>().FloatValue();
-  } else if (!drop.IsNull() && !drop.IsUndefined()) {
-    a.fail<int>("attention dropout must be null or { key, threshold, scale }");
-  }
+  r.alibi = f32_field(a, o, "alibi", "alibi", sz(r.alibiPerBatch ? r.batch : 1, r.heads) * r.tk, true);
+  r.keyMask = f32_field(a, o, "keyMask", "keyMask", sz(r.batch, r.tk), true);
+  if (!a.failed()) r.dropout = dropout_arg(a, o.Get("dropout"), "attention.dropout");
+  if (a.failed()) return r;
   r.bf16 = o.Get("bf16").ToBoolean().Value();
   if (r.bf16 && !ts::bf16_kernel_name()) a.fail<int>(std::string("bf16 is not available: ") + ts::bf16_refusal());
   return r;
@@ -446,8 +443,7 @@ Napi::Value Dropout(const Napi::CallbackInfo& info) {
   double key = a.number(1, "key"), threshold = a.number(2, "threshold");
   float scale = static_cast<float>(a.number(3, "scale"));
   float* y = a.f32(4, n, "y");
-  if (!a.failed() && (key < 0 || key > 4294967295.0 || threshold < 0 || threshold > 4294967295.0))
-    a.fail<int>("key and threshold must be 32-bit unsigned integers");
+  if (!a.failed() && !(is_u32(key) && is_u32(threshold))) a.fail<int>("key and threshold must be 32-bit unsigned integers");
   if (!a.failed() && n > 4294967295.0) a.fail<int>("dropout works on at most 2^32 elements");
   if (!a.failed()) ts::dropout_apply(x, n, static_cast<uint32_t>(key), static_cast<uint32_t>(threshold), scale, y);
   return info.Env().Undefined();

@@ -105,7 +105,7 @@ void attention_backward(const AttentionArgs& a, const float* qkv, const float* s
   const Product gemm = product(a);
   parallel_for(static_cast<size_t>(a.batch) * a.heads, 1, [&](size_t first, size_t last) {
     const size_t scratch = static_cast<size_t>(std::min(kBlock, t)) * t;
-    std::vector<float> p(scratch), pd(a.dropout ? scratch : 0), ds(scratch);
+    std::vector<float> p(scratch), pd(a.dropout.on ? scratch : 0), ds(scratch);
     for (size_t bh = first; bh < last; bh++) {
       const int b = static_cast<int>(bh / a.heads), h = static_cast<int>(bh % a.heads);
       const HeadViews hv = head_views(a, qkv, b, h);
@@ -127,7 +127,7 @@ void attention_backward(const AttentionArgs& a, const float* qkv, const float* s
         // The probabilities p exactly as the forward made them, and the dropped-out weights pd.
         gemm(false, true, n, kend, d, 1, qb, row, hv.k, row, 0, p.data(), kend);
         rows().probabilities(a, b, h, i0, n, kend, st, p.data(), pd.data());
-        const float* weights = a.dropout ? pd.data() : p.data();
+        const float* weights = a.dropout.on ? pd.data() : p.data();
         // dv += weightsᵀ·dy; d(weights) = dy·vᵀ.
         gemm(true, false, kend, d, n, 1, weights, kend, dyb, e, beta, dv, row);
         gemm(false, true, n, kend, d, 1, dyb, e, hv.v, row, 0, ds.data(), kend);

@@ -45,8 +45,8 @@ inline float softmax_exp(float z) { return fast_exp(z) * static_cast<float>(stat
 // Element (b, h, i, j)'s dropout factor: element ((b·H + h)·Tq + i)·Tk + j of the call, as the
 // twin's dropout over the [B, H, Tq, Tk] probabilities numbers it.
 void drop_row(const AttentionArgs& a, size_t bh, int i, const float* p, float* out, int n) {
-  const uint32_t first = static_cast<uint32_t>((bh * a.tq + i) * a.tk), key = a.dropKey, threshold = a.dropThreshold;
-  const float scale = a.dropScale;
+  const uint32_t first = static_cast<uint32_t>((bh * a.tq + i) * a.tk), key = a.dropout.key, threshold = a.dropout.threshold;
+  const float scale = a.dropout.scale;
   // The keep bit as a 0/1 factor, not a branch, so the loop vectorises.
   for (int j = 0; j < n; j++) {
     const int keep = dropout_bits(key, first + static_cast<uint32_t>(j)) >= threshold;
@@ -64,7 +64,7 @@ void forward_rows(const AttentionArgs& a, int b, int h, int i0, int n, int kend,
     for (int j = 0; j < kend; j++) sum += row[j];
     const float inv = 1.0f / sum;
     for (int j = 0; j < kend; j++) row[j] *= inv;
-    if (a.dropout) drop_row(a, bh, i0 + r, row, row, kend);
+    if (a.dropout.on) drop_row(a, bh, i0 + r, row, row, kend);
     if (stats) {
       stats[2 * (i0 + r)] = mx;
       stats[2 * (i0 + r) + 1] = inv;
@@ -81,7 +81,7 @@ void probability_rows(const AttentionArgs& a, int b, int h, int i0, int n, int k
     // The forward's max and 1/sum, so these are the very probabilities it used.
     const float mx = stats[2 * (i0 + r)], inv = stats[2 * (i0 + r) + 1];
     for (int j = 0; j < kend; j++) pr[j] = softmax_exp(pr[j] - mx) * inv;
-    if (a.dropout) drop_row(a, bh, i0 + r, pr, pd + static_cast<size_t>(r) * kend, kend);
+    if (a.dropout.on) drop_row(a, bh, i0 + r, pr, pd + static_cast<size_t>(r) * kend, kend);
   }
 }
 

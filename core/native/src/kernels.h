@@ -14,17 +14,18 @@ const char* blas_name();
 
 // ---- linear: y = x·W (+ b) (+ scale · (x⊙mask)·Aᵀ·Bᵀ) -------------------------------
 // `wInOut`: W is [in, out] (GPT-2 Conv1D); otherwise [out, in] (torch nn.Linear).
-// Dropout on x before the LoRA path, as dropout_apply makes it: element i of x is kept, times
-// `scale`, when dropout_bits(key, i) >= threshold. Backward makes the same mask again.
-struct LoraDropout {
+// Dropout as dropout_apply makes it: element i of the call keyed `key` is kept, times `scale`,
+// when dropout_bits(key, i) >= threshold. Backward makes the same mask again.
+struct DropoutArgs {
   bool on = false;
   uint32_t key = 0, threshold = 0;
   float scale = 1;
 };
+// Dropout on x before the LoRA path: element i is x's element i.
 struct LoraArgs {
   const float* a = nullptr;      // [r, in]
   const float* b = nullptr;      // [out, r]
-  LoraDropout dropout;
+  DropoutArgs dropout;
   float scale = 0;
   int r = 0;
 };
@@ -64,12 +65,9 @@ struct AttentionArgs {
   const float* alibi = nullptr;     // [B or 1, H, Tk], added after scaling; null = none
   bool alibiPerBatch = false;
   const float* keyMask = nullptr;   // [B, Tk]: 0 = padding no query may see; null = all real
-  // Dropout on the probabilities from dropout_bits: probability (b, h, i, j) is element
-  // ((b·H + h)·Tq + i)·Tk + j of the call keyed dropKey, kept (×dropScale) when its bits are
-  // >= dropThreshold. Forward and backward make the same mask.
-  bool dropout = false;
-  uint32_t dropKey = 0, dropThreshold = 0;
-  float dropScale = 1;
+  // Dropout on the probabilities: probability (b, h, i, j) is element
+  // ((b·H + h)·Tq + i)·Tk + j of the call. Forward and backward make the same mask.
+  DropoutArgs dropout;
   // Autocast: q·kᵀ, p·v and the backward's products on bf16-rounded inputs with fp32
   // accumulation (gemm_bf16; callers check it exists); mask, softmax and dropout stay fp32.
   bool bf16 = false;

@@ -13,7 +13,7 @@ namespace {
 
 // The LoRA input: x with the call's dropout mask applied, or x itself without dropout.
 const float* lora_input(const float* x, const LoraArgs& lora, size_t size, std::vector<float>& buffer) {
-  const LoraDropout& d = lora.dropout;
+  const DropoutArgs& d = lora.dropout;
   if (!d.on) return x;
   buffer.resize(size);
   dropout_apply(x, size, d.key, d.threshold, d.scale, buffer.data());
