@@ -1,5 +1,5 @@
 import { activeKernels, tensorsOnGpu, tf } from '../engine/backend';
-import { maskedSoftmaxWebgpu } from '../engine/wgsl/attention';
+import { MASKED, maskedSoftmaxWebgpu } from '../engine/wgsl/attention';
 import { flashAttentionWebgpu, flashNeeded } from '../engine/wgsl/flash-attention';
 import { QKV_LAYOUT, type AttentionShape } from '../engine/native-kernels';
 import { bf16Autocast, bf16KernelPresent, matMulAutocast } from './bf16';
@@ -57,9 +57,6 @@ export function selfAttention(qkv: tf.Tensor3D, o: AttentionOptions): AttentionR
   if (bf16 && !bf16KernelPresent()) return selfAttentionReference(qkv, o);
   return o.past || o.keepCache ? attentionDecodeNative(qkv, o, bf16) : { y: attentionTrainNative(qkv, o, bf16) };
 }
-
-/** Large enough to zero a softmax weight, small enough that adding ALiBi cannot overflow. */
-const MASKED = -1e9;
 
 /**
  * The plain-tfjs twin: runs on every backend and is the native kernel's test oracle (under bf16

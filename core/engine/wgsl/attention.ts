@@ -7,8 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { f32u, i32u, reduceRow, runRowKernel } from './program';
 
-/** As core/ops/attention.ts: zeroes a softmax weight, and adding ALiBi to it cannot overflow. */
-const MASKED = -1e9;
+/** The additive mask, here and in the twin (core/ops/attention.ts): large enough to zero a softmax weight, small enough that adding ALiBi cannot overflow. */
+export const MASKED = -1e9;
 
 export interface SoftmaxMask {
   /** Multiplies the raw scores. */
@@ -19,26 +19,44 @@ export interface SoftmaxMask {
   keyMask?: tf.Tensor;
 }
 
+/** The optional ALiBi and key-mask inputs of a kernel that masks scores, and their part of its key. */
+export function maskInputs(o: SoftmaxMask): { names: string[]; tensors: tf.Tensor[]; key: string } {
+  return {
+    names: [...(o.alibi ? ['alibi'] : []), ...(o.keyMask ? ['keyMask'] : [])],
+    // keyMask is read as given (int32 or float32): f32() takes either.
+    tensors: [...(o.alibi ? [o.alibi] : []), ...(o.keyMask ? [o.keyMask] : [])],
+    key: `${o.alibi ? (o.alibi.shape[0] !== 1 ? 'alibiB' : 'alibi1') : ''}_${o.keyMask ? 'pad' : ''}`,
+  };
+}
+
+/**
+ * WGSL that turns the scaled score `s` of query i against key j into the twin's masked one,
+ * in the twin's order: s + alibi, then + (causal + padding). Each kernel names where its
+ * indices live: the (batch·H + head) row `bh`, the `head`, the `batch`, the key count `tk`,
+ * and `future`, true where key j comes after query i.
+ */
+export function maskScore(o: SoftmaxMask, at: { bh: string; head: string; batch: string; tk: string; future: string }): string {
+  const alibiRow = o.alibi && o.alibi.shape[0] !== 1 ? at.bh : at.head;
+  return `${o.alibi ? `s = s + alibi[(${alibiRow}) * ${at.tk} + j];` : ''}
+    var m = select(0.0, ${MASKED.toExponential()}, ${at.future});
+    ${o.keyMask ? `m = m + (1.0 - f32(keyMask[${at.batch} * ${at.tk} + j])) * ${MASKED.toExponential()};` : ''}
+    return s + m;`;
+}
+
 function probabilities(raw: tf.Tensor4D, o: SoftmaxMask): tf.Tensor4D {
   const [b, h, tq, tk] = raw.shape;
-  const alibiPerBatch = o.alibi ? o.alibi.shape[0] !== 1 : false;
-  // keyMask is read as given (int32 or float32): f32() takes either.
-  const inputs = [raw, ...(o.alibi ? [o.alibi] : []), ...(o.keyMask ? [o.keyMask] : [])];
-  // score(j) in the twin's order: (raw·scale + alibi) + (causal + padding).
+  const mask = maskInputs(o);
   const score = `fn score(row : i32, j : i32) -> f32 {
     let bh = row / uniforms.tq;
     let i = row - bh * uniforms.tq;
     let batch = bh / uniforms.heads;
     var s = raw[row * uniforms.tk + j] * uniforms.scale;
-    ${o.alibi ? `s = s + alibi[(${alibiPerBatch ? 'bh' : '(bh - batch * uniforms.heads)'}) * uniforms.tk + j];` : ''}
-    var m = select(0.0, ${MASKED.toExponential()}, j > uniforms.tk - uniforms.tq + i);
-    ${o.keyMask ? `m = m + (1.0 - f32(keyMask[batch * uniforms.tk + j])) * ${MASKED.toExponential()};` : ''}
-    return s + m;
+    ${maskScore(o, { bh: 'bh', head: '(bh - batch * uniforms.heads)', batch: 'batch', tk: 'uniforms.tk', future: 'j > uniforms.tk - uniforms.tq + i' })}
   }`;
   return runRowKernel(
     {
-      key: `tunesmith_masked_softmax_${o.alibi ? (alibiPerBatch ? 'alibiB' : 'alibi1') : ''}_${o.keyMask ? 'pad' : ''}`,
-      inputs: ['raw', ...(o.alibi ? ['alibi'] : []), ...(o.keyMask ? ['keyMask'] : [])],
+      key: `tunesmith_masked_softmax_${mask.key}`,
+      inputs: ['raw', ...mask.names],
       outputShape: [b, h, tq, tk],
       rows: b * h * tq,
       cols: tk,
@@ -60,7 +78,7 @@ function probabilities(raw: tf.Tensor4D, o: SoftmaxMask): tf.Tensor4D {
     for (var j = tid; j < uniforms.tk; j += WG) { result[row * uniforms.tk + j] = exp(score(row, j) - rowMax) / total; }
   }`,
     },
-    inputs,
+    [raw, ...mask.tensors],
     [i32u(h), i32u(tq), i32u(tk), f32u(o.scale)],
   ) as tf.Tensor4D;
 }

@@ -8,9 +8,7 @@
 // is not made here: its mask belongs to the trainer's dropout closure.
 import * as tf from '@tensorflow/tfjs';
 import { f32u, i32u, reduceRow, runRowKernel, webgpuBackend } from './program';
-import type { SoftmaxMask } from './attention';
-
-const MASKED = -1e9;
+import { maskInputs, maskScore, type SoftmaxMask } from './attention';
 
 /** A row of the [B, H, T] grid a workgroup owns: its batch, head and position i. */
 const HEAD_ROW = `let bh = row / uniforms.t;
@@ -26,7 +24,6 @@ export interface FlashShape extends SoftmaxMask {
 
 /** WGSL for the pieces every kernel here shares: where q/k/v live, and the twin's score. */
 function common(o: FlashShape, d: number): string {
-  const alibiPerBatch = o.alibi ? o.alibi.shape[0] !== 1 : false;
   const at = o.layout === 'gpt2' ? `part * uniforms.heads * ${d} + h * ${d} + dd` : `h * ${3 * d} + part * ${d} + dd`;
   return `
 const D = ${d};
@@ -37,19 +34,13 @@ fn qkvAt(b : i32, t : i32, part : i32, h : i32, dd : i32) -> f32 {
 /** The twin's masked score of query i against key j, given q·k. */
 fn masked(dot : f32, b : i32, h : i32, i : i32, j : i32) -> f32 {
   var s = dot * uniforms.scale;
-  ${o.alibi ? `s = s + alibi[(${alibiPerBatch ? 'b * uniforms.heads + h' : 'h'}) * uniforms.t + j];` : ''}
-  var m = select(0.0, ${MASKED.toExponential()}, j > i);
-  ${o.keyMask ? `m = m + (1.0 - f32(keyMask[b * uniforms.t + j])) * ${MASKED.toExponential()};` : ''}
-  return s + m;
+  ${maskScore(o, { bh: 'b * uniforms.heads + h', head: 'h', batch: 'b', tk: 'uniforms.t', future: 'j > i' })}
 }`;
 }
 
 function extraInputs(o: FlashShape): { names: string[]; tensors: tf.Tensor[]; key: string } {
-  return {
-    names: [...(o.alibi ? ['alibi'] : []), ...(o.keyMask ? ['keyMask'] : [])],
-    tensors: [...(o.alibi ? [o.alibi] : []), ...(o.keyMask ? [o.keyMask] : [])],
-    key: `${o.layout}_${o.alibi ? (o.alibi.shape[0] !== 1 ? 'alibiB' : 'alibi1') : ''}_${o.keyMask ? 'pad' : ''}`,
-  };
+  const mask = maskInputs(o);
+  return { ...mask, key: `${o.layout}_${mask.key}` };
 }
 
 /**
